@@ -1,0 +1,440 @@
+//! Building queries and reading answers (SPEC S12, S18, S19, S21, S25).
+//!
+//! This is the only module that touches the DNS wire format, all of it
+//! through hickory-proto. An answer is vetted in two steps: the header and
+//! question are decoded and compared with what was asked (S19), and only
+//! then is the whole message decoded and its rcode read. A forged or stray
+//! packet therefore never gets as far as saying "NXDOMAIN".
+
+use alloc::collections::BTreeSet;
+use alloc::vec::Vec;
+use core::net::IpAddr;
+
+use hickory_proto::op::{Edns, Header, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+
+/// Why a received packet was not accepted as the answer to a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mismatch {
+    /// Too short or garbled to read a header and one question.
+    Unreadable,
+    /// QR is not set: a query, not a response.
+    NotResponse,
+    /// The question count is not 1, or QNAME/QTYPE/QCLASS differ from what was asked.
+    WrongQuestion,
+}
+
+/// Encodes a recursive query for `name`/`rtype` with message id `id` (S18)
+/// and, when `edns_payload` is set, an EDNS(0) OPT record advertising that
+/// UDP payload size (S21).
+pub(crate) fn encode_query(
+    id: u16,
+    name: &Name,
+    rtype: RecordType,
+    edns_payload: Option<u16>,
+) -> Vec<u8> {
+    let mut message = Message::new(id, MessageType::Query, OpCode::Query);
+    message.metadata.recursion_desired = true;
+    message.add_query(Query::query(name.clone(), rtype));
+    if let Some(payload) = edns_payload {
+        let mut edns = Edns::new();
+        edns.set_max_payload(payload);
+        message.set_edns(edns);
+    }
+    // Encoding a single well-formed question cannot fail: the name was
+    // validated when it was built and nothing else varies.
+    message.to_vec().unwrap_or_default()
+}
+
+/// Step one of S19: decode only the header and the question, and compare
+/// the question with the one asked. Returns the header on a match.
+pub(crate) fn vet(bytes: &[u8], name: &Name, rtype: RecordType) -> Result<Header, Mismatch> {
+    let mut decoder = BinDecoder::new(bytes);
+    let header = Header::read(&mut decoder).map_err(|_| Mismatch::Unreadable)?;
+    if header.metadata.message_type != MessageType::Response {
+        return Err(Mismatch::NotResponse);
+    }
+    if header.counts.queries != 1 {
+        return Err(Mismatch::WrongQuestion);
+    }
+    let query = Query::read(&mut decoder).map_err(|_| Mismatch::Unreadable)?;
+    // Name equality is case-insensitive, as DNS requires (S20 off).
+    if query.name() != name || query.query_type() != rtype || query.query_class() != DNSClass::IN {
+        return Err(Mismatch::WrongQuestion);
+    }
+    Ok(header)
+}
+
+/// What a vetted answer says about the question.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Reply {
+    /// Records of the asked type at `owner` (the question name or the end of
+    /// its CNAME chain), plus the additional section's addresses.
+    Records {
+        records: Vec<RData>,
+        additional: Vec<(Name, IpAddr)>,
+        ttl: u32,
+    },
+    /// The answer's CNAME chain ends at this name with no records for it and
+    /// no sign the server looked: ask again for this name (S25).
+    Alias { name: Name, ttl: u32 },
+    /// The name does not exist.
+    NxDomain,
+    /// The name exists but has no records of this type.
+    NoData,
+    /// The answer's CNAME chain loops back on itself or is too long (S25).
+    CnameLoop,
+    /// TC=1: never use the records of a truncated answer (S22).
+    Truncated,
+    /// A referral (NOERROR, not authoritative, no answer, NS in authority):
+    /// this server cannot answer the question.
+    Referral,
+    /// An error rcode (SERVFAIL, REFUSED, NOTIMP, FORMERR, ...).
+    ServerError(ResponseCode),
+    /// The header and question matched but the rest could not be decoded.
+    Malformed,
+}
+
+/// Step two of S19: decode the whole vetted message and interpret it for
+/// the question `name`/`rtype` (S12, S25).
+pub(crate) fn read_reply(
+    bytes: &[u8],
+    header: &Header,
+    name: &Name,
+    rtype: RecordType,
+    max_hops: u8,
+) -> Reply {
+    if header.metadata.truncation {
+        return Reply::Truncated;
+    }
+    let Ok(message) = Message::from_vec(bytes) else {
+        return Reply::Malformed;
+    };
+    let rcode = message.metadata.response_code;
+    if rcode != ResponseCode::NoError && rcode != ResponseCode::NXDomain {
+        return Reply::ServerError(rcode);
+    }
+
+    // Follow the CNAME chain inside the answer section (S25), with loop
+    // detection and the hop limit. Records whose owner, type or class do not
+    // fit are ignored (S12).
+    let mut owner = name.clone();
+    let mut ttl = u32::MAX;
+    let mut seen = BTreeSet::new();
+    seen.insert(owner.clone());
+    loop {
+        let next = message.answers.iter().find_map(|r| match &r.data {
+            RData::CNAME(cname) if r.dns_class == DNSClass::IN && r.name == owner => {
+                Some((cname.0.clone(), r.ttl))
+            }
+            _ => None,
+        });
+        let Some((target, cname_ttl)) = next else {
+            break;
+        };
+        if rtype == RecordType::CNAME {
+            break;
+        }
+        if !seen.insert(target.clone()) || seen.len() > usize::from(max_hops) + 1 {
+            return Reply::CnameLoop;
+        }
+        ttl = ttl.min(cname_ttl);
+        owner = target;
+    }
+
+    let records: Vec<&Record> = message
+        .answers
+        .iter()
+        .filter(|r| r.dns_class == DNSClass::IN && r.record_type() == rtype && r.name == owner)
+        .collect();
+    if !records.is_empty() {
+        // S12: the RRset's TTL is its lowest.
+        let ttl = records.iter().fold(ttl, |t, r| t.min(r.ttl));
+        let additional = message
+            .additionals
+            .iter()
+            .filter(|r| r.dns_class == DNSClass::IN)
+            .filter_map(|r| match &r.data {
+                RData::A(a) => Some((r.name.clone(), IpAddr::V4(a.0))),
+                RData::AAAA(aaaa) => Some((r.name.clone(), IpAddr::V6(aaaa.0))),
+                _ => None,
+            })
+            .collect();
+        return Reply::Records {
+            records: records.into_iter().map(|r| r.data.clone()).collect(),
+            additional,
+            ttl,
+        };
+    }
+
+    let has_soa = message
+        .authorities
+        .iter()
+        .any(|r| r.record_type() == RecordType::SOA);
+    if rcode == ResponseCode::NXDomain {
+        return Reply::NxDomain;
+    }
+    if owner != *name && !has_soa {
+        // An authoritative server that does not chase CNAMEs into other zones
+        // (Knot, BIND: SPEC §8) returns the CNAME alone.
+        return Reply::Alias { name: owner, ttl };
+    }
+    let has_ns = message
+        .authorities
+        .iter()
+        .any(|r| r.record_type() == RecordType::NS);
+    if owner == *name && !header.metadata.authoritative && !has_soa && has_ns {
+        return Reply::Referral;
+    }
+    Reply::NoData
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use core::net::Ipv4Addr;
+    use hickory_proto::rr::rdata::{A, CNAME, NS, SOA, SRV};
+
+    fn name(s: &str) -> Name {
+        Name::from_ascii(s).unwrap()
+    }
+
+    fn response(id: u16, q: &Name, rtype: RecordType) -> Message {
+        let mut m = Message::new(id, MessageType::Response, OpCode::Query);
+        m.add_query(Query::query(q.clone(), rtype));
+        m
+    }
+
+    fn reply(m: &Message, q: &Name, rtype: RecordType) -> Reply {
+        let bytes = m.to_vec().unwrap();
+        let header = vet(&bytes, q, rtype).expect("vetted");
+        read_reply(&bytes, &header, q, rtype, 8)
+    }
+
+    fn soa() -> Record {
+        Record::from_rdata(
+            name("example.com."),
+            60,
+            RData::SOA(SOA::new(
+                name("ns.example.com."),
+                name("h.example.com."),
+                1,
+                2,
+                3,
+                4,
+                5,
+            )),
+        )
+    }
+
+    #[test]
+    fn query_has_id_rd_question_and_edns() {
+        let q = name("_im._xmpp.example.com.");
+        let bytes = encode_query(0xBEEF, &q, RecordType::SRV, Some(1232));
+        let m = Message::from_vec(&bytes).unwrap();
+        assert_eq!(m.metadata.id, 0xBEEF);
+        assert!(m.metadata.recursion_desired);
+        assert_eq!(m.metadata.message_type, MessageType::Query);
+        assert_eq!(m.queries, vec![Query::query(q.clone(), RecordType::SRV)]);
+        assert_eq!(m.edns.as_ref().map(|e| e.max_payload()), Some(1232));
+        let plain = Message::from_vec(&encode_query(1, &q, RecordType::SRV, None)).unwrap();
+        assert!(plain.edns.is_none());
+    }
+
+    #[test]
+    fn vetting_rejects_queries_and_wrong_questions() {
+        let q = name("_im._xmpp.example.com.");
+        let query = encode_query(7, &q, RecordType::SRV, None);
+        assert_eq!(vet(&query, &q, RecordType::SRV), Err(Mismatch::NotResponse));
+        let other = response(7, &name("_im._sip.example.com."), RecordType::SRV)
+            .to_vec()
+            .unwrap();
+        assert_eq!(
+            vet(&other, &q, RecordType::SRV),
+            Err(Mismatch::WrongQuestion)
+        );
+        let wrong_type = response(7, &q, RecordType::A).to_vec().unwrap();
+        assert_eq!(
+            vet(&wrong_type, &q, RecordType::SRV),
+            Err(Mismatch::WrongQuestion)
+        );
+        assert_eq!(
+            vet(&[1, 2, 3], &q, RecordType::SRV),
+            Err(Mismatch::Unreadable)
+        );
+        // Case differences in QNAME are accepted when 0x20 is off (S20).
+        let upper = response(7, &name("_IM._XMPP.Example.COM."), RecordType::SRV)
+            .to_vec()
+            .unwrap();
+        assert!(vet(&upper, &q, RecordType::SRV).is_ok());
+    }
+
+    #[test]
+    fn rcode_is_read_only_after_vetting() {
+        // A forged NXDOMAIN for another question never reaches read_reply.
+        let q = name("_im._xmpp.example.com.");
+        let mut forged = response(9, &name("_im._xmpp.evil.com."), RecordType::SRV);
+        forged.metadata.response_code = ResponseCode::NXDomain;
+        assert!(vet(&forged.to_vec().unwrap(), &q, RecordType::SRV).is_err());
+    }
+
+    #[test]
+    fn records_ignore_other_owners_types_and_keep_lowest_ttl() {
+        let q = name("_im._xmpp.example.com.");
+        let mut m = response(1, &q, RecordType::SRV);
+        let srv = |ttl, target: &str| {
+            Record::from_rdata(
+                q.clone(),
+                ttl,
+                RData::SRV(SRV::new(0, 1, 5222, name(target))),
+            )
+        };
+        m.add_answer(srv(300, "a.example.com."));
+        m.add_answer(srv(100, "b.example.com."));
+        m.add_answer(Record::from_rdata(
+            name("_im._sip.example.com."),
+            5,
+            RData::SRV(SRV::new(0, 1, 5060, name("c.example.com."))),
+        ));
+        m.add_answer(Record::from_rdata(
+            q.clone(),
+            1,
+            RData::A(A(Ipv4Addr::LOCALHOST)),
+        ));
+        m.add_additional(Record::from_rdata(
+            name("a.example.com."),
+            60,
+            RData::A(A(Ipv4Addr::new(192, 0, 2, 1))),
+        ));
+        let Reply::Records {
+            records,
+            additional,
+            ttl,
+        } = reply(&m, &q, RecordType::SRV)
+        else {
+            panic!("records expected")
+        };
+        assert_eq!(records.len(), 2);
+        assert_eq!(ttl, 100);
+        assert_eq!(
+            additional,
+            vec![(
+                name("a.example.com."),
+                IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))
+            )]
+        );
+    }
+
+    #[test]
+    fn cname_chains_are_followed_inside_one_answer() {
+        let q = name("www.example.com.");
+        let mut m = response(1, &q, RecordType::A);
+        m.add_answer(Record::from_rdata(
+            q.clone(),
+            50,
+            RData::CNAME(CNAME(name("b.example.com."))),
+        ));
+        m.add_answer(Record::from_rdata(
+            name("b.example.com."),
+            70,
+            RData::A(A(Ipv4Addr::LOCALHOST)),
+        ));
+        assert!(matches!(
+            reply(&m, &q, RecordType::A),
+            Reply::Records { ttl: 50, .. }
+        ));
+    }
+
+    #[test]
+    fn dangling_cname_asks_again_unless_soa_says_nodata() {
+        let q = name("www.example.com.");
+        let mut m = response(1, &q, RecordType::A);
+        m.add_answer(Record::from_rdata(
+            q.clone(),
+            50,
+            RData::CNAME(CNAME(name("other.net."))),
+        ));
+        assert_eq!(
+            reply(&m, &q, RecordType::A),
+            Reply::Alias {
+                name: name("other.net."),
+                ttl: 50
+            }
+        );
+        m.add_authority(soa());
+        assert_eq!(reply(&m, &q, RecordType::A), Reply::NoData);
+    }
+
+    #[test]
+    fn cname_loop_inside_one_answer() {
+        let q = name("a.example.com.");
+        let mut m = response(1, &q, RecordType::A);
+        m.add_answer(Record::from_rdata(
+            q.clone(),
+            5,
+            RData::CNAME(CNAME(name("b.example.com."))),
+        ));
+        m.add_answer(Record::from_rdata(
+            name("b.example.com."),
+            5,
+            RData::CNAME(CNAME(q.clone())),
+        ));
+        assert_eq!(reply(&m, &q, RecordType::A), Reply::CnameLoop);
+    }
+
+    #[test]
+    fn negative_answers_referrals_and_errors() {
+        let q = name("_im._xmpp.example.com.");
+        let mut nx = response(1, &q, RecordType::SRV);
+        nx.metadata.response_code = ResponseCode::NXDomain;
+        assert_eq!(reply(&nx, &q, RecordType::SRV), Reply::NxDomain);
+
+        let mut nodata = response(1, &q, RecordType::SRV);
+        nodata.add_authority(soa());
+        assert_eq!(reply(&nodata, &q, RecordType::SRV), Reply::NoData);
+
+        let mut referral = response(1, &q, RecordType::SRV);
+        referral.add_authority(Record::from_rdata(
+            name("example.com."),
+            60,
+            RData::NS(NS(name("ns.example.net."))),
+        ));
+        assert_eq!(reply(&referral, &q, RecordType::SRV), Reply::Referral);
+
+        let mut servfail = response(1, &q, RecordType::SRV);
+        servfail.metadata.response_code = ResponseCode::ServFail;
+        assert_eq!(
+            reply(&servfail, &q, RecordType::SRV),
+            Reply::ServerError(ResponseCode::ServFail)
+        );
+
+        let mut tc = response(1, &q, RecordType::SRV);
+        tc.metadata.truncation = true;
+        tc.add_answer(Record::from_rdata(
+            q.clone(),
+            5,
+            RData::SRV(SRV::new(0, 0, 1, name("partial.example.com."))),
+        ));
+        assert_eq!(reply(&tc, &q, RecordType::SRV), Reply::Truncated);
+    }
+
+    #[test]
+    fn garbage_after_a_good_question_is_malformed() {
+        let q = name("_im._xmpp.example.com.");
+        let mut m = response(1, &q, RecordType::SRV);
+        m.add_answer(Record::from_rdata(
+            q.clone(),
+            5,
+            RData::SRV(SRV::new(0, 0, 1, name("x.example.com."))),
+        ));
+        let mut bytes = m.to_vec().unwrap();
+        bytes.truncate(bytes.len() - 3);
+        let header = vet(&bytes, &q, RecordType::SRV).unwrap();
+        assert_eq!(
+            read_reply(&bytes, &header, &q, RecordType::SRV, 8),
+            Reply::Malformed
+        );
+    }
+}

@@ -1,0 +1,906 @@
+//! The public state machine: a resolution is a small plan (SRV per protocol,
+//! ordering, addresses of targets, fallback) driven by answers from the wire.
+//!
+//! The plan for `im:fred@example.com` with protocols `[_xmpp, _sip]`:
+//!
+//! 1. Ask SRV for `_im._xmpp.example.com.` and `_im._sip.example.com.` at
+//!    once (S7 policy), and wait for them in the caller's order: the first
+//!    protocol with records wins; an error on a preferred protocol ends the
+//!    resolution with that error; NXDOMAIN/NODATA moves on to the next.
+//! 2. Order the winning RRset (S9–S12). A sole `.` target ends it (S11).
+//! 3. Take each target's addresses from the additional section when their
+//!    owner is exactly the target (S14), else ask A and AAAA for it.
+//! 4. With no SRV records anywhere and a fallback port, the domain's own
+//!    A/AAAA stand in for one SRV record (S16).
+
+use alloc::collections::{BTreeMap, BinaryHeap, VecDeque};
+use alloc::vec::Vec;
+use core::cmp::Reverse;
+use core::net::{IpAddr, SocketAddr};
+use core::time::Duration;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, RData, RecordType};
+use rand_core::CryptoRng;
+
+use crate::error::Error;
+use crate::message::Reply;
+use crate::service::{Protocol, domain_name, srv_name};
+use crate::srv::{SrvOrder, SrvRecord, order_srv};
+use crate::time::Instant;
+use crate::transport::{Failure, Outcome, QuestionId, Stats, Transmit, Wire, WireConfig};
+use crate::uri::Uri;
+
+/// The highest `Config::max_queries` honoured: query ids are 16 bits per
+/// server, and at most half of them are ever in use, so a fresh random id is
+/// found in two draws on average.
+const MAX_QUERIES_CAP: usize = 32_768;
+
+/// Which address family to try first within one target (S17, RFC 8305 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum AddressOrder {
+    /// IPv6 first, then alternate (the RFC 8305 default).
+    #[default]
+    Ipv6First,
+    /// IPv4 first, then alternate.
+    Ipv4First,
+}
+
+/// Settings of a [`Resolver`]. `Config::default()` gives the documented defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Recursive DNS servers, tried in this order. No default: the caller
+    /// must name at least one (the `std` driver reads `/etc/resolv.conf`).
+    pub servers: Vec<SocketAddr>,
+    /// How long to wait for one server before trying the next. Default 2 s.
+    pub attempt_timeout: Duration,
+    /// Deadline of a whole resolution, from its start. Default 10 s.
+    pub resolution_timeout: Duration,
+    /// EDNS(0) UDP payload size to advertise, or `None` for no OPT record
+    /// (S21). Default 1232.
+    pub edns_payload: Option<u16>,
+    /// Most CNAME hops followed for one name (S25). Default 8.
+    pub max_cname_hops: u8,
+    /// Most endpoints in a result: the first this many targets in RFC 2782
+    /// order are kept, and only their addresses looked up (S13). Default 64.
+    pub max_endpoints: usize,
+    /// Most resolutions in flight at once (S27). Default 100 000.
+    pub max_resolutions: usize,
+    /// Most distinct questions on the wire at once (S27). Default 16 384;
+    /// values above 32 768 are treated as 32 768.
+    pub max_queries: usize,
+    /// Address family order within one target (S17). Default IPv6 first.
+    pub address_order: AddressOrder,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            servers: Vec::new(),
+            attempt_timeout: Duration::from_secs(2),
+            resolution_timeout: Duration::from_secs(10),
+            edns_payload: Some(1232),
+            max_cname_hops: 8,
+            max_endpoints: 64,
+            max_resolutions: 100_000,
+            max_queries: 16_384,
+            address_order: AddressOrder::Ipv6First,
+        }
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for Config {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let servers = (0..u.int_in_range(1..=3)?)
+            .map(|_| {
+                let ip: [u8; 4] = u.arbitrary()?;
+                Ok(SocketAddr::from((ip, u.int_in_range(1..=u16::MAX)?)))
+            })
+            .collect::<arbitrary::Result<Vec<_>>>()?;
+        Ok(Config {
+            servers,
+            attempt_timeout: Duration::from_millis(u.int_in_range(1..=5_000)?),
+            resolution_timeout: Duration::from_millis(u.int_in_range(1..=20_000)?),
+            edns_payload: u.arbitrary()?,
+            max_cname_hops: u.int_in_range(0..=16)?,
+            max_endpoints: u.int_in_range(1..=128)?,
+            max_resolutions: u.int_in_range(1..=1_000)?,
+            max_queries: u.int_in_range(1..=1_000)?,
+            address_order: u.arbitrary()?,
+        })
+    }
+}
+
+/// Names one resolution from start to its single final [`Event`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResolutionId(u64);
+
+/// One place to try, in order: a target host, its port and its addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// SRV priority (0 for the S16 fallback).
+    pub priority: u16,
+    /// SRV weight (0 for the S16 fallback).
+    pub weight: u16,
+    /// Port to connect to.
+    pub port: u16,
+    /// The target host name (absolute).
+    pub target: Name,
+    /// The target's addresses in Happy Eyeballs order (S17). Empty when the
+    /// target's A and AAAA lookups found nothing or failed: the caller may
+    /// skip it or resolve the name itself.
+    pub addresses: Vec<IpAddr>,
+}
+
+/// Where the endpoints came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// An SRV RRset.
+    Srv {
+        /// The SRV owner name asked (before any CNAME).
+        owner: Name,
+        /// Its position in the caller's list of protocols (0 for `resolve_srv`).
+        index: usize,
+    },
+    /// The domain's own addresses, standing in for one SRV record (S16).
+    Fallback {
+        /// The domain.
+        domain: Name,
+    },
+}
+
+/// A finished resolution's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// Endpoints in the order to try them (S13).
+    pub endpoints: Vec<Endpoint>,
+    /// Where they came from: which protocol's SRV records, or the fallback.
+    pub via: Via,
+    /// Seconds the answer may be reused: the lowest TTL of the records used.
+    pub ttl: u32,
+}
+
+/// What the machine tells the caller. Each resolution ends with exactly one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The resolution produced endpoints.
+    Resolved {
+        /// Which resolution.
+        id: ResolutionId,
+        /// Its result.
+        answer: Answer,
+    },
+    /// The resolution failed.
+    Failed {
+        /// Which resolution.
+        id: ResolutionId,
+        /// Why.
+        error: Error,
+    },
+}
+
+impl Event {
+    /// The resolution this event ends.
+    pub fn id(&self) -> ResolutionId {
+        match self {
+            Event::Resolved { id, .. } | Event::Failed { id, .. } => *id,
+        }
+    }
+}
+
+/// One name being looked up, following CNAMEs across queries (S25).
+#[derive(Debug)]
+struct Lookup {
+    /// The name asked first.
+    origin: Name,
+    /// The name asked now (differs from `origin` after a CNAME).
+    name: Name,
+    hops: u8,
+    state: LookupState,
+}
+
+#[derive(Debug)]
+enum LookupState {
+    Pending(QuestionId),
+    Found {
+        records: Vec<RData>,
+        additional: Vec<(Name, IpAddr)>,
+    },
+    /// NXDOMAIN (`true`) or NODATA (`false`).
+    Missing(bool),
+    Failed(Error),
+}
+
+impl Lookup {
+    fn pending(name: Name, qid: QuestionId) -> Self {
+        Lookup {
+            origin: name.clone(),
+            name,
+            hops: 0,
+            state: LookupState::Pending(qid),
+        }
+    }
+
+    fn found(records: Vec<RData>, name: Name) -> Self {
+        Lookup {
+            origin: name.clone(),
+            name,
+            hops: 0,
+            state: LookupState::Found {
+                records,
+                additional: Vec::new(),
+            },
+        }
+    }
+
+    fn pending_question(&self) -> Option<QuestionId> {
+        match self.state {
+            LookupState::Pending(qid) => Some(qid),
+            _ => None,
+        }
+    }
+}
+
+/// Which lookup of a resolution a question answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// The SRV lookup of the i-th owner name.
+    Srv(usize),
+    /// The A (`v6 == false`) or AAAA lookup of the i-th target.
+    Address { target: usize, v6: bool },
+}
+
+#[derive(Debug)]
+struct Target {
+    record: SrvRecord,
+    v4: Lookup,
+    v6: Lookup,
+}
+
+#[derive(Debug)]
+enum Stage {
+    /// Waiting for SRV answers, one lookup per owner name in preference order.
+    Srv(Vec<Lookup>),
+    /// Waiting for the addresses of the chosen targets.
+    Addresses { via: Via, targets: Vec<Target> },
+}
+
+#[derive(Debug)]
+struct Resolution {
+    /// The domain and port of the S16 fallback, when enabled.
+    fallback: Option<(Name, u16)>,
+    stage: Stage,
+    ttl: u32,
+    /// Every question this resolution has waited on, for clean-up.
+    asked: Vec<QuestionId>,
+}
+
+/// The sans-IO resolver. See the crate documentation for the driving loop.
+///
+/// `R` is the caller's cryptographically secure generator: it draws query
+/// ids (S18) and the weighted SRV order (S10), and nothing else draws
+/// randomness, so a seeded generator replays a run exactly.
+pub struct Resolver<R> {
+    config: Config,
+    rng: R,
+    wire: Wire,
+    resolutions: BTreeMap<ResolutionId, Resolution>,
+    /// Who waits for each question: (resolution, slot) pairs.
+    waiters: BTreeMap<QuestionId, Vec<(ResolutionId, Slot)>>,
+    deadlines: BinaryHeap<Reverse<(Instant, ResolutionId)>>,
+    events: VecDeque<Event>,
+    next_id: u64,
+}
+
+impl<R: CryptoRng> Resolver<R> {
+    /// A resolver with `config`, drawing all randomness from `rng`.
+    pub fn new(mut config: Config, rng: R) -> Self {
+        config.max_queries = config.max_queries.min(MAX_QUERIES_CAP);
+        let wire = Wire::new(WireConfig {
+            servers: config.servers.clone(),
+            attempt_timeout: config.attempt_timeout,
+            edns_payload: config.edns_payload,
+            max_cname_hops: config.max_cname_hops,
+        });
+        Resolver {
+            config,
+            rng,
+            wire,
+            resolutions: BTreeMap::new(),
+            waiters: BTreeMap::new(),
+            deadlines: BinaryHeap::new(),
+            events: VecDeque::new(),
+            next_id: 0,
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Starts resolving an `im:`/`pres:` URI (RFC 3861): SRV for each of
+    /// `protocols` in order of preference (S6, S7), then the targets'
+    /// addresses. With `fallback_port`, a domain without SRV records
+    /// resolves to its own addresses on that port (S16).
+    ///
+    /// An `Err` means nothing was started and no event will follow.
+    pub fn resolve_uri(
+        &mut self,
+        uri: &Uri,
+        protocols: &[Protocol],
+        fallback_port: Option<u16>,
+        now: Instant,
+    ) -> Result<ResolutionId, Error> {
+        let domain = uri.domain().ok_or(Error::NoDestination)?;
+        let owners = protocols
+            .iter()
+            .map(|p| srv_name(uri.scheme, p, domain))
+            .collect::<Result<Vec<_>, _>>()?;
+        let fallback = match fallback_port {
+            Some(port) => Some((domain_name(domain)?, port)),
+            None => None,
+        };
+        self.start(owners, fallback, now)
+    }
+
+    /// Starts resolving a plain RFC 2782 SRV owner name such as
+    /// `_xmpp-server._tcp.example.com.` (S8). There is no address fallback.
+    pub fn resolve_srv(&mut self, owner: &Name, now: Instant) -> Result<ResolutionId, Error> {
+        let mut owner = owner.clone();
+        owner.set_fqdn(true);
+        self.start(alloc::vec![owner], None, now)
+    }
+
+    fn start(
+        &mut self,
+        owners: Vec<Name>,
+        fallback: Option<(Name, u16)>,
+        now: Instant,
+    ) -> Result<ResolutionId, Error> {
+        if self.config.servers.is_empty() {
+            return Err(Error::NoServers);
+        }
+        if self.resolutions.len() >= self.config.max_resolutions {
+            return Err(Error::TooManyResolutions);
+        }
+        if owners.is_empty() {
+            // No protocol to try: straight to the fallback, or nothing to do.
+            if fallback.is_none() {
+                return Err(Error::NoDestination);
+            }
+        }
+        if self.wire.in_flight() + owners.len().max(2) > self.config.max_queries {
+            return Err(Error::TooManyQueries);
+        }
+        let id = ResolutionId(self.next_id);
+        self.next_id += 1;
+        let deadline = now + self.config.resolution_timeout;
+        self.resolutions.insert(
+            id,
+            Resolution {
+                fallback,
+                stage: Stage::Srv(Vec::new()),
+                ttl: u32::MAX,
+                asked: Vec::new(),
+            },
+        );
+        self.deadlines.push(Reverse((deadline, id)));
+        let mut lookups = Vec::with_capacity(owners.len());
+        for (i, owner) in owners.into_iter().enumerate() {
+            let qid = self.ask(id, &owner, RecordType::SRV, Slot::Srv(i), now);
+            lookups.push(Lookup::pending(owner, qid));
+        }
+        if let Some(r) = self.resolutions.get_mut(&id) {
+            r.stage = Stage::Srv(lookups);
+        }
+        self.advance(id, now);
+        Ok(id)
+    }
+
+    /// Hands in a UDP datagram received from `from`. Anything that is not
+    /// the answer to a query in flight is dropped and counted in [`Stats`].
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
+        if let Some((qid, outcome)) = self.wire.handle_datagram(now, from, bytes, &mut self.rng) {
+            self.deliver(qid, outcome, now);
+        }
+    }
+
+    /// Tells the machine the time is `now`: attempts and resolutions whose
+    /// deadline has passed move on or end.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let mut ended = Vec::new();
+        self.wire.handle_timeout(now, &mut self.rng, &mut ended);
+        for (qid, outcome) in ended {
+            self.deliver(qid, outcome, now);
+        }
+        while let Some(&Reverse((due, id))) = self.deadlines.peek() {
+            if due > now {
+                break;
+            }
+            self.deadlines.pop();
+            if let Some(r) = self.resolutions.get(&id) {
+                let name = pending_name(r);
+                self.finish(id, Err(Error::Timeout { name }));
+            }
+        }
+    }
+
+    /// The next message to send, if any.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.wire.poll_transmit()
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next, if anything
+    /// is waiting.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((_, id))) = self.deadlines.peek() {
+            if self.resolutions.contains_key(&id) {
+                break;
+            }
+            self.deadlines.pop();
+        }
+        let resolution = self.deadlines.peek().map(|Reverse((due, _))| *due);
+        match (self.wire.poll_timeout(), resolution) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Counters of packets sent, accepted and dropped, and of work in flight.
+    pub fn stats(&self) -> Stats {
+        self.wire.stats()
+    }
+
+    /// Resolutions started and not yet ended.
+    pub fn resolutions_in_flight(&self) -> usize {
+        self.resolutions.len()
+    }
+
+    /// Asks a question for resolution `id`, recording who waits for it.
+    fn ask(
+        &mut self,
+        id: ResolutionId,
+        name: &Name,
+        rtype: RecordType,
+        slot: Slot,
+        now: Instant,
+    ) -> QuestionId {
+        let qid = self.wire.ask(name, rtype, now, &mut self.rng);
+        self.waiters.entry(qid).or_default().push((id, slot));
+        if let Some(r) = self.resolutions.get_mut(&id) {
+            r.asked.push(qid);
+        }
+        qid
+    }
+
+    /// Stops waiting for `qid` on behalf of `id`; a question nobody waits for
+    /// is no longer retried.
+    fn unwait(&mut self, id: ResolutionId, qid: QuestionId) {
+        if let Some(list) = self.waiters.get_mut(&qid) {
+            list.retain(|(rid, _)| *rid != id);
+            if list.is_empty() {
+                self.waiters.remove(&qid);
+                self.wire.forget(qid);
+            }
+        }
+    }
+
+    /// Hands a question's outcome to everyone waiting for it.
+    fn deliver(&mut self, qid: QuestionId, outcome: Outcome, now: Instant) {
+        let Some(list) = self.waiters.remove(&qid) else {
+            return;
+        };
+        for (id, slot) in list {
+            self.apply(id, slot, &outcome, now);
+            self.advance(id, now);
+        }
+    }
+
+    /// Records `outcome` in the lookup at `slot` of resolution `id`, asking
+    /// again when the answer is a CNAME to chase (S25).
+    fn apply(&mut self, id: ResolutionId, slot: Slot, outcome: &Outcome, now: Instant) {
+        let max_hops = self.config.max_cname_hops;
+        let Some(r) = self.resolutions.get_mut(&id) else {
+            return;
+        };
+        let Some((lookup, rtype)) = lookup_at(&mut r.stage, slot) else {
+            return;
+        };
+        let name = lookup.name.clone();
+        let state = match outcome {
+            Outcome::Answer(Reply::Records {
+                records,
+                additional,
+                ttl,
+            }) => {
+                r.ttl = r.ttl.min(*ttl);
+                LookupState::Found {
+                    records: records.clone(),
+                    additional: additional.clone(),
+                }
+            }
+            Outcome::Answer(Reply::Alias { name: alias, ttl }) => {
+                r.ttl = r.ttl.min(*ttl);
+                if lookup.hops >= max_hops {
+                    LookupState::Failed(Error::CnameLoop {
+                        name: lookup.origin.clone(),
+                    })
+                } else {
+                    lookup.hops += 1;
+                    lookup.name = alias.clone();
+                    let qid = self.ask(id, alias, rtype, slot, now);
+                    LookupState::Pending(qid)
+                }
+            }
+            Outcome::Answer(Reply::NxDomain) => LookupState::Missing(true),
+            Outcome::Answer(Reply::NoData) => LookupState::Missing(false),
+            Outcome::Answer(Reply::CnameLoop) => LookupState::Failed(Error::CnameLoop { name }),
+            Outcome::Answer(Reply::Truncated) | Outcome::Failed(Failure::Truncated) => {
+                LookupState::Failed(Error::Truncated { name })
+            }
+            Outcome::Answer(Reply::Referral) | Outcome::Failed(Failure::Referral) => {
+                LookupState::Failed(Error::Referral { name })
+            }
+            Outcome::Answer(Reply::Malformed) | Outcome::Failed(Failure::Malformed) => {
+                LookupState::Failed(Error::Malformed { name })
+            }
+            Outcome::Answer(Reply::ServerError(rcode))
+            | Outcome::Failed(Failure::ServerError(rcode)) => {
+                LookupState::Failed(server_error(name, *rcode))
+            }
+            Outcome::Failed(Failure::Timeout) => LookupState::Failed(Error::Timeout { name }),
+        };
+        if let Some(r) = self.resolutions.get_mut(&id) {
+            if let Some((lookup, _)) = lookup_at(&mut r.stage, slot) {
+                lookup.state = state;
+            }
+        }
+    }
+
+    /// Moves resolution `id` along its plan as far as its answers allow.
+    fn advance(&mut self, id: ResolutionId, now: Instant) {
+        let Some(r) = self.resolutions.get_mut(&id) else {
+            return;
+        };
+        match &mut r.stage {
+            Stage::Srv(lookups) => {
+                // S7: the caller's order decides, whatever order answers arrive in.
+                let mut chosen = None;
+                for (i, lookup) in lookups.iter_mut().enumerate() {
+                    match &mut lookup.state {
+                        LookupState::Pending(_) => return,
+                        LookupState::Missing(_) => continue,
+                        LookupState::Failed(e) => {
+                            let e = e.clone();
+                            return self.finish(id, Err(e));
+                        }
+                        LookupState::Found {
+                            records,
+                            additional,
+                        } => {
+                            chosen = Some((
+                                i,
+                                lookup.origin.clone(),
+                                core::mem::take(records),
+                                core::mem::take(additional),
+                            ));
+                            break;
+                        }
+                    }
+                }
+                match chosen {
+                    Some((index, owner, records, additional)) => {
+                        self.use_srv(id, index, owner, records, additional, now)
+                    }
+                    None => self.fall_back(id, now),
+                }
+            }
+            Stage::Addresses { via, targets } => {
+                let pending = targets.iter().any(|t| {
+                    t.v4.pending_question().is_some() || t.v6.pending_question().is_some()
+                });
+                if pending {
+                    return;
+                }
+                let order = self.config.address_order;
+                let endpoints: Vec<Endpoint> = targets
+                    .iter()
+                    .map(|t| Endpoint {
+                        priority: t.record.priority,
+                        weight: t.record.weight,
+                        port: t.record.port,
+                        target: t.record.target.clone(),
+                        addresses: interleave(addresses(&t.v6), addresses(&t.v4), order),
+                    })
+                    .collect();
+                let result = match via {
+                    Via::Fallback { domain } if endpoints[0].addresses.is_empty() => {
+                        Err(fallback_error(domain, &targets[0]))
+                    }
+                    _ => Ok(Answer {
+                        endpoints,
+                        via: via.clone(),
+                        ttl: r.ttl,
+                    }),
+                };
+                self.finish(id, result);
+            }
+        }
+    }
+
+    /// Step 2–3 of the plan: order the chosen RRset and look up its targets.
+    fn use_srv(
+        &mut self,
+        id: ResolutionId,
+        index: usize,
+        owner: Name,
+        records: Vec<RData>,
+        additional: Vec<(Name, IpAddr)>,
+        now: Instant,
+    ) {
+        // Lower-preference protocols are no longer needed.
+        self.stop_srv_lookups(id);
+        let records: Vec<SrvRecord> = records
+            .into_iter()
+            .filter_map(|data| match data {
+                RData::SRV(srv) => Some(SrvRecord {
+                    priority: srv.priority,
+                    weight: srv.weight,
+                    port: srv.port,
+                    target: srv.target,
+                }),
+                _ => None,
+            })
+            .collect();
+        let mut ordered = match order_srv(records, &mut self.rng) {
+            SrvOrder::Unavailable => {
+                return self.finish(id, Err(Error::Unavailable { name: owner }));
+            }
+            SrvOrder::Targets(t) => t,
+        };
+        ordered.truncate(self.config.max_endpoints);
+        let via = Via::Srv { owner, index };
+        self.look_up_targets(id, via, ordered, &additional, now);
+    }
+
+    /// Step 4 of the plan: no protocol had SRV records.
+    fn fall_back(&mut self, id: ResolutionId, now: Instant) {
+        let Some(r) = self.resolutions.get(&id) else {
+            return;
+        };
+        let Some((domain, port)) = r.fallback.clone() else {
+            let error = no_records_error(r);
+            return self.finish(id, Err(error));
+        };
+        let record = SrvRecord {
+            priority: 0,
+            weight: 0,
+            port,
+            target: domain.clone(),
+        };
+        self.look_up_targets(id, Via::Fallback { domain }, alloc::vec![record], &[], now);
+    }
+
+    fn look_up_targets(
+        &mut self,
+        id: ResolutionId,
+        via: Via,
+        records: Vec<SrvRecord>,
+        additional: &[(Name, IpAddr)],
+        now: Instant,
+    ) {
+        let mut targets = Vec::with_capacity(records.len());
+        let mut to_ask = Vec::new();
+        for (i, record) in records.into_iter().enumerate() {
+            // S14: additional-section addresses only when the owner is exactly the target.
+            let (v4, v6): (Vec<_>, Vec<_>) = additional
+                .iter()
+                .filter(|(owner, _)| *owner == record.target)
+                .map(|(_, ip)| *ip)
+                .partition(|ip| ip.is_ipv4());
+            let name = record.target.clone();
+            if v4.is_empty() && v6.is_empty() {
+                to_ask.push(i);
+            }
+            let as_rdata = |ips: Vec<IpAddr>| ips.into_iter().map(ip_rdata).collect();
+            targets.push(Target {
+                record,
+                v4: Lookup::found(as_rdata(v4), name.clone()),
+                v6: Lookup::found(as_rdata(v6), name),
+            });
+        }
+        // Ask before installing the stage so that waiter slots are valid.
+        let mut asked = Vec::with_capacity(to_ask.len());
+        for i in to_ask {
+            let name = targets[i].record.target.clone();
+            let q4 = self.ask(
+                id,
+                &name,
+                RecordType::A,
+                Slot::Address {
+                    target: i,
+                    v6: false,
+                },
+                now,
+            );
+            let q6 = self.ask(
+                id,
+                &name,
+                RecordType::AAAA,
+                Slot::Address {
+                    target: i,
+                    v6: true,
+                },
+                now,
+            );
+            asked.push((i, q4, q6));
+        }
+        for (i, q4, q6) in asked {
+            targets[i].v4 = Lookup::pending(targets[i].record.target.clone(), q4);
+            targets[i].v6 = Lookup::pending(targets[i].record.target.clone(), q6);
+        }
+        if let Some(r) = self.resolutions.get_mut(&id) {
+            r.stage = Stage::Addresses { via, targets };
+        }
+        self.advance(id, now);
+    }
+
+    fn stop_srv_lookups(&mut self, id: ResolutionId) {
+        let Some(Resolution {
+            stage: Stage::Srv(lookups),
+            ..
+        }) = self.resolutions.get(&id)
+        else {
+            return;
+        };
+        let pending: Vec<QuestionId> = lookups
+            .iter()
+            .filter_map(Lookup::pending_question)
+            .collect();
+        for qid in pending {
+            self.unwait(id, qid);
+        }
+    }
+
+    /// Ends resolution `id` with its one event and frees everything it held.
+    fn finish(&mut self, id: ResolutionId, result: Result<Answer, Error>) {
+        let Some(r) = self.resolutions.remove(&id) else {
+            return;
+        };
+        for qid in r.asked {
+            self.unwait(id, qid);
+        }
+        self.events.push_back(match result {
+            Ok(answer) => Event::Resolved { id, answer },
+            Err(error) => Event::Failed { id, error },
+        });
+    }
+}
+
+fn ip_rdata(ip: IpAddr) -> RData {
+    match ip {
+        IpAddr::V4(v4) => RData::A(v4.into()),
+        IpAddr::V6(v6) => RData::AAAA(v6.into()),
+    }
+}
+
+fn addresses(lookup: &Lookup) -> Vec<IpAddr> {
+    match &lookup.state {
+        LookupState::Found { records, .. } => records
+            .iter()
+            .filter_map(|r| match r {
+                RData::A(a) => Some(IpAddr::V4(a.0)),
+                RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// S17: alternate families, the preferred one first.
+fn interleave(v6: Vec<IpAddr>, v4: Vec<IpAddr>, order: AddressOrder) -> Vec<IpAddr> {
+    let (first, second) = match order {
+        AddressOrder::Ipv6First => (v6, v4),
+        AddressOrder::Ipv4First => (v4, v6),
+    };
+    let mut out = Vec::with_capacity(first.len() + second.len());
+    let mut a = first.into_iter();
+    let mut b = second.into_iter();
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return out,
+            (x, y) => out.extend(x.into_iter().chain(y)),
+        }
+    }
+}
+
+fn server_error(name: Name, rcode: ResponseCode) -> Error {
+    if rcode == ResponseCode::ServFail {
+        Error::ServFail { name }
+    } else {
+        Error::Refused {
+            name,
+            rcode: u16::from(rcode),
+        }
+    }
+}
+
+/// The error when no protocol had SRV records and there is no fallback:
+/// NXDOMAIN when every owner was NXDOMAIN, else NODATA for the first NODATA.
+fn no_records_error(r: &Resolution) -> Error {
+    let Stage::Srv(lookups) = &r.stage else {
+        return Error::NoDestination;
+    };
+    let nodata = lookups
+        .iter()
+        .find(|l| matches!(l.state, LookupState::Missing(false)));
+    match (nodata, lookups.last()) {
+        (Some(l), _) => Error::NoData {
+            name: l.name.clone(),
+        },
+        (None, Some(l)) => Error::NxDomain {
+            name: l.name.clone(),
+        },
+        (None, None) => Error::NoDestination,
+    }
+}
+
+/// The error when the fallback found no address: a lookup's failure first,
+/// then NXDOMAIN if both said so, else NODATA.
+fn fallback_error(domain: &Name, target: &Target) -> Error {
+    for lookup in [&target.v6, &target.v4] {
+        if let LookupState::Failed(e) = &lookup.state {
+            return e.clone();
+        }
+    }
+    let nx = |l: &Lookup| matches!(l.state, LookupState::Missing(true));
+    if nx(&target.v4) && nx(&target.v6) {
+        Error::NxDomain {
+            name: domain.clone(),
+        }
+    } else {
+        Error::NoData {
+            name: domain.clone(),
+        }
+    }
+}
+
+/// A name the resolution is still waiting on, for a timeout's message.
+fn pending_name(r: &Resolution) -> Name {
+    let lookups: Vec<&Lookup> = match &r.stage {
+        Stage::Srv(lookups) => lookups.iter().collect(),
+        Stage::Addresses { targets, .. } => targets.iter().flat_map(|t| [&t.v6, &t.v4]).collect(),
+    };
+    lookups
+        .iter()
+        .find(|l| l.pending_question().is_some())
+        .or(lookups.first())
+        .map(|l| l.name.clone())
+        .or_else(|| r.fallback.as_ref().map(|(domain, _)| domain.clone()))
+        .unwrap_or_else(Name::root)
+}
+
+/// The lookup a slot refers to in the current stage, with its record type.
+fn lookup_at(stage: &mut Stage, slot: Slot) -> Option<(&mut Lookup, RecordType)> {
+    match (stage, slot) {
+        (Stage::Srv(lookups), Slot::Srv(i)) => lookups.get_mut(i).map(|l| (l, RecordType::SRV)),
+        (Stage::Addresses { targets, .. }, Slot::Address { target, v6 }) => {
+            let t = targets.get_mut(target)?;
+            Some(if v6 {
+                (&mut t.v6, RecordType::AAAA)
+            } else {
+                (&mut t.v4, RecordType::A)
+            })
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,178 @@
+//! SRV owner names: `_im._xmpp.example.com.` and friends (SPEC S6–S8).
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+use core::fmt;
+
+use hickory_proto::rr::Name;
+
+use crate::uri::Scheme;
+
+/// A protocol label such as `_xmpp` or `_sip` (RFC 3861 §3, S6).
+///
+/// The caller lists the protocols it speaks in order of preference; each one
+/// becomes one SRV query `_im.<protocol>.<domain>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Protocol(Cow<'static, str>);
+
+impl Protocol {
+    /// XMPP (RFC 3921, registered for both `_im` and `_pres`).
+    pub const XMPP: Protocol = Protocol(Cow::Borrowed("_xmpp"));
+    /// SIP (RFC 5509, registered for both `_im` and `_pres`).
+    pub const SIP: Protocol = Protocol(Cow::Borrowed("_sip"));
+
+    /// A caller-defined protocol label. It must start with `_` (RFC 3861 MUST)
+    /// followed by 1–62 letters, digits or hyphens (an RFC 2782 label).
+    pub fn new(label: &str) -> Result<Protocol, NameError> {
+        check_label(label)?;
+        Ok(Protocol(Cow::Owned(String::from(label))))
+    }
+
+    /// The label, including its leading underscore.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl core::str::FromStr for Protocol {
+    type Err = NameError;
+
+    fn from_str(s: &str) -> Result<Self, NameError> {
+        Protocol::new(s)
+    }
+}
+
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for Protocol {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        // Mostly the registered labels, sometimes a well-formed custom one.
+        Ok(match u.int_in_range(0..=3)? {
+            0 => Protocol::SIP,
+            1 => {
+                let len = u.int_in_range(1..=12)?;
+                let mut label = String::from("_");
+                for _ in 0..len {
+                    label.push(*u.choose(b"abcdefghijklmnopqrstuvwxyz0123456789")? as char);
+                }
+                Protocol(Cow::Owned(label))
+            }
+            _ => Protocol::XMPP,
+        })
+    }
+}
+
+/// A service or protocol label, or a name built from them, is not valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NameError {
+    /// The label does not start with `_`.
+    MissingUnderscore,
+    /// The label has a character other than a letter, digit or hyphen after `_`.
+    BadCharacter,
+    /// The label is `_` alone or longer than 63 octets.
+    BadLength,
+    /// The whole name is longer than 255 octets or otherwise not a DNS name.
+    NameTooLong,
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NameError::MissingUnderscore => "service label must start with '_'",
+            NameError::BadCharacter => "service label may hold only letters, digits and '-'",
+            NameError::BadLength => "service label must be 2 to 63 octets",
+            NameError::NameTooLong => "name is not a valid DNS name of at most 255 octets",
+        })
+    }
+}
+
+impl core::error::Error for NameError {}
+
+fn check_label(label: &str) -> Result<(), NameError> {
+    let rest = label
+        .strip_prefix('_')
+        .ok_or(NameError::MissingUnderscore)?;
+    if rest.is_empty() || label.len() > 63 {
+        return Err(NameError::BadLength);
+    }
+    if !rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(NameError::BadCharacter);
+    }
+    Ok(())
+}
+
+/// The absolute SRV owner name for one scheme, protocol and domain (S6):
+/// `_im._xmpp.example.com.` for `(Scheme::Im, Protocol::XMPP, "example.com")`.
+pub fn srv_name(scheme: Scheme, protocol: &Protocol, domain: &str) -> Result<Name, NameError> {
+    service_name(scheme.service_label(), protocol.as_str(), domain)
+}
+
+/// The absolute RFC 2782 owner name `_service._proto.name.` (S8), such as
+/// `_xmpp-server._tcp.example.com.`. The domain is always taken as absolute:
+/// there is no search list (S5).
+pub fn service_name(service: &str, proto: &str, domain: &str) -> Result<Name, NameError> {
+    check_label(service)?;
+    check_label(proto)?;
+    let domain = domain_name(domain)?;
+    Name::from_ascii(service)
+        .and_then(|n| n.append_label(proto))
+        .and_then(|n| n.append_domain(&domain))
+        .map_err(|_| NameError::NameTooLong)
+}
+
+/// An absolute name for `domain` (S5: no search list; a missing root dot is implied).
+pub(crate) fn domain_name(domain: &str) -> Result<Name, NameError> {
+    let mut name = Name::from_ascii(domain).map_err(|_| NameError::NameTooLong)?;
+    name.set_fqdn(true);
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn owner_names_for_both_schemes() {
+        let n = srv_name(Scheme::Im, &Protocol::XMPP, "example.com").unwrap();
+        assert_eq!(n.to_string(), "_im._xmpp.example.com.");
+        let n = srv_name(Scheme::Pres, &Protocol::SIP, "Example.ORG").unwrap();
+        assert_eq!(n.to_string(), "_pres._sip.Example.ORG.");
+        assert!(n.is_fqdn());
+    }
+
+    #[test]
+    fn general_srv_names() {
+        let n = service_name("_xmpp-server", "_tcp", "example.com").unwrap();
+        assert_eq!(n.to_string(), "_xmpp-server._tcp.example.com.");
+        let n = service_name("_sip", "_udp", "example.com.").unwrap();
+        assert_eq!(n.to_string(), "_sip._udp.example.com.");
+    }
+
+    #[test]
+    fn custom_protocols_are_validated() {
+        assert_eq!(Protocol::new("_irc").unwrap().as_str(), "_irc");
+        assert_eq!(Protocol::new("irc"), Err(NameError::MissingUnderscore));
+        assert_eq!(Protocol::new("_"), Err(NameError::BadLength));
+        assert_eq!(Protocol::new("_a.b"), Err(NameError::BadCharacter));
+        assert_eq!(Protocol::new("_a_b"), Err(NameError::BadCharacter));
+        let long = alloc::format!("_{}", "x".repeat(63));
+        assert_eq!(Protocol::new(&long), Err(NameError::BadLength));
+    }
+
+    #[test]
+    fn overlong_names_are_errors() {
+        let label = "a".repeat(63);
+        let domain = [&label[..]; 4].join(".");
+        assert_eq!(
+            srv_name(Scheme::Im, &Protocol::XMPP, &domain),
+            Err(NameError::NameTooLong)
+        );
+    }
+}

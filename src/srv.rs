@@ -1,0 +1,406 @@
+//! RFC 2782 ordering of one SRV RRset (SPEC S9–S12).
+//!
+//! Priorities ascend; within one priority the order is a weighted random
+//! draw without replacement. The draw follows the S10 policy rather than the
+//! RFC's literal algorithm, which is biased towards the first record:
+//!
+//! - a record of weight `w > 0` counts `10 * w`, a record of weight 0 counts 1
+//!   (one tenth of a unit weight: the "very small chance" RFC 2782 asks for);
+//! - `r` is drawn uniformly from `0..sum` with no modulo bias, and the first
+//!   record whose running sum exceeds `r` is taken;
+//! - so non-zero weights win in exact proportion, and an all-zero group is a
+//!   uniform shuffle.
+//!
+//! Running sums live in a Fenwick tree, so ordering `n` records costs
+//! `O(n log n)` whatever the weights.
+
+use alloc::vec::Vec;
+
+use hickory_proto::rr::Name;
+use rand_core::Rng;
+
+/// One SRV record: where a service is offered, and how to choose among them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SrvRecord {
+    /// Lower values are tried first (MUST).
+    pub priority: u16,
+    /// Relative share among records of the same priority.
+    pub weight: u16,
+    /// The port the service listens on.
+    pub port: u16,
+    /// The host offering the service; the root name `.` means "not available" (S11).
+    pub target: Name,
+}
+
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for SrvRecord {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        // Targets come from a small alphabet so that duplicates and `.` occur often.
+        let target = match u.int_in_range(0u8..=8)? {
+            0 => Name::root(),
+            i => {
+                let mut name = Name::from_ascii("example.com.").expect("valid name");
+                let label = [b'a' + i];
+                name = name
+                    .prepend_label(&label[..])
+                    .map_err(|_| arbitrary::Error::IncorrectFormat)?;
+                name
+            }
+        };
+        Ok(SrvRecord {
+            priority: u.int_in_range(0..=3)?,
+            weight: u.arbitrary()?,
+            port: u.arbitrary()?,
+            target,
+        })
+    }
+}
+
+/// The result of ordering one SRV RRset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SrvOrder {
+    /// The RRset consists only of target `.`: the service is decidedly not
+    /// available at this domain (S11). No address fallback may follow.
+    Unavailable,
+    /// Usable records in the order to try them (S9, S13): `.` targets and exact
+    /// duplicates removed (S11, S12). Empty when the RRset was empty.
+    Targets(Vec<SrvRecord>),
+}
+
+/// Orders one SRV RRset for use (S9–S12), drawing randomness from `rng` only.
+pub fn order_srv<R: Rng + ?Sized>(mut records: Vec<SrvRecord>, rng: &mut R) -> SrvOrder {
+    // S12: drop exact duplicates. Sorting also groups by priority (S9); the
+    // order inside a group does not matter, as the draw below is random.
+    records.sort_unstable();
+    records.dedup();
+
+    let had_records = !records.is_empty();
+    records.retain(|r| !r.target.is_root());
+    if had_records && records.is_empty() {
+        return SrvOrder::Unavailable;
+    }
+
+    let mut ordered = Vec::with_capacity(records.len());
+    let mut rest = records.as_slice();
+    while let Some(first) = rest.first() {
+        let len = rest
+            .iter()
+            .position(|r| r.priority != first.priority)
+            .unwrap_or(rest.len());
+        let (group, tail) = rest.split_at(len);
+        draw_group(group, rng, &mut ordered);
+        rest = tail;
+    }
+    SrvOrder::Targets(ordered)
+}
+
+/// The S10 share of one record: 10 per unit of weight, 1 for weight 0.
+fn share(weight: u16) -> u64 {
+    if weight == 0 {
+        1
+    } else {
+        10 * u64::from(weight)
+    }
+}
+
+/// Appends `group` (one priority) to `out` in weighted random order.
+fn draw_group<R: Rng + ?Sized>(group: &[SrvRecord], rng: &mut R, out: &mut Vec<SrvRecord>) {
+    if group.len() == 1 {
+        out.push(group[0].clone());
+        return;
+    }
+    let mut sums = Fenwick::new(group.iter().map(|r| share(r.weight)));
+    let mut total: u64 = group.iter().map(|r| share(r.weight)).sum();
+    for _ in 0..group.len() {
+        let r = uniform_below(rng, total);
+        let i = sums.first_exceeding(r);
+        let w = share(group[i].weight);
+        sums.subtract(i, w);
+        total -= w;
+        out.push(group[i].clone());
+    }
+}
+
+/// A uniform draw from `0..n` (n > 0) without modulo bias (Lemire's method).
+pub(crate) fn uniform_below<R: Rng + ?Sized>(rng: &mut R, n: u64) -> u64 {
+    debug_assert!(n > 0);
+    let threshold = n.wrapping_neg() % n;
+    loop {
+        let product = u128::from(rng.next_u64()) * u128::from(n);
+        if (product as u64) >= threshold {
+            return (product >> 64) as u64;
+        }
+    }
+}
+
+/// A Fenwick (binary indexed) tree of running sums over record shares.
+struct Fenwick {
+    /// 1-based: `tree[i]` holds the sum of a power-of-two range ending at `i`.
+    tree: Vec<u64>,
+}
+
+impl Fenwick {
+    fn new(values: impl Iterator<Item = u64>) -> Self {
+        let mut tree = Vec::with_capacity(values.size_hint().0 + 1);
+        tree.push(0);
+        tree.extend(values);
+        // Linear-time build: push each node's sum into its parent.
+        for i in 1..tree.len() {
+            let parent = i + (i & i.wrapping_neg());
+            if parent < tree.len() {
+                tree[parent] += tree[i];
+            }
+        }
+        Fenwick { tree }
+    }
+
+    fn subtract(&mut self, index: usize, amount: u64) {
+        let mut i = index + 1;
+        while i < self.tree.len() {
+            self.tree[i] -= amount;
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// The 0-based index of the first element whose running sum exceeds `r`.
+    fn first_exceeding(&self, mut r: u64) -> usize {
+        let n = self.tree.len() - 1;
+        let mut pos = 0;
+        let mut step = if n == 0 { 0 } else { 1 << n.ilog2() };
+        while step > 0 {
+            let next = pos + step;
+            if next <= n && self.tree[next] <= r {
+                pos = next;
+                r -= self.tree[next];
+            }
+            step >>= 1;
+        }
+        pos
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+    use rand_chacha::ChaCha8Rng;
+    use rand_core::SeedableRng;
+
+    fn rec(priority: u16, weight: u16, target: &str) -> SrvRecord {
+        SrvRecord {
+            priority,
+            weight,
+            port: 5222,
+            target: Name::from_ascii(target).unwrap(),
+        }
+    }
+
+    fn targets(order: SrvOrder) -> Vec<alloc::string::String> {
+        match order {
+            SrvOrder::Targets(t) => t.iter().map(|r| r.target.to_string()).collect(),
+            SrvOrder::Unavailable => panic!("unexpectedly unavailable"),
+        }
+    }
+
+    /// Shares of each target as the first pick over `draws` orderings.
+    fn first_pick_shares(
+        records: &[SrvRecord],
+        draws: u32,
+        seed: u64,
+    ) -> Vec<(alloc::string::String, f64)> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut counts = alloc::collections::BTreeMap::new();
+        for _ in 0..draws {
+            let first = targets(order_srv(records.to_vec(), &mut rng)).remove(0);
+            *counts.entry(first).or_insert(0u32) += 1;
+        }
+        counts
+            .into_iter()
+            .map(|(t, c)| (t, f64::from(c) / f64::from(draws)))
+            .collect()
+    }
+
+    fn assert_share(shares: &[(alloc::string::String, f64)], target: &str, expected: f64) {
+        let got = shares
+            .iter()
+            .find(|(t, _)| t == target)
+            .map_or(0.0, |(_, s)| *s);
+        assert!(
+            (got - expected).abs() <= 0.01,
+            "{target}: share {got:.4}, expected {expected:.4} ± 0.01"
+        );
+    }
+
+    const DRAWS: u32 = 100_000;
+
+    #[test]
+    fn spec_vector_priorities_then_weights() {
+        // {P0 W1 a, P0 W3 b, P1 W0 c, P1 W0 d}
+        let set = vec![
+            rec(0, 1, "a."),
+            rec(0, 3, "b."),
+            rec(1, 0, "c."),
+            rec(1, 0, "d."),
+        ];
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut b_first = 0u32;
+        for _ in 0..DRAWS {
+            let t = targets(order_srv(set.clone(), &mut rng));
+            assert_eq!(t.len(), 4);
+            let mut head = [t[0].as_str(), t[1].as_str()];
+            head.sort_unstable();
+            assert_eq!(head, ["a.", "b."], "priority 0 must come first: {t:?}");
+            b_first += u32::from(t[0] == "b.");
+        }
+        let share = f64::from(b_first) / f64::from(DRAWS);
+        assert!((share - 0.75).abs() <= 0.01, "b first {share}");
+    }
+
+    #[test]
+    fn spec_vector_zero_weight_gets_a_tenth() {
+        // {A w0, B w1, C w3}: 1/41, 10/41, 30/41 under S10.
+        let set = vec![rec(0, 0, "a."), rec(0, 1, "b."), rec(0, 3, "c.")];
+        let shares = first_pick_shares(&set, DRAWS, 2);
+        assert_share(&shares, "a.", 1.0 / 41.0);
+        assert_share(&shares, "b.", 10.0 / 41.0);
+        assert_share(&shares, "c.", 30.0 / 41.0);
+    }
+
+    #[test]
+    fn spec_vector_all_zero_is_uniform() {
+        let set = vec![rec(0, 0, "a."), rec(0, 0, "b.")];
+        let shares = first_pick_shares(&set, DRAWS, 3);
+        assert_share(&shares, "a.", 0.5);
+        assert_share(&shares, "b.", 0.5);
+    }
+
+    #[test]
+    fn spec_vector_proportional_weights() {
+        let set = vec![rec(0, 10, "a."), rec(0, 20, "b."), rec(0, 70, "c.")];
+        let shares = first_pick_shares(&set, DRAWS, 4);
+        assert_share(&shares, "a.", 0.1);
+        assert_share(&shares, "b.", 0.2);
+        assert_share(&shares, "c.", 0.7);
+    }
+
+    #[test]
+    fn equal_weights_are_unbiased_unlike_the_literal_rfc_draw() {
+        // The literal RFC draw gives the first of {1,1} two thirds.
+        let set = vec![rec(0, 1, "a."), rec(0, 1, "b.")];
+        let shares = first_pick_shares(&set, DRAWS, 5);
+        assert_share(&shares, "a.", 0.5);
+    }
+
+    #[test]
+    fn second_pick_follows_remaining_weights() {
+        // After c (w70) is taken first, a:b must be 1:2 for the second place.
+        let set = vec![rec(0, 10, "a."), rec(0, 20, "b."), rec(0, 70, "c.")];
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        let (mut n, mut a_second) = (0u32, 0u32);
+        for _ in 0..DRAWS {
+            let t = targets(order_srv(set.clone(), &mut rng));
+            if t[0] == "c." {
+                n += 1;
+                a_second += u32::from(t[1] == "a.");
+            }
+        }
+        let share = f64::from(a_second) / f64::from(n);
+        assert!((share - 1.0 / 3.0).abs() <= 0.01, "a second {share}");
+    }
+
+    #[test]
+    fn sole_root_target_is_unavailable() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        assert_eq!(
+            order_srv(vec![rec(0, 0, ".")], &mut rng),
+            SrvOrder::Unavailable
+        );
+        // Duplicates of `.` are still only `.`.
+        assert_eq!(
+            order_srv(vec![rec(0, 0, "."), rec(0, 0, ".")], &mut rng),
+            SrvOrder::Unavailable
+        );
+    }
+
+    #[test]
+    fn root_among_others_is_skipped() {
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let t = targets(order_srv(vec![rec(0, 0, "."), rec(1, 0, "x.")], &mut rng));
+        assert_eq!(t, ["x."]);
+    }
+
+    #[test]
+    fn empty_set_orders_to_nothing() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        assert_eq!(order_srv(vec![], &mut rng), SrvOrder::Targets(vec![]));
+    }
+
+    #[test]
+    fn exact_duplicates_are_dropped_case_insensitively() {
+        let mut rng = ChaCha8Rng::seed_from_u64(10);
+        let t = targets(order_srv(
+            vec![
+                rec(0, 5, "a.example."),
+                rec(0, 5, "A.Example."),
+                rec(0, 6, "a.example."),
+            ],
+            &mut rng,
+        ));
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn large_group_is_a_permutation_with_nondecreasing_priority() {
+        let set: Vec<SrvRecord> = (0..4096u32)
+            .map(|i| {
+                rec(
+                    (i % 7) as u16,
+                    (i % 5) as u16,
+                    &alloc::format!("h{i}.example."),
+                )
+            })
+            .collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let SrvOrder::Targets(out) = order_srv(set.clone(), &mut rng) else {
+            panic!("unavailable")
+        };
+        assert_eq!(out.len(), set.len());
+        assert!(out.windows(2).all(|w| w[0].priority <= w[1].priority));
+        let mut a = out.clone();
+        let mut b = set;
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn same_seed_same_order() {
+        let set: Vec<SrvRecord> = (0..50u16)
+            .map(|i| rec(0, i, &alloc::format!("h{i}.")))
+            .collect();
+        let a = order_srv(set.clone(), &mut ChaCha8Rng::seed_from_u64(12));
+        let b = order_srv(set, &mut ChaCha8Rng::seed_from_u64(12));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn fenwick_finds_first_running_sum_exceeding_r() {
+        let f = Fenwick::new([3u64, 0, 5, 2].into_iter());
+        // running sums 3, 3, 8, 10
+        let picks: Vec<usize> = (0..10).map(|r| f.first_exceeding(r)).collect();
+        assert_eq!(picks, [0, 0, 0, 2, 2, 2, 2, 2, 3, 3]);
+    }
+
+    #[test]
+    fn uniform_below_covers_range_evenly() {
+        let mut rng = ChaCha8Rng::seed_from_u64(13);
+        let mut counts = [0u32; 3];
+        for _ in 0..30_000 {
+            counts[uniform_below(&mut rng, 3) as usize] += 1;
+        }
+        for c in counts {
+            assert!((9_500..=10_500).contains(&c), "{counts:?}");
+        }
+    }
+}

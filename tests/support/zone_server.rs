@@ -1,0 +1,50 @@
+//! An authoritative DNS server (hickory-server) started in-process on a
+//! loopback port, serving zone files: the real server our tests and the
+//! `demo` example talk to over real sockets.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_server::Server;
+use hickory_server::proto::rr::Name;
+use hickory_server::proto::serialize::txt::Parser;
+use hickory_server::store::in_memory::InMemoryZoneHandler;
+use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
+
+/// Starts a server for `zones` (origin, zone file text) on 127.0.0.1, UDP and
+/// TCP on the same port, in a background thread that lives as long as the
+/// process. Returns its address.
+pub fn start(zones: &[(&str, &str)]) -> SocketAddr {
+    let mut catalog = Catalog::new();
+    for (origin, text) in zones {
+        let origin = Name::from_ascii(origin).expect("zone origin");
+        let (origin, records) = Parser::new(*text, None, Some(origin))
+            .parse()
+            .expect("zone file parses");
+        let handler: InMemoryZoneHandler =
+            InMemoryZoneHandler::new(origin.clone(), records, ZoneType::Primary, AxfrPolicy::Deny)
+                .expect("zone loads");
+        catalog.upsert(origin.into(), vec![Arc::new(handler)]);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        runtime.block_on(async move {
+            let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
+                .await
+                .expect("bind udp");
+            let addr = udp.local_addr().expect("local addr");
+            let tcp = tokio::net::TcpListener::bind(addr).await.expect("bind tcp");
+            let mut server = Server::new(catalog);
+            server.register_socket(udp);
+            server.register_listener(tcp, Duration::from_secs(5), 65_535);
+            tx.send(addr).expect("report address");
+            let _ = server.block_until_done().await;
+        });
+    });
+    rx.recv().expect("server started")
+}

@@ -1,0 +1,901 @@
+//! The state machine driven through virtual time by scripted servers: what a
+//! real network cannot be made to do on demand (SERVFAIL, silence, answers
+//! out of order, CNAME games, late duplicates). Deterministic: seeded rng,
+//! no sockets, no clock.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use impp_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
+use impp_resolver::proto::rr::rdata::{A, AAAA, CNAME, SOA, SRV};
+use impp_resolver::proto::rr::{Name, RData, Record, RecordType};
+use impp_resolver::{AddressOrder, Config, Error, Event, Instant, Protocol, Resolver, Uri, Via};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+const S1: &str = "192.0.2.53:53";
+const S2: &str = "198.51.100.53:53";
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn name(s: &str) -> Name {
+    Name::from_ascii(s).unwrap()
+}
+
+/// What a scripted server does with one question.
+#[derive(Clone)]
+enum Script {
+    Answer(Vec<Record>),
+    /// Answer records, then additional-section records.
+    WithAdditional(Vec<Record>, Vec<Record>),
+    NxDomain,
+    NoData,
+    Rcode(ResponseCode),
+    Silent,
+    Truncated,
+}
+
+/// Scripted servers: per server (or any server), per (name, type).
+#[derive(Default)]
+struct Zone {
+    rules: BTreeMap<(Option<SocketAddr>, String, RecordType), Script>,
+}
+
+impl Zone {
+    fn on(mut self, name: &str, rtype: RecordType, script: Script) -> Self {
+        self.rules
+            .insert((None, name.to_lowercase(), rtype), script);
+        self
+    }
+
+    fn on_server(mut self, server: &str, name: &str, rtype: RecordType, script: Script) -> Self {
+        self.rules
+            .insert((Some(addr(server)), name.to_lowercase(), rtype), script);
+        self
+    }
+
+    fn script(&self, server: SocketAddr, qname: &Name, rtype: RecordType) -> Script {
+        let key = qname.to_ascii().to_lowercase();
+        self.rules
+            .get(&(Some(server), key.clone(), rtype))
+            .or_else(|| self.rules.get(&(None, key, rtype)))
+            .cloned()
+            .unwrap_or(Script::NxDomain)
+    }
+
+    /// The server's reply to `query`, if it replies.
+    fn reply(&self, server: SocketAddr, query: &[u8]) -> Option<Vec<u8>> {
+        let q = Message::from_vec(query).unwrap();
+        let question = q.queries[0].clone();
+        let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+        m.metadata.recursion_desired = true;
+        m.metadata.recursion_available = true;
+        m.add_query(question.clone());
+        let soa = || {
+            Record::from_rdata(
+                name("example."),
+                60,
+                RData::SOA(SOA::new(
+                    name("ns.example."),
+                    name("h.example."),
+                    1,
+                    2,
+                    3,
+                    4,
+                    60,
+                )),
+            )
+        };
+        match self.script(server, question.name(), question.query_type()) {
+            Script::Answer(records) => {
+                for r in records {
+                    m.add_answer(r);
+                }
+            }
+            Script::WithAdditional(answers, additional) => {
+                for r in answers {
+                    m.add_answer(r);
+                }
+                for r in additional {
+                    m.add_additional(r);
+                }
+            }
+            Script::NxDomain => {
+                m.metadata.response_code = ResponseCode::NXDomain;
+                m.add_authority(soa());
+            }
+            Script::NoData => {
+                m.add_authority(soa());
+            }
+            Script::Rcode(rcode) => m.metadata.response_code = rcode,
+            Script::Silent => return None,
+            Script::Truncated => m.metadata.truncation = true,
+        }
+        Some(m.to_vec().unwrap())
+    }
+}
+
+fn srv(owner: &str, priority: u16, weight: u16, port: u16, target: &str) -> Record {
+    Record::from_rdata(
+        name(owner),
+        300,
+        RData::SRV(SRV::new(priority, weight, port, name(target))),
+    )
+}
+
+fn a(owner: &str, ip: [u8; 4]) -> Record {
+    Record::from_rdata(
+        name(owner),
+        300,
+        RData::A(A::from(std::net::Ipv4Addr::from(ip))),
+    )
+}
+
+fn aaaa(owner: &str, ip: &str) -> Record {
+    Record::from_rdata(
+        name(owner),
+        300,
+        RData::AAAA(AAAA::from(ip.parse::<std::net::Ipv6Addr>().unwrap())),
+    )
+}
+
+fn cname(owner: &str, target: &str) -> Record {
+    Record::from_rdata(name(owner), 300, RData::CNAME(CNAME(name(target))))
+}
+
+/// A resolver plus virtual time and a log of what it asked.
+struct Sim {
+    resolver: Resolver<ChaCha20Rng>,
+    now: Instant,
+    /// (time, server, name, type) of every query sent.
+    asked: Vec<(Instant, SocketAddr, String, RecordType)>,
+    /// When each event arrived.
+    events: Vec<(Instant, Event)>,
+    /// Deliver the answers of one round in reverse order.
+    reverse: bool,
+    /// Answer every query twice (a duplicated packet).
+    duplicate: bool,
+}
+
+impl Sim {
+    fn new(config: Config) -> Self {
+        Sim {
+            resolver: Resolver::new(config, ChaCha20Rng::seed_from_u64(42)),
+            now: Instant::ZERO,
+            asked: Vec::new(),
+            events: Vec::new(),
+            reverse: false,
+            duplicate: false,
+        }
+    }
+
+    fn start(
+        &mut self,
+        uri: &str,
+        protocols: &[Protocol],
+        fallback: Option<u16>,
+    ) -> impp_resolver::ResolutionId {
+        let uri: Uri = uri.parse().unwrap();
+        self.resolver
+            .resolve_uri(&uri, protocols, fallback, self.now)
+            .unwrap()
+    }
+
+    /// Runs until nothing is left to do. Answers take 1 ms.
+    fn run(&mut self, zone: &Zone) {
+        for _ in 0..10_000 {
+            let mut inbox = Vec::new();
+            while let Some(t) = self.resolver.poll_transmit() {
+                let q = Message::from_vec(&t.payload).unwrap();
+                let question = &q.queries[0];
+                self.asked.push((
+                    self.now,
+                    t.server,
+                    question.name().to_ascii().to_lowercase(),
+                    question.query_type(),
+                ));
+                if let Some(reply) = zone.reply(t.server, &t.payload) {
+                    if self.duplicate {
+                        inbox.push((t.server, reply.clone()));
+                    }
+                    inbox.push((t.server, reply));
+                }
+            }
+            if self.reverse {
+                inbox.reverse();
+            }
+            if !inbox.is_empty() {
+                self.now = self.now + Duration::from_millis(1);
+                for (from, bytes) in inbox {
+                    self.resolver.handle_datagram(self.now, from, &bytes);
+                    self.drain_events();
+                }
+                continue;
+            }
+            self.drain_events();
+            match self.resolver.poll_timeout() {
+                Some(deadline) => {
+                    assert!(deadline >= self.now, "deadline in the past");
+                    self.now = deadline;
+                    self.resolver.handle_timeout(self.now);
+                    self.drain_events();
+                }
+                None => return,
+            }
+        }
+        panic!("simulation did not settle");
+    }
+
+    fn drain_events(&mut self) {
+        while let Some(e) = self.resolver.poll_event() {
+            self.events.push((self.now, e));
+        }
+    }
+
+    fn only_event(&self) -> &Event {
+        assert_eq!(self.events.len(), 1, "{:?}", self.events);
+        &self.events[0].1
+    }
+
+    fn error(&self) -> Error {
+        match self.only_event() {
+            Event::Failed { error, .. } => error.clone(),
+            e => panic!("expected a failure, got {e:?}"),
+        }
+    }
+
+    fn answer(&self) -> impp_resolver::Answer {
+        match self.only_event() {
+            Event::Resolved { answer, .. } => answer.clone(),
+            e => panic!("expected an answer, got {e:?}"),
+        }
+    }
+
+    fn asked_type(&self, rtype: RecordType) -> usize {
+        self.asked.iter().filter(|q| q.3 == rtype).count()
+    }
+
+    /// Every resolution ended and nothing was left behind.
+    fn assert_clean(&mut self) {
+        assert_eq!(self.resolver.resolutions_in_flight(), 0);
+        assert_eq!(self.resolver.stats().queries_in_flight, 0);
+        assert_eq!(self.resolver.poll_timeout(), None);
+    }
+}
+
+fn config(servers: &[&str]) -> Config {
+    Config {
+        servers: servers.iter().map(|s| addr(s)).collect(),
+        ..Config::default()
+    }
+}
+
+fn basic_zone() -> Zone {
+    Zone::default()
+        .on(
+            "_im._xmpp.example.com.",
+            RecordType::SRV,
+            Script::Answer(vec![srv(
+                "_im._xmpp.example.com.",
+                0,
+                0,
+                5222,
+                "xmpp.example.com.",
+            )]),
+        )
+        .on(
+            "xmpp.example.com.",
+            RecordType::A,
+            Script::Answer(vec![a("xmpp.example.com.", [192, 0, 2, 1])]),
+        )
+        .on("xmpp.example.com.", RecordType::AAAA, Script::NoData)
+}
+
+#[test]
+fn spec_vector_servfail_is_an_error_and_never_falls_back() {
+    // S16: SERVFAIL is an error, even with fallback enabled and an A record.
+    let zone = Zone::default()
+        .on(
+            "_im._xmpp.example.com.",
+            RecordType::SRV,
+            Script::Rcode(ResponseCode::ServFail),
+        )
+        .on(
+            "example.com.",
+            RecordType::A,
+            Script::Answer(vec![a("example.com.", [192, 0, 2, 10])]),
+        );
+    let mut sim = Sim::new(config(&[S1]));
+    sim.start("im:fred@example.com", &[Protocol::XMPP], Some(5222));
+    sim.run(&zone);
+    assert_eq!(
+        sim.error(),
+        Error::ServFail {
+            name: name("_im._xmpp.example.com.")
+        }
+    );
+    assert_eq!(sim.asked_type(RecordType::A), 0, "no fallback lookups");
+    sim.assert_clean();
+}
+
+#[test]
+fn spec_vector_nxdomain_falls_back_on_default_port() {
+    let zone = Zone::default()
+        .on("_im._xmpp.example.com.", RecordType::SRV, Script::NxDomain)
+        .on(
+            "example.com.",
+            RecordType::A,
+            Script::Answer(vec![a("example.com.", [192, 0, 2, 10])]),
+        )
+        .on("example.com.", RecordType::AAAA, Script::NoData);
+    let mut sim = Sim::new(config(&[S1]));
+    sim.start("im:fred@example.com", &[Protocol::XMPP], Some(5222));
+    sim.run(&zone);
+    let answer = sim.answer();
+    assert_eq!(
+        answer.via,
+        Via::Fallback {
+            domain: name("example.com.")
+        }
+    );
+    assert_eq!(answer.endpoints.len(), 1);
+    assert_eq!(answer.endpoints[0].port, 5222);
+    assert_eq!(
+        answer.endpoints[0].addresses,
+        [IpAddr::from([192, 0, 2, 10])]
+    );
+    sim.assert_clean();
+}
+
+#[test]
+fn spec_vector_sole_dot_record_means_no_address_lookups() {
+    let zone = Zone::default().on(
+        "_im._xmpp.example.com.",
+        RecordType::SRV,
+        Script::Answer(vec![srv("_im._xmpp.example.com.", 0, 0, 0, ".")]),
+    );
+    let mut sim = Sim::new(config(&[S1]));
+    sim.start("im:fred@example.com", &[Protocol::XMPP], Some(5222));
+    sim.run(&zone);
+    assert_eq!(sim.error().kind(), "unavailable");
+    assert_eq!(
+        sim.asked_type(RecordType::A) + sim.asked_type(RecordType::AAAA),
+        0
+    );
+    sim.assert_clean();
+}
+
+#[test]
+fn servfail_moves_on_to_the_next_server() {
+    let zone = basic_zone().on_server(
+        S1,
+        "_im._xmpp.example.com.",
+        RecordType::SRV,
+        Script::Rcode(ResponseCode::ServFail),
+    );
+    let mut sim = Sim::new(config(&[S1, S2]));
+    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    sim.run(&zone);
+    assert_eq!(sim.answer().endpoints[0].target, name("xmpp.example.com."));
+    let srv_servers: Vec<SocketAddr> = sim
+        .asked
+        .iter()
+        .filter(|q| q.3 == RecordType::SRV)
+        .map(|q| q.1)
+        .collect();
+    assert_eq!(srv_servers, [addr(S1), addr(S2)]);
+    sim.assert_clean();
+}
+
+#[test]
+fn refused_everywhere_reports_the_rcode() {
+    let zone = Zone::default().on(
+        "_im._xmpp.example.com.",
+        RecordType::SRV,
+        Script::Rcode(ResponseCode::Refused),
+    );
+    let mut sim = Sim::new(config(&[S1, S2]));
+    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    sim.run(&zone);
+    assert_eq!(
+        sim.error(),
+        Error::Refused {
+            name: name("_im._xmpp.example.com."),
+            rcode: 5
+        }
+    );
+    sim.assert_clean();
+}
+
+#[test]
+fn silent_server_is_skipped_after_the_attempt_timeout() {
+    let zone = basic_zone().on_server(
+        S1,
+        "_im._xmpp.example.com.",
+        RecordType::SRV,
+        Script::Silent,
+    );
+    let mut sim = Sim::new(config(&[S1, S2]));
+    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    sim.run(&zone);
+    assert_eq!(sim.answer().endpoints.len(), 1);
+    let second = sim.asked.iter().find(|q| q.1 == addr(S2)).unwrap();
+    assert_eq!(
+        second.0,
+        Instant::ZERO + Duration::from_secs(2),
+        "after one attempt timeout"
+    );
+    sim.assert_clean();
+}
+
+#[test]
+fn all_servers_silent_fails_by_the_resolution_deadline() {
+    let zone = Zone::default().on("_im._xmpp.example.com.", RecordType::SRV, Script::Silent);
+    let mut cfg = config(&[S1, S2]);
+    cfg.attempt_timeout = Duration::from_secs(4);
+    cfg.resolution_timeout = Duration::from_secs(5);
+    let mut sim = Sim::new(cfg);
+    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    sim.run(&zone);
+    assert_eq!(
+        sim.error(),
+        Error::Timeout {
+            name: name("_im._xmpp.example.com.")
+        }
+    );
+    // Ended exactly at the deadline, not at the second attempt's end (8 s).
+    assert_eq!(sim.events[0].0, Instant::ZERO + Duration::from_secs(5));
+    sim.assert_clean();
+}
+
+#[test]
+fn preferred_protocol_wins_whatever_order_answers_arrive_in() {
+    let zone = basic_zone().on(
+        "_im._sip.example.com.",
+        RecordType::SRV,
+        Script::Answer(vec![srv(
+            "_im._sip.example.com.",
+            0,
+            0,
+            5060,
+            "sip.example.com.",
+        )]),
+    );
+    for reverse in [false, true] {
+        let mut sim = Sim::new(config(&[S1]));
+        sim.reverse = reverse;
+        sim.start(
+            "im:fred@example.com",
+            &[Protocol::XMPP, Protocol::SIP],
+            None,
+        );
+        sim.run(&zone);
+        let answer = sim.answer();
+        assert_eq!(
+            answer.via,
+            Via::Srv {
+                owner: name("_im._xmpp.example.com."),
+                index: 0
+            }
+        );
+        // Both SRV queries went out at once (S7 policy: parallel).
+        assert_eq!(sim.asked_type(RecordType::SRV), 2);
+        assert!(
+            sim.asked.iter().all(|q| q.2 != "sip.example.com."),
+            "SIP targets not looked up"
+        );
+        sim.assert_clean();
+    }
+}
+
+#[test]
+fn error_on_the_preferred_protocol_is_not_papered_over() {
+    // Policy (like S16): a failing preferred protocol is an error, not "no records".
+    let zone = Zone::default()
+        .on(
+            "_im._xmpp.example.com.",
+            RecordType::SRV,
+            Script::Rcode(ResponseCode::ServFail),
+        )
+        .on(
+            "_im._sip.example.com.",
+            RecordType::SRV,
+            Script::Answer(vec![srv(
+                "_im._sip.example.com.",
+                0,
+                0,
+                5060,
+                "sip.example.com.",
+            )]),
+        );
+    let mut sim = Sim::new(config(&[S1]));
+    sim.start(
+        "im:fred@example.com",
+        &[Protocol::XMPP, Protocol::SIP],
+        None,
+    );
+    sim.run(&zone);
+    assert_eq!(sim.error().kind(), "servfail");
+    sim.assert_clean();
+}
+
+#[test]
+fn nxdomain_on_every_protocol_without_fallback() {
+    let mut sim = Sim::new(config(&[S1]));
+    sim.start(
+        "im:fred@example.com",
+        &[Protocol::XMPP, Protocol::SIP],
+        None,
+    );
+    sim.run(&Zone::default());
+    assert_eq!(
+        sim.error(),
+        Error::NxDomain {
+            name: name("_im._sip.example.com.")
+        }
+    );
+    sim.assert_clean();
+}
+
+#[test]
+fn srv_owner_cname_into_another_zone_is_asked_again() {
+    // Knot/BIND style: the CNAME alone; the client asks for the canonical
+    // name (S25) without prepending _im._xmpp again.
+    let zone = Zone::default()
+        .on(
+            "_im._xmpp.example.com.",
+            RecordType::SRV,
+            Script::Answer(vec![cname("_im._xmpp.example.com.", "im.hosting.example.")]),
+        )
+        .on(
+            "im.hosting.example.",
+            RecordType::SRV,
+            Script::Answer(vec![srv(
+                "im.hosting.example.",
+                0,
+                0,
+                5222,
+                "xmpp.example.com.",
+            )]),
+        )
+        .on(
+            "xmpp.example.com.",
+            RecordType::A,
+            Script::Answer(vec![a("xmpp.example.com.", [192, 0, 2, 1])]),
+        )
+        .on("xmpp.example.com.", RecordType::AAAA, Script::NoData);
+    let mut sim = Sim::new(config(&[S1]));
+    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    sim.run(&zone);
+    let answer = sim.answer();
+    assert_eq!(
+        answer.via,
+        Via::Srv {
+            owner: name("_im._xmpp.example.com."),
+            index: 0
+        }
+    );
+    assert_eq!(
+        answer.endpoints[0].addresses,
+        [IpAddr::from([192, 0, 2, 1])]
+    );
+    sim.assert_clean();
+}
+
+#[test]
+fn cname_loop_across_queries_is_a_typed_error() {
+    let zone = Zone::default()
+        .on(
+            "_im._xmpp.example.com.",
+            RecordType::SRV,
+            Script::Answer(vec![cname("_im._xmpp.example.com.", "x.example.net.")]),
+        )
+        .on(
+            "x.example.net.",
+            RecordType::SRV,
+            Script::Answer(vec![cname("x.example.net.", "_im._xmpp.example.com.")]),
+        );
+    let mut sim = Sim::new(config(&[S1]));
+    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    sim.run(&zone);
+    assert_eq!(
+        sim.error(),
+        Error::CnameLoop {
+            name: name("_im._xmpp.example.com.")
+        }
+    );
+    // The hop limit (8) bounds the queries: the first plus eight re-asks.
+    assert_eq!(sim.asked_type(RecordType::SRV), 9);
+    sim.assert_clean();
+}
+
+fn srv_with_additional(additional: Vec<Record>) -> Zone {
+    Zone::default()
+        .on(
+            "_im._xmpp.example.com.",
+            RecordType::SRV,
+            Script::WithAdditional(
+                vec![srv(
+                    "_im._xmpp.example.com.",
+                    0,
+                    0,
+                    5222,
+                    "xmpp.example.com.",
+                )],
+                additional,
+            ),
+        )
+        .on(
+            "xmpp.example.com.",
+            RecordType::A,
+            Script::Answer(vec![a("xmpp.example.com.", [192, 0, 2, 1])]),
+        )
+        .on(
+            "xmpp.example.com.",
+            RecordType::AAAA,
+            Script::Answer(vec![aaaa("xmpp.example.com.", "2001:db8::1")]),
+        )
+}
+
+#[test]
+fn additional_addresses_of_the_exact_target_save_queries() {
+    // S14: the additional section's A/AAAA for the target itself are used
+    // (owner compared case-insensitively, as DNS names are).
+    let zone = srv_with_additional(vec![
+        a("XMPP.example.com.", [203, 0, 113, 7]),
+        aaaa("xmpp.example.com.", "2001:db8::7"),
+    ]);
+    let mut sim = Sim::new(config(&[S1]));
+    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    sim.run(&zone);
+    assert_eq!(
+        sim.asked_type(RecordType::A) + sim.asked_type(RecordType::AAAA),
+        0
+    );
+    let got: Vec<String> = sim.answer().endpoints[0]
+        .addresses
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(got, ["2001:db8::7", "203.0.113.7"]);
+    sim.assert_clean();
+}
+
+#[test]
+fn additional_addresses_of_other_names_are_ignored() {
+    // S14 / RFC 5452 §6: an address for another name proves nothing about the
+    // target, even one that looks related.
+    let zone = srv_with_additional(vec![
+        a("mail.example.com.", [203, 0, 113, 66]),
+        a("xmpp.example.com.evil.", [203, 0, 113, 66]),
+    ]);
+    let mut sim = Sim::new(config(&[S1]));
+    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    sim.run(&zone);
+    assert_eq!(sim.asked_type(RecordType::A), 1);
+    assert_eq!(sim.asked_type(RecordType::AAAA), 1);
+    let got: Vec<String> = sim.answer().endpoints[0]
+        .addresses
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(got, ["2001:db8::1", "192.0.2.1"]);
+    sim.assert_clean();
+}
+
+#[test]
+fn ipv4_first_when_configured() {
+    let zone = basic_zone().on(
+        "xmpp.example.com.",
+        RecordType::AAAA,
+        Script::Answer(vec![
+            aaaa("xmpp.example.com.", "2001:db8::1"),
+            aaaa("xmpp.example.com.", "2001:db8::2"),
+        ]),
+    );
+    let mut cfg = config(&[S1]);
+    cfg.address_order = AddressOrder::Ipv4First;
+    let mut sim = Sim::new(cfg);
+    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    sim.run(&zone);
+    let got: Vec<String> = sim.answer().endpoints[0]
+        .addresses
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(got, ["192.0.2.1", "2001:db8::1", "2001:db8::2"]);
+}
+
+#[test]
+fn same_question_from_two_resolutions_is_asked_once() {
+    let mut sim = Sim::new(config(&[S1]));
+    let first = sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    let second = sim.start("im:alice@EXAMPLE.com", &[Protocol::XMPP], None);
+    sim.run(&basic_zone());
+    assert_eq!(sim.asked_type(RecordType::SRV), 1);
+    assert_eq!(sim.asked_type(RecordType::A), 1);
+    let mut ended: Vec<_> = sim.events.iter().map(|(_, e)| e.id()).collect();
+    ended.sort();
+    assert_eq!(ended, [first, second]);
+    assert!(
+        sim.events
+            .iter()
+            .all(|(_, e)| matches!(e, Event::Resolved { .. }))
+    );
+    sim.assert_clean();
+}
+
+#[test]
+fn duplicated_answers_are_dropped_without_a_second_event() {
+    let mut sim = Sim::new(config(&[S1]));
+    sim.duplicate = true;
+    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    sim.run(&basic_zone());
+    assert_eq!(sim.answer().endpoints.len(), 1);
+    let stats = sim.resolver.stats();
+    assert_eq!(stats.answers_accepted, 3);
+    assert_eq!(stats.dropped_unmatched, 3);
+    sim.assert_clean();
+}
+
+#[test]
+fn truncated_udp_answers_are_never_used() {
+    // TCP fallback arrives with the transport issue; until then TC=1 is a typed error.
+    let zone = Zone::default().on("_im._xmpp.example.com.", RecordType::SRV, Script::Truncated);
+    let mut sim = Sim::new(config(&[S1]));
+    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    sim.run(&zone);
+    assert_eq!(sim.error().kind(), "truncated");
+    sim.assert_clean();
+}
+
+#[test]
+fn endpoint_cap_limits_results_and_lookups() {
+    let records: Vec<Record> = (0..10)
+        .map(|i| {
+            srv(
+                "_im._xmpp.example.com.",
+                i,
+                0,
+                5222,
+                &format!("h{i}.example.com."),
+            )
+        })
+        .collect();
+    let zone = Zone::default().on(
+        "_im._xmpp.example.com.",
+        RecordType::SRV,
+        Script::Answer(records),
+    );
+    let mut cfg = config(&[S1]);
+    cfg.max_endpoints = 3;
+    let mut sim = Sim::new(cfg);
+    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    sim.run(&zone);
+    let targets: Vec<String> = sim
+        .answer()
+        .endpoints
+        .iter()
+        .map(|e| e.target.to_string())
+        .collect();
+    assert_eq!(
+        targets,
+        ["h0.example.com.", "h1.example.com.", "h2.example.com."]
+    );
+    assert_eq!(sim.asked_type(RecordType::A), 3);
+    // Their lookups failed (NXDOMAIN): the endpoints stay, without addresses.
+    assert!(
+        sim.answer()
+            .endpoints
+            .iter()
+            .all(|e| e.addresses.is_empty())
+    );
+}
+
+#[test]
+fn resolution_cap_is_a_typed_error() {
+    let mut cfg = config(&[S1]);
+    cfg.max_resolutions = 2;
+    let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(1));
+    let uri: Uri = "im:fred@example.com".parse().unwrap();
+    r.resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO)
+        .unwrap();
+    r.resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO)
+        .unwrap();
+    assert_eq!(
+        r.resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO),
+        Err(Error::TooManyResolutions)
+    );
+}
+
+#[test]
+fn no_servers_is_a_typed_error() {
+    let mut r = Resolver::new(Config::default(), ChaCha20Rng::seed_from_u64(1));
+    let uri: Uri = "im:fred@example.com".parse().unwrap();
+    assert_eq!(
+        r.resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO),
+        Err(Error::NoServers)
+    );
+}
+
+#[test]
+fn general_srv_names_resolve_too() {
+    let zone = Zone::default()
+        .on(
+            "_xmpp-server._tcp.example.com.",
+            RecordType::SRV,
+            Script::Answer(vec![srv(
+                "_xmpp-server._tcp.example.com.",
+                0,
+                0,
+                5269,
+                "xmpp.example.com.",
+            )]),
+        )
+        .on(
+            "xmpp.example.com.",
+            RecordType::A,
+            Script::Answer(vec![a("xmpp.example.com.", [192, 0, 2, 1])]),
+        )
+        .on("xmpp.example.com.", RecordType::AAAA, Script::NoData);
+    let mut sim = Sim::new(config(&[S1]));
+    let owner =
+        impp_resolver::service::service_name("_xmpp-server", "_tcp", "example.com").unwrap();
+    sim.resolver.resolve_srv(&owner, Instant::ZERO).unwrap();
+    sim.run(&zone);
+    assert_eq!(sim.answer().endpoints[0].port, 5269);
+    sim.assert_clean();
+}
+
+#[test]
+fn query_ids_are_fresh_and_spread() {
+    // S18: ids come from the rng, not a counter.
+    let mut r = Resolver::new(config(&[S1]), ChaCha20Rng::seed_from_u64(9));
+    let mut ids = Vec::new();
+    for i in 0..200 {
+        let uri: Uri = format!("im:fred@host{i}.example").parse().unwrap();
+        r.resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO)
+            .unwrap();
+        let t = r.poll_transmit().unwrap();
+        ids.push(u16::from_be_bytes([t.payload[0], t.payload[1]]));
+    }
+    let sequential = ids
+        .windows(2)
+        .filter(|w| w[1] == w[0].wrapping_add(1))
+        .count();
+    assert!(sequential < 3, "ids look sequential: {ids:?}");
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert!(unique.len() > 190);
+}
+
+#[test]
+fn same_seed_replays_the_same_run() {
+    let records: Vec<Record> = (0..8)
+        .map(|i| {
+            srv(
+                "_im._xmpp.example.com.",
+                0,
+                i * 10,
+                5222,
+                &format!("h{i}.example.com."),
+            )
+        })
+        .collect();
+    let zone = Zone::default().on(
+        "_im._xmpp.example.com.",
+        RecordType::SRV,
+        Script::Answer(records),
+    );
+    let run = || {
+        let mut sim = Sim::new(config(&[S1]));
+        sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+        sim.run(&zone);
+        (sim.asked.clone(), sim.answer())
+    };
+    assert_eq!(run(), run());
+}

@@ -558,10 +558,12 @@ impl<R: CryptoRng> Resolver<R> {
             }
             Outcome::Failed(Failure::Timeout) => LookupState::Failed(Error::Timeout { name }),
         };
-        if let Some(r) = self.resolutions.get_mut(&id) {
-            if let Some((lookup, _)) = lookup_at(&mut r.stage, slot) {
-                lookup.state = state;
-            }
+        if let Some((lookup, _)) = self
+            .resolutions
+            .get_mut(&id)
+            .and_then(|r| lookup_at(&mut r.stage, slot))
+        {
+            lookup.state = state;
         }
     }
 

@@ -50,6 +50,7 @@ impl Scheme {
 
 /// One RFC 2822 mailbox: who the URI addresses.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Mailbox {
     /// The display name of `Name <addr>`, unquoted; `None` for a bare address.
     pub display_name: Option<String>,
@@ -61,6 +62,7 @@ pub struct Mailbox {
 
 /// A parsed `im:` or `pres:` URI.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Uri {
     /// `im` or `pres`.
     pub scheme: Scheme,

@@ -55,8 +55,13 @@ impl From<Error> for BlockingError {
 /// The system's DNS servers: the `nameserver` lines of `/etc/resolv.conf`
 /// (parsed by the `resolv-conf` crate), on port 53.
 pub fn system_servers() -> io::Result<Vec<SocketAddr>> {
-    let text = std::fs::read(RESOLV_CONF)?;
-    let conf = resolv_conf::Config::parse(&text)
+    servers_from_resolv_conf(&std::fs::read(RESOLV_CONF)?)
+}
+
+/// The servers a `resolv.conf` text names, on port 53; the local host's when
+/// it names none (as the C library does).
+pub fn servers_from_resolv_conf(text: &[u8]) -> io::Result<Vec<SocketAddr>> {
+    let conf = resolv_conf::Config::parse(text)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{RESOLV_CONF}: {e}")))?;
     Ok(conf
         .get_nameservers_or_local()
@@ -153,5 +158,39 @@ fn bind_if(
         UdpSocket::bind(local).map(Some)
     } else {
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolv_conf_nameservers_in_order_on_port_53() {
+        let text = b"# comment\nsearch example.com\nnameserver 192.0.2.1\nnameserver 2001:db8::53\noptions ndots:2\n";
+        let servers = servers_from_resolv_conf(text).unwrap();
+        assert_eq!(
+            servers,
+            [
+                "192.0.2.1:53".parse::<SocketAddr>().unwrap(),
+                "[2001:db8::53]:53".parse().unwrap()
+            ]
+        );
+    }
+
+    #[test]
+    fn resolv_conf_without_nameservers_means_localhost() {
+        let servers = servers_from_resolv_conf(b"search example.com\n").unwrap();
+        assert!(!servers.is_empty());
+        assert!(
+            servers
+                .iter()
+                .all(|s| s.ip().is_loopback() && s.port() == 53)
+        );
+    }
+
+    #[test]
+    fn garbled_resolv_conf_is_an_error() {
+        assert!(servers_from_resolv_conf(b"nameserver not-an-ip\n").is_err());
     }
 }

@@ -79,3 +79,8 @@ pub use uri::{Mailbox, Scheme, Uri, UriError, UriErrorKind};
 
 /// The hickory-proto crate this one speaks DNS with, for its [`Name`](proto::rr::Name) type.
 pub use hickory_proto as proto;
+
+/// The README's code blocks, compiled as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

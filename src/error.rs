@@ -15,6 +15,8 @@ use crate::service::NameError;
 pub enum Error {
     /// The URI has no destination (`im:`), so there is nothing to resolve (S4).
     NoDestination,
+    /// No protocol to try and no fallback port: nothing could be found.
+    NoProtocols,
     /// A name to resolve is not a valid DNS name.
     InvalidName(NameError),
     /// The configuration lists no DNS servers.
@@ -84,11 +86,12 @@ impl Error {
     /// A short, stable, machine-readable name for the kind of error, as the
     /// `resolve` example prints it: `unavailable`, `nxdomain`, `nodata`,
     /// `servfail`, `refused`, `timeout`, `cname-loop`, `truncated`,
-    /// `referral`, `malformed`, `no-destination`, `invalid-name`,
+    /// `referral`, `malformed`, `no-destination`, `no-protocols`, `invalid-name`,
     /// `no-servers`, `too-many-resolutions`, `too-many-queries`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::NoDestination => "no-destination",
+            Error::NoProtocols => "no-protocols",
             Error::InvalidName(_) => "invalid-name",
             Error::NoServers => "no-servers",
             Error::TooManyResolutions => "too-many-resolutions",
@@ -111,6 +114,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::NoDestination => f.write_str("the URI has no destination"),
+            Error::NoProtocols => f.write_str("no protocols to try and no fallback port"),
             Error::InvalidName(e) => write!(f, "invalid name: {e}"),
             Error::NoServers => f.write_str("no DNS servers configured"),
             Error::TooManyResolutions => f.write_str("too many resolutions in flight"),

@@ -214,12 +214,12 @@ enum LookupState {
 }
 
 impl Lookup {
-    fn pending(name: Name, qid: QuestionId) -> Self {
+    fn new(name: Name, state: LookupState) -> Self {
         Lookup {
             origin: name.clone(),
             name,
             hops: 0,
-            state: LookupState::Pending(qid),
+            state,
         }
     }
 
@@ -303,6 +303,7 @@ impl<R: CryptoRng> Resolver<R> {
             attempt_timeout: config.attempt_timeout,
             edns_payload: config.edns_payload,
             max_cname_hops: config.max_cname_hops,
+            max_queries: config.max_queries,
         });
         Resolver {
             config,
@@ -366,12 +367,11 @@ impl<R: CryptoRng> Resolver<R> {
         if self.resolutions.len() >= self.config.max_resolutions {
             return Err(Error::TooManyResolutions);
         }
-        if owners.is_empty() {
-            // No protocol to try: straight to the fallback, or nothing to do.
-            if fallback.is_none() {
-                return Err(Error::NoDestination);
-            }
+        if owners.is_empty() && fallback.is_none() {
+            // No protocol to try and no fallback: nothing could ever be found.
+            return Err(Error::NoProtocols);
         }
+        // Refuse up front rather than start a resolution that fails at once.
         if self.wire.in_flight() + owners.len().max(2) > self.config.max_queries {
             return Err(Error::TooManyQueries);
         }
@@ -390,8 +390,8 @@ impl<R: CryptoRng> Resolver<R> {
         self.deadlines.push(Reverse((deadline, id)));
         let mut lookups = Vec::with_capacity(owners.len());
         for (i, owner) in owners.into_iter().enumerate() {
-            let qid = self.ask(id, &owner, RecordType::SRV, Slot::Srv(i), now);
-            lookups.push(Lookup::pending(owner, qid));
+            let state = self.ask(id, &owner, RecordType::SRV, Slot::Srv(i), now);
+            lookups.push(Lookup::new(owner, state));
         }
         if let Some(r) = self.resolutions.get_mut(&id) {
             r.stage = Stage::Srv(lookups);
@@ -465,6 +465,7 @@ impl<R: CryptoRng> Resolver<R> {
     }
 
     /// Asks a question for resolution `id`, recording who waits for it.
+    /// Over `Config::max_queries` the lookup fails at once (S27).
     fn ask(
         &mut self,
         id: ResolutionId,
@@ -472,13 +473,15 @@ impl<R: CryptoRng> Resolver<R> {
         rtype: RecordType,
         slot: Slot,
         now: Instant,
-    ) -> QuestionId {
-        let qid = self.wire.ask(name, rtype, now, &mut self.rng);
+    ) -> LookupState {
+        let Some(qid) = self.wire.ask(name, rtype, now, &mut self.rng) else {
+            return LookupState::Failed(Error::TooManyQueries);
+        };
         self.waiters.entry(qid).or_default().push((id, slot));
         if let Some(r) = self.resolutions.get_mut(&id) {
             r.asked.push(qid);
         }
-        qid
+        LookupState::Pending(qid)
     }
 
     /// Stops waiting for `qid` on behalf of `id`; a question nobody waits for
@@ -536,8 +539,7 @@ impl<R: CryptoRng> Resolver<R> {
                 } else {
                     lookup.hops += 1;
                     lookup.name = alias.clone();
-                    let qid = self.ask(id, alias, rtype, slot, now);
-                    LookupState::Pending(qid)
+                    self.ask(id, alias, rtype, slot, now)
                 }
             }
             Outcome::Answer(Reply::NxDomain) => LookupState::Missing(true),
@@ -719,7 +721,6 @@ impl<R: CryptoRng> Resolver<R> {
                 v6: Lookup::found(as_rdata(v6), name),
             });
         }
-        // Ask before installing the stage so that waiter slots are valid.
         let mut asked = Vec::with_capacity(to_ask.len());
         for i in to_ask {
             let name = targets[i].record.target.clone();
@@ -746,8 +747,8 @@ impl<R: CryptoRng> Resolver<R> {
             asked.push((i, q4, q6));
         }
         for (i, q4, q6) in asked {
-            targets[i].v4 = Lookup::pending(targets[i].record.target.clone(), q4);
-            targets[i].v6 = Lookup::pending(targets[i].record.target.clone(), q6);
+            targets[i].v4 = Lookup::new(targets[i].record.target.clone(), q4);
+            targets[i].v6 = Lookup::new(targets[i].record.target.clone(), q6);
         }
         if let Some(r) = self.resolutions.get_mut(&id) {
             r.stage = Stage::Addresses { via, targets };
@@ -852,7 +853,7 @@ fn no_records_error(r: &Resolution) -> Error {
         (None, Some(l)) => Error::NxDomain {
             name: l.name.clone(),
         },
-        (None, None) => Error::NoDestination,
+        (None, None) => Error::NoProtocols,
     }
 }
 

@@ -83,6 +83,28 @@ pub(crate) enum Failure {
     Malformed,
 }
 
+/// S18: a fresh unpredictable id for which `taken` is false.
+///
+/// At most half the ids of a server are ever taken (`max_queries` is capped
+/// at 32 768), so random draws succeed at once almost always. Should a
+/// broken generator keep repeating itself, a linear probe from its last draw
+/// still terminates instead of spinning forever.
+fn fresh_id<R: CryptoRng + ?Sized>(rng: &mut R, taken: impl Fn(u16) -> bool) -> u16 {
+    let mut id = 0;
+    for _ in 0..64 {
+        let mut bytes = [0u8; 2];
+        rng.fill_bytes(&mut bytes);
+        id = u16::from_ne_bytes(bytes);
+        if !taken(id) {
+            return id;
+        }
+    }
+    (0..=u16::MAX)
+        .map(|step| id.wrapping_add(step))
+        .find(|&candidate| !taken(candidate))
+        .unwrap_or(id)
+}
+
 /// The transport settings a question needs.
 #[derive(Debug, Clone)]
 pub(crate) struct WireConfig {
@@ -90,6 +112,8 @@ pub(crate) struct WireConfig {
     pub attempt_timeout: Duration,
     pub edns_payload: Option<u16>,
     pub max_cname_hops: u8,
+    /// At most half the 16-bit id space, so that a free id is always found.
+    pub max_queries: usize,
 }
 
 struct Question {
@@ -136,17 +160,21 @@ impl Wire {
         self.questions.len()
     }
 
-    /// Asks `name`/`rtype`, or joins the identical question already on the wire.
+    /// Asks `name`/`rtype`, or joins the identical question already on the
+    /// wire. `None` when a new question would exceed `max_queries` (S27).
     pub(crate) fn ask<R: CryptoRng + ?Sized>(
         &mut self,
         name: &Name,
         rtype: RecordType,
         now: Instant,
         rng: &mut R,
-    ) -> QuestionId {
+    ) -> Option<QuestionId> {
         let key = (name.to_lowercase(), rtype);
         if let Some(&qid) = self.by_question.get(&key) {
-            return qid;
+            return Some(qid);
+        }
+        if self.questions.len() >= self.config.max_queries {
+            return None;
         }
         let qid = QuestionId(self.next_id);
         self.next_id += 1;
@@ -162,7 +190,7 @@ impl Wire {
         );
         self.by_question.insert(key, qid);
         self.send_attempt(qid, now, rng);
-        qid
+        Some(qid)
     }
 
     /// Stops asking a question nobody waits for any more.
@@ -178,15 +206,7 @@ impl Wire {
             return;
         };
         let server = self.config.servers[q.server];
-        // S18: a fresh unpredictable id per attempt, unique per server.
-        let id = loop {
-            let mut bytes = [0u8; 2];
-            rng.fill_bytes(&mut bytes);
-            let id = u16::from_ne_bytes(bytes);
-            if !self.by_wire.contains_key(&(server, id)) {
-                break id;
-            }
-        };
+        let id = fresh_id(rng, |id| self.by_wire.contains_key(&(server, id)));
         q.id = id;
         q.attempt += 1;
         self.by_wire.insert((server, id), qid);
@@ -315,5 +335,71 @@ impl Wire {
             queries_in_flight: self.questions.len(),
             ..self.stats
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::convert::Infallible;
+    use rand_core::{TryCryptoRng, TryRng};
+
+    /// A "generator" that always says zero: what a careless fuzz harness passes.
+    struct Zeros;
+
+    impl TryRng for Zeros {
+        type Error = Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+            Ok(0)
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+            Ok(0)
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+            dst.fill(0);
+            Ok(())
+        }
+    }
+
+    impl TryCryptoRng for Zeros {}
+
+    #[test]
+    fn fresh_id_terminates_with_a_stuck_generator() {
+        assert_eq!(fresh_id(&mut Zeros, |id| id < 1000), 1000);
+        assert_eq!(fresh_id(&mut Zeros, |id| id != 7), 7);
+    }
+
+    #[test]
+    fn stuck_generator_still_gets_distinct_ids_per_server() {
+        let server: SocketAddr = "192.0.2.1:53".parse().unwrap();
+        let mut wire = Wire::new(WireConfig {
+            servers: alloc::vec![server],
+            attempt_timeout: Duration::from_secs(1),
+            edns_payload: None,
+            max_cname_hops: 8,
+            max_queries: 100,
+        });
+        let mut ids = alloc::collections::BTreeSet::new();
+        for i in 0..100 {
+            let name = Name::from_ascii(alloc::format!("h{i}.example.")).unwrap();
+            assert!(
+                wire.ask(&name, RecordType::A, Instant::ZERO, &mut Zeros)
+                    .is_some()
+            );
+            let t = wire.poll_transmit().unwrap();
+            ids.insert(u16::from_be_bytes([t.payload[0], t.payload[1]]));
+        }
+        assert_eq!(ids.len(), 100);
+        // The cap: a new question beyond it is refused, a repeated one joins.
+        let extra = Name::from_ascii("extra.example.").unwrap();
+        assert_eq!(
+            wire.ask(&extra, RecordType::A, Instant::ZERO, &mut Zeros),
+            None
+        );
+        let again = Name::from_ascii("H0.example.").unwrap();
+        assert!(
+            wire.ask(&again, RecordType::A, Instant::ZERO, &mut Zeros)
+                .is_some()
+        );
     }
 }

@@ -899,3 +899,77 @@ fn same_seed_replays_the_same_run() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn query_cap_reached_mid_resolution_degrades_instead_of_hanging() {
+    // S27: three targets need six address queries, but only three may be in
+    // flight. The lookups over the cap fail at once; the resolution still
+    // ends with its one event, and the targets without addresses stay listed.
+    let records: Vec<Record> = (0..3)
+        .map(|i| {
+            srv(
+                "_im._xmpp.example.com.",
+                i,
+                0,
+                5222,
+                &format!("h{i}.example.com."),
+            )
+        })
+        .collect();
+    let mut zone = Zone::default().on(
+        "_im._xmpp.example.com.",
+        RecordType::SRV,
+        Script::Answer(records),
+    );
+    for i in 0..3 {
+        let host = format!("h{i}.example.com.");
+        zone = zone
+            .on(
+                &host,
+                RecordType::A,
+                Script::Answer(vec![a(&host, [192, 0, 2, i as u8])]),
+            )
+            .on(&host, RecordType::AAAA, Script::NoData);
+    }
+    let mut cfg = config(&[S1]);
+    cfg.max_queries = 3;
+    let mut sim = Sim::new(cfg);
+    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    sim.run(&zone);
+    assert_eq!(
+        sim.asked_type(RecordType::A) + sim.asked_type(RecordType::AAAA),
+        3
+    );
+    let addresses: Vec<usize> = sim
+        .answer()
+        .endpoints
+        .iter()
+        .map(|e| e.addresses.len())
+        .collect();
+    assert_eq!(addresses, [1, 1, 0]);
+    sim.assert_clean();
+}
+
+#[test]
+fn no_protocols_and_no_fallback_is_refused() {
+    let mut r = Resolver::new(config(&[S1]), ChaCha20Rng::seed_from_u64(1));
+    let uri: Uri = "im:fred@example.com".parse().unwrap();
+    assert_eq!(
+        r.resolve_uri(&uri, &[], None, Instant::ZERO),
+        Err(Error::NoProtocols)
+    );
+    // With a fallback port, no protocols means "addresses only".
+    let mut sim = Sim::new(config(&[S1]));
+    sim.start("im:fred@example.com", &[], Some(5222));
+    sim.run(&Zone::default().on(
+        "example.com.",
+        RecordType::A,
+        Script::Answer(vec![a("example.com.", [192, 0, 2, 10])]),
+    ));
+    assert_eq!(
+        sim.answer().via,
+        Via::Fallback {
+            domain: name("example.com.")
+        }
+    );
+}

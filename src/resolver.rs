@@ -13,7 +13,7 @@
 //! 4. With no SRV records anywhere and a fallback port, the domain's own
 //!    A/AAAA stand in for one SRV record (S16).
 
-use alloc::collections::{BTreeMap, BinaryHeap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 use core::net::{IpAddr, SocketAddr};
@@ -244,7 +244,7 @@ impl Lookup {
 }
 
 /// Which lookup of a resolution a question answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Slot {
     /// The SRV lookup of the i-th owner name.
     Srv(usize),
@@ -288,7 +288,9 @@ pub struct Resolver<R> {
     wire: Wire,
     resolutions: BTreeMap<ResolutionId, Resolution>,
     /// Who waits for each question: (resolution, slot) pairs.
-    waiters: BTreeMap<QuestionId, Vec<(ResolutionId, Slot)>>,
+    /// Ordered so that one resolution's waits on a question are found by a
+    /// range query, however many resolutions share the question.
+    waiters: BTreeMap<QuestionId, BTreeSet<(ResolutionId, Slot)>>,
     deadlines: BinaryHeap<Reverse<(Instant, ResolutionId)>>,
     events: VecDeque<Event>,
     next_id: u64,
@@ -477,7 +479,7 @@ impl<R: CryptoRng> Resolver<R> {
         let Some(qid) = self.wire.ask(name, rtype, now, &mut self.rng) else {
             return LookupState::Failed(Error::TooManyQueries);
         };
-        self.waiters.entry(qid).or_default().push((id, slot));
+        self.waiters.entry(qid).or_default().insert((id, slot));
         if let Some(r) = self.resolutions.get_mut(&id) {
             r.asked.push(qid);
         }
@@ -487,12 +489,24 @@ impl<R: CryptoRng> Resolver<R> {
     /// Stops waiting for `qid` on behalf of `id`; a question nobody waits for
     /// is no longer retried.
     fn unwait(&mut self, id: ResolutionId, qid: QuestionId) {
-        if let Some(list) = self.waiters.get_mut(&qid) {
-            list.retain(|(rid, _)| *rid != id);
-            if list.is_empty() {
-                self.waiters.remove(&qid);
-                self.wire.forget(qid);
-            }
+        let Some(set) = self.waiters.get_mut(&qid) else {
+            return;
+        };
+        let first = (id, Slot::Srv(0));
+        let last = (
+            id,
+            Slot::Address {
+                target: usize::MAX,
+                v6: true,
+            },
+        );
+        let mine: Vec<(ResolutionId, Slot)> = set.range(first..=last).copied().collect();
+        for key in mine {
+            set.remove(&key);
+        }
+        if set.is_empty() {
+            self.waiters.remove(&qid);
+            self.wire.forget(qid);
         }
     }
 
@@ -701,15 +715,19 @@ impl<R: CryptoRng> Resolver<R> {
         additional: &[(Name, IpAddr)],
         now: Instant,
     ) {
+        // S14: additional-section addresses only when the owner is exactly the
+        // target (names compare case-insensitively).
+        let mut by_owner: BTreeMap<&Name, Vec<IpAddr>> = BTreeMap::new();
+        for (owner, ip) in additional {
+            by_owner.entry(owner).or_default().push(*ip);
+        }
         let mut targets = Vec::with_capacity(records.len());
         let mut to_ask = Vec::new();
         for (i, record) in records.into_iter().enumerate() {
-            // S14: additional-section addresses only when the owner is exactly the target.
-            let (v4, v6): (Vec<_>, Vec<_>) = additional
-                .iter()
-                .filter(|(owner, _)| *owner == record.target)
-                .map(|(_, ip)| *ip)
-                .partition(|ip| ip.is_ipv4());
+            let (v4, v6): (Vec<_>, Vec<_>) = by_owner
+                .get(&record.target)
+                .map(|ips| ips.iter().partition(|ip| ip.is_ipv4()))
+                .unwrap_or_default();
             let name = record.target.clone();
             if v4.is_empty() && v6.is_empty() {
                 to_ask.push(i);

@@ -973,3 +973,36 @@ fn no_protocols_and_no_fallback_is_refused() {
         }
     );
 }
+
+#[test]
+fn many_resolutions_on_one_silent_question_share_it_and_all_time_out() {
+    // 20 000 resolutions of one URI: one SRV query per attempt on the wire
+    // (S24), and at the deadline each ends exactly once (releasing a shared
+    // question is logarithmic per resolution, not linear).
+    const N: usize = 20_000;
+    let zone = Zone::default().on("_im._xmpp.example.com.", RecordType::SRV, Script::Silent);
+    let mut cfg = config(&[S1, S2]);
+    cfg.attempt_timeout = Duration::from_secs(1);
+    // The deadline falls during the second attempt, so every resolution
+    // releases the still-open question itself.
+    cfg.resolution_timeout = Duration::from_millis(1_500);
+    let mut sim = Sim::new(cfg);
+    for _ in 0..N {
+        sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    }
+    sim.run(&zone);
+    assert_eq!(sim.events.len(), N);
+    assert!(sim.events.iter().all(|(_, e)| matches!(
+        e,
+        Event::Failed {
+            error: Error::Timeout { .. },
+            ..
+        }
+    )));
+    // Each server asked once, all ended at the deadline, and the abandoned
+    // question was not retried (nobody waits for it any more).
+    assert_eq!(sim.asked.len(), 2);
+    let deadline = Instant::ZERO + Duration::from_millis(1_500);
+    assert!(sim.events.iter().all(|(t, _)| *t == deadline));
+    sim.assert_clean();
+}

@@ -51,6 +51,12 @@ impl Zone {
         self
     }
 
+    /// `host` has one IPv4 address and no IPv6 one.
+    fn host_v4(self, host: &str, ip: [u8; 4]) -> Self {
+        self.on(host, RecordType::A, Script::Answer(vec![a(host, ip)]))
+            .on(host, RecordType::AAAA, Script::NoData)
+    }
+
     fn on_server(mut self, server: &str, name: &str, rtype: RecordType, script: Script) -> Self {
         self.rules
             .insert((Some(addr(server)), name.to_lowercase(), rtype), script);
@@ -172,6 +178,29 @@ impl Sim {
         }
     }
 
+    /// A simulation that has resolved one URI against `zone`.
+    fn resolve(
+        config: Config,
+        uri: &str,
+        protocols: &[Protocol],
+        fallback: Option<u16>,
+        zone: &Zone,
+    ) -> Self {
+        let mut sim = Sim::new(config);
+        sim.start(uri, protocols, fallback);
+        sim.run(zone);
+        sim
+    }
+
+    /// The first endpoint's addresses, as text.
+    fn first_addresses(&self) -> Vec<String> {
+        self.answer().endpoints[0]
+            .addresses
+            .iter()
+            .map(|a| a.to_string())
+            .collect()
+    }
+
     fn start(
         &mut self,
         uri: &str,
@@ -286,12 +315,7 @@ fn basic_zone() -> Zone {
                 "xmpp.example.com.",
             )]),
         )
-        .on(
-            "xmpp.example.com.",
-            RecordType::A,
-            Script::Answer(vec![a("xmpp.example.com.", [192, 0, 2, 1])]),
-        )
-        .on("xmpp.example.com.", RecordType::AAAA, Script::NoData)
+        .host_v4("xmpp.example.com.", [192, 0, 2, 1])
 }
 
 #[test]
@@ -308,9 +332,13 @@ fn spec_vector_servfail_is_an_error_and_never_falls_back() {
             RecordType::A,
             Script::Answer(vec![a("example.com.", [192, 0, 2, 10])]),
         );
-    let mut sim = Sim::new(config(&[S1]));
-    sim.start("im:fred@example.com", &[Protocol::XMPP], Some(5222));
-    sim.run(&zone);
+    let mut sim = Sim::resolve(
+        config(&[S1]),
+        "im:fred@example.com",
+        &[Protocol::XMPP],
+        Some(5222),
+        &zone,
+    );
     assert_eq!(
         sim.error(),
         Error::ServFail {
@@ -325,15 +353,14 @@ fn spec_vector_servfail_is_an_error_and_never_falls_back() {
 fn spec_vector_nxdomain_falls_back_on_default_port() {
     let zone = Zone::default()
         .on("_im._xmpp.example.com.", RecordType::SRV, Script::NxDomain)
-        .on(
-            "example.com.",
-            RecordType::A,
-            Script::Answer(vec![a("example.com.", [192, 0, 2, 10])]),
-        )
-        .on("example.com.", RecordType::AAAA, Script::NoData);
-    let mut sim = Sim::new(config(&[S1]));
-    sim.start("im:fred@example.com", &[Protocol::XMPP], Some(5222));
-    sim.run(&zone);
+        .host_v4("example.com.", [192, 0, 2, 10]);
+    let mut sim = Sim::resolve(
+        config(&[S1]),
+        "im:fred@example.com",
+        &[Protocol::XMPP],
+        Some(5222),
+        &zone,
+    );
     let answer = sim.answer();
     assert_eq!(
         answer.via,
@@ -357,9 +384,13 @@ fn spec_vector_sole_dot_record_means_no_address_lookups() {
         RecordType::SRV,
         Script::Answer(vec![srv("_im._xmpp.example.com.", 0, 0, 0, ".")]),
     );
-    let mut sim = Sim::new(config(&[S1]));
-    sim.start("im:fred@example.com", &[Protocol::XMPP], Some(5222));
-    sim.run(&zone);
+    let mut sim = Sim::resolve(
+        config(&[S1]),
+        "im:fred@example.com",
+        &[Protocol::XMPP],
+        Some(5222),
+        &zone,
+    );
     assert_eq!(sim.error().kind(), "unavailable");
     assert_eq!(
         sim.asked_type(RecordType::A) + sim.asked_type(RecordType::AAAA),
@@ -376,9 +407,13 @@ fn servfail_moves_on_to_the_next_server() {
         RecordType::SRV,
         Script::Rcode(ResponseCode::ServFail),
     );
-    let mut sim = Sim::new(config(&[S1, S2]));
-    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
-    sim.run(&zone);
+    let mut sim = Sim::resolve(
+        config(&[S1, S2]),
+        "im:fred@example.com",
+        &[Protocol::XMPP],
+        None,
+        &zone,
+    );
     assert_eq!(sim.answer().endpoints[0].target, name("xmpp.example.com."));
     let srv_servers: Vec<SocketAddr> = sim
         .asked
@@ -397,9 +432,13 @@ fn refused_everywhere_reports_the_rcode() {
         RecordType::SRV,
         Script::Rcode(ResponseCode::Refused),
     );
-    let mut sim = Sim::new(config(&[S1, S2]));
-    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
-    sim.run(&zone);
+    let mut sim = Sim::resolve(
+        config(&[S1, S2]),
+        "im:fred@example.com",
+        &[Protocol::XMPP],
+        None,
+        &zone,
+    );
     assert_eq!(
         sim.error(),
         Error::Refused {
@@ -418,9 +457,13 @@ fn silent_server_is_skipped_after_the_attempt_timeout() {
         RecordType::SRV,
         Script::Silent,
     );
-    let mut sim = Sim::new(config(&[S1, S2]));
-    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
-    sim.run(&zone);
+    let mut sim = Sim::resolve(
+        config(&[S1, S2]),
+        "im:fred@example.com",
+        &[Protocol::XMPP],
+        None,
+        &zone,
+    );
     assert_eq!(sim.answer().endpoints.len(), 1);
     let second = sim.asked.iter().find(|q| q.1 == addr(S2)).unwrap();
     assert_eq!(
@@ -437,9 +480,7 @@ fn all_servers_silent_fails_by_the_resolution_deadline() {
     let mut cfg = config(&[S1, S2]);
     cfg.attempt_timeout = Duration::from_secs(4);
     cfg.resolution_timeout = Duration::from_secs(5);
-    let mut sim = Sim::new(cfg);
-    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
-    sim.run(&zone);
+    let mut sim = Sim::resolve(cfg, "im:fred@example.com", &[Protocol::XMPP], None, &zone);
     assert_eq!(
         sim.error(),
         Error::Timeout {
@@ -511,26 +552,26 @@ fn error_on_the_preferred_protocol_is_not_papered_over() {
                 "sip.example.com.",
             )]),
         );
-    let mut sim = Sim::new(config(&[S1]));
-    sim.start(
+    let mut sim = Sim::resolve(
+        config(&[S1]),
         "im:fred@example.com",
         &[Protocol::XMPP, Protocol::SIP],
         None,
+        &zone,
     );
-    sim.run(&zone);
     assert_eq!(sim.error().kind(), "servfail");
     sim.assert_clean();
 }
 
 #[test]
 fn nxdomain_on_every_protocol_without_fallback() {
-    let mut sim = Sim::new(config(&[S1]));
-    sim.start(
+    let mut sim = Sim::resolve(
+        config(&[S1]),
         "im:fred@example.com",
         &[Protocol::XMPP, Protocol::SIP],
         None,
+        &Zone::default(),
     );
-    sim.run(&Zone::default());
     assert_eq!(
         sim.error(),
         Error::NxDomain {
@@ -561,15 +602,14 @@ fn srv_owner_cname_into_another_zone_is_asked_again() {
                 "xmpp.example.com.",
             )]),
         )
-        .on(
-            "xmpp.example.com.",
-            RecordType::A,
-            Script::Answer(vec![a("xmpp.example.com.", [192, 0, 2, 1])]),
-        )
-        .on("xmpp.example.com.", RecordType::AAAA, Script::NoData);
-    let mut sim = Sim::new(config(&[S1]));
-    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
-    sim.run(&zone);
+        .host_v4("xmpp.example.com.", [192, 0, 2, 1]);
+    let mut sim = Sim::resolve(
+        config(&[S1]),
+        "im:fred@example.com",
+        &[Protocol::XMPP],
+        None,
+        &zone,
+    );
     let answer = sim.answer();
     assert_eq!(
         answer.via,
@@ -598,9 +638,13 @@ fn cname_loop_across_queries_is_a_typed_error() {
             RecordType::SRV,
             Script::Answer(vec![cname("x.example.net.", "_im._xmpp.example.com.")]),
         );
-    let mut sim = Sim::new(config(&[S1]));
-    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
-    sim.run(&zone);
+    let mut sim = Sim::resolve(
+        config(&[S1]),
+        "im:fred@example.com",
+        &[Protocol::XMPP],
+        None,
+        &zone,
+    );
     assert_eq!(
         sim.error(),
         Error::CnameLoop {
@@ -648,19 +692,18 @@ fn additional_addresses_of_the_exact_target_save_queries() {
         a("XMPP.example.com.", [203, 0, 113, 7]),
         aaaa("xmpp.example.com.", "2001:db8::7"),
     ]);
-    let mut sim = Sim::new(config(&[S1]));
-    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
-    sim.run(&zone);
+    let mut sim = Sim::resolve(
+        config(&[S1]),
+        "im:fred@example.com",
+        &[Protocol::XMPP],
+        None,
+        &zone,
+    );
     assert_eq!(
         sim.asked_type(RecordType::A) + sim.asked_type(RecordType::AAAA),
         0
     );
-    let got: Vec<String> = sim.answer().endpoints[0]
-        .addresses
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
-    assert_eq!(got, ["2001:db8::7", "203.0.113.7"]);
+    assert_eq!(sim.first_addresses(), ["2001:db8::7", "203.0.113.7"]);
     sim.assert_clean();
 }
 
@@ -672,17 +715,16 @@ fn additional_addresses_of_other_names_are_ignored() {
         a("mail.example.com.", [203, 0, 113, 66]),
         a("xmpp.example.com.evil.", [203, 0, 113, 66]),
     ]);
-    let mut sim = Sim::new(config(&[S1]));
-    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
-    sim.run(&zone);
+    let mut sim = Sim::resolve(
+        config(&[S1]),
+        "im:fred@example.com",
+        &[Protocol::XMPP],
+        None,
+        &zone,
+    );
     assert_eq!(sim.asked_type(RecordType::A), 1);
     assert_eq!(sim.asked_type(RecordType::AAAA), 1);
-    let got: Vec<String> = sim.answer().endpoints[0]
-        .addresses
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
-    assert_eq!(got, ["2001:db8::1", "192.0.2.1"]);
+    assert_eq!(sim.first_addresses(), ["2001:db8::1", "192.0.2.1"]);
     sim.assert_clean();
 }
 
@@ -698,15 +740,11 @@ fn ipv4_first_when_configured() {
     );
     let mut cfg = config(&[S1]);
     cfg.address_order = AddressOrder::Ipv4First;
-    let mut sim = Sim::new(cfg);
-    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
-    sim.run(&zone);
-    let got: Vec<String> = sim.answer().endpoints[0]
-        .addresses
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
-    assert_eq!(got, ["192.0.2.1", "2001:db8::1", "2001:db8::2"]);
+    let sim = Sim::resolve(cfg, "im:fred@example.com", &[Protocol::XMPP], None, &zone);
+    assert_eq!(
+        sim.first_addresses(),
+        ["192.0.2.1", "2001:db8::1", "2001:db8::2"]
+    );
 }
 
 #[test]
@@ -745,9 +783,13 @@ fn duplicated_answers_are_dropped_without_a_second_event() {
 fn truncated_udp_answers_are_never_used() {
     // TCP fallback arrives with the transport issue; until then TC=1 is a typed error.
     let zone = Zone::default().on("_im._xmpp.example.com.", RecordType::SRV, Script::Truncated);
-    let mut sim = Sim::new(config(&[S1]));
-    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
-    sim.run(&zone);
+    let mut sim = Sim::resolve(
+        config(&[S1]),
+        "im:fred@example.com",
+        &[Protocol::XMPP],
+        None,
+        &zone,
+    );
     assert_eq!(sim.error().kind(), "truncated");
     sim.assert_clean();
 }
@@ -772,9 +814,7 @@ fn endpoint_cap_limits_results_and_lookups() {
     );
     let mut cfg = config(&[S1]);
     cfg.max_endpoints = 3;
-    let mut sim = Sim::new(cfg);
-    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
-    sim.run(&zone);
+    let sim = Sim::resolve(cfg, "im:fred@example.com", &[Protocol::XMPP], None, &zone);
     let targets: Vec<String> = sim
         .answer()
         .endpoints
@@ -835,12 +875,7 @@ fn general_srv_names_resolve_too() {
                 "xmpp.example.com.",
             )]),
         )
-        .on(
-            "xmpp.example.com.",
-            RecordType::A,
-            Script::Answer(vec![a("xmpp.example.com.", [192, 0, 2, 1])]),
-        )
-        .on("xmpp.example.com.", RecordType::AAAA, Script::NoData);
+        .host_v4("xmpp.example.com.", [192, 0, 2, 1]);
     let mut sim = Sim::new(config(&[S1]));
     let owner =
         impp_resolver::service::service_name("_xmpp-server", "_tcp", "example.com").unwrap();
@@ -933,9 +968,7 @@ fn query_cap_reached_mid_resolution_degrades_instead_of_hanging() {
     }
     let mut cfg = config(&[S1]);
     cfg.max_queries = 3;
-    let mut sim = Sim::new(cfg);
-    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
-    sim.run(&zone);
+    let mut sim = Sim::resolve(cfg, "im:fred@example.com", &[Protocol::XMPP], None, &zone);
     assert_eq!(
         sim.asked_type(RecordType::A) + sim.asked_type(RecordType::AAAA),
         3
@@ -959,13 +992,17 @@ fn no_protocols_and_no_fallback_is_refused() {
         Err(Error::NoProtocols)
     );
     // With a fallback port, no protocols means "addresses only".
-    let mut sim = Sim::new(config(&[S1]));
-    sim.start("im:fred@example.com", &[], Some(5222));
-    sim.run(&Zone::default().on(
-        "example.com.",
-        RecordType::A,
-        Script::Answer(vec![a("example.com.", [192, 0, 2, 10])]),
-    ));
+    let sim = Sim::resolve(
+        config(&[S1]),
+        "im:fred@example.com",
+        &[],
+        Some(5222),
+        &Zone::default().on(
+            "example.com.",
+            RecordType::A,
+            Script::Answer(vec![a("example.com.", [192, 0, 2, 10])]),
+        ),
+    );
     assert_eq!(
         sim.answer().via,
         Via::Fallback {

@@ -63,7 +63,8 @@ pub struct Config {
     /// Most CNAME hops followed for one name (S25). Default 8.
     pub max_cname_hops: u8,
     /// Most endpoints in a result: the first this many targets in RFC 2782
-    /// order are kept, and only their addresses looked up (S13). Default 64.
+    /// order are kept, and only their addresses looked up (S13). Default 64;
+    /// 0 is treated as 1.
     pub max_endpoints: usize,
     /// Most resolutions in flight at once (S27). Default 100 000.
     pub max_resolutions: usize,
@@ -300,6 +301,8 @@ impl<R: CryptoRng> Resolver<R> {
     /// A resolver with `config`, drawing all randomness from `rng`.
     pub fn new(mut config: Config, rng: R) -> Self {
         config.max_queries = config.max_queries.min(MAX_QUERIES_CAP);
+        // Zero endpoints would turn "records exist" into an empty success.
+        config.max_endpoints = config.max_endpoints.max(1);
         let wire = Wire::new(WireConfig {
             servers: config.servers.clone(),
             attempt_timeout: config.attempt_timeout,

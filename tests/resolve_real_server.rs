@@ -361,3 +361,25 @@ fn forged_answers_are_dropped_and_counted() {
         stats.datagrams_received
     );
 }
+
+#[test]
+fn blocking_driver_fails_over_across_address_families() {
+    // A silent server on IPv6 loopback, then the real one on IPv4: the driver
+    // watches both sockets and moves on after the attempt timeout.
+    let Ok(silent) = UdpSocket::bind("[::1]:0") else {
+        eprintln!("no IPv6 loopback on this machine: skipped");
+        return;
+    };
+    let mut cfg = config(vec![silent.local_addr().unwrap(), server()]);
+    cfg.attempt_timeout = Duration::from_millis(200);
+    let uri: Uri = "im:x@sip-only.example.com".parse().unwrap();
+    let answer = blocking::resolve_uri(cfg, &uri, &[Protocol::SIP], None).unwrap();
+    assert_eq!(answer.endpoints[0].addresses, [ip("192.0.2.5")]);
+    // The silent server really was asked first.
+    let mut buf = [0u8; 512];
+    silent.set_nonblocking(true).unwrap();
+    assert!(
+        silent.recv_from(&mut buf).is_ok(),
+        "the IPv6 server got no query"
+    );
+}

@@ -816,18 +816,21 @@ fn ip_rdata(ip: IpAddr) -> RData {
     }
 }
 
+/// A lookup's addresses in answer order, exact duplicates dropped (S12).
 fn addresses(lookup: &Lookup) -> Vec<IpAddr> {
-    match &lookup.state {
-        LookupState::Found { records, .. } => records
-            .iter()
-            .filter_map(|r| match r {
-                RData::A(a) => Some(IpAddr::V4(a.0)),
-                RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
+    let LookupState::Found { records, .. } = &lookup.state else {
+        return Vec::new();
+    };
+    let mut seen = BTreeSet::new();
+    records
+        .iter()
+        .filter_map(|r| match r {
+            RData::A(a) => Some(IpAddr::V4(a.0)),
+            RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
+            _ => None,
+        })
+        .filter(|ip| seen.insert(*ip))
+        .collect()
 }
 
 /// S17: alternate families, the preferred one first.

@@ -1043,3 +1043,25 @@ fn many_resolutions_on_one_silent_question_share_it_and_all_time_out() {
     assert!(sim.events.iter().all(|(t, _)| *t == deadline));
     sim.assert_clean();
 }
+
+#[test]
+fn duplicate_address_records_are_listed_once() {
+    // S12: exact duplicates in an RRset are dropped; answer order is kept.
+    let zone = basic_zone().on(
+        "xmpp.example.com.",
+        RecordType::A,
+        Script::Answer(vec![
+            a("xmpp.example.com.", [192, 0, 2, 9]),
+            a("xmpp.example.com.", [192, 0, 2, 1]),
+            a("XMPP.example.com.", [192, 0, 2, 9]),
+        ]),
+    );
+    let sim = Sim::resolve(
+        config(&[S1]),
+        "im:fred@example.com",
+        &[Protocol::XMPP],
+        None,
+        &zone,
+    );
+    assert_eq!(sim.first_addresses(), ["192.0.2.9", "192.0.2.1"]);
+}

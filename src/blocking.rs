@@ -11,7 +11,9 @@ use std::time::Duration;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-use crate::{Answer, Config, Error, Event, Instant, Protocol, Resolver, Uri};
+use hickory_proto::rr::Name;
+
+use crate::{Answer, Config, Error, Event, Instant, Protocol, ResolutionId, Resolver, Uri};
 
 /// Where DNS servers are listed on Unix systems.
 pub const RESOLV_CONF: &str = "/etc/resolv.conf";
@@ -81,10 +83,26 @@ pub fn os_rng() -> io::Result<ChaCha20Rng> {
 /// `config.resolution_timeout`, whichever comes first. With no
 /// `config.servers`, the system's are used. Randomness comes from the OS.
 pub fn resolve_uri(
-    mut config: Config,
+    config: Config,
     uri: &Uri,
     protocols: &[Protocol],
     fallback_port: Option<u16>,
+) -> Result<Answer, BlockingError> {
+    run(config, |resolver, now| {
+        resolver.resolve_uri(uri, protocols, fallback_port, now)
+    })
+}
+
+/// Resolves a plain RFC 2782 owner name such as
+/// `_xmpp-server._tcp.example.com.` (S8), as [`resolve_uri`] does a URI.
+pub fn resolve_srv(config: Config, owner: &Name) -> Result<Answer, BlockingError> {
+    run(config, |resolver, now| resolver.resolve_srv(owner, now))
+}
+
+/// Drives one resolution, started by `start`, to its event over UDP sockets.
+fn run(
+    mut config: Config,
+    start: impl FnOnce(&mut Resolver<ChaCha20Rng>, Instant) -> Result<ResolutionId, Error>,
 ) -> Result<Answer, BlockingError> {
     if config.servers.is_empty() {
         config.servers = system_servers()?;
@@ -96,7 +114,7 @@ pub fn resolve_uri(
     let now = || Instant::from_std(origin, std::time::Instant::now());
 
     let mut resolver = Resolver::new(config, os_rng()?);
-    let id = resolver.resolve_uri(uri, protocols, fallback_port, now())?;
+    let id = start(&mut resolver, now())?;
     let mut buf = vec![0u8; 65_535];
     loop {
         while let Some(t) = resolver.poll_transmit() {
@@ -116,10 +134,7 @@ pub fn resolve_uri(
         }
         let Some(deadline) = resolver.poll_timeout() else {
             // Cannot happen while the resolution is in flight; be safe anyway.
-            return Err(Error::Timeout {
-                name: hickory_proto::rr::Name::root(),
-            }
-            .into());
+            return Err(Error::Timeout { name: Name::root() }.into());
         };
         let mut wait = deadline.saturating_duration_since(now());
         if sockets.len() > 1 {

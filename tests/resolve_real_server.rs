@@ -383,3 +383,14 @@ fn blocking_driver_fails_over_across_address_families() {
         "the IPv6 server got no query"
     );
 }
+
+#[test]
+fn blocking_driver_resolves_plain_srv_names() {
+    // S8: a plain RFC 2782 name through the same machine, no URI involved.
+    let owner =
+        impp_resolver::service::service_name("_im", "_sip", "sip-only.example.com").unwrap();
+    let answer = blocking::resolve_srv(config(vec![server()]), &owner).unwrap();
+    assert_eq!(answer.via, Via::Srv { owner, index: 0 });
+    assert_eq!(answer.endpoints[0].port, 5060);
+    assert_eq!(answer.endpoints[0].addresses, [ip("192.0.2.5")]);
+}

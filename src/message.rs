@@ -69,16 +69,18 @@ pub(crate) fn vet(bytes: &[u8], name: &Name, rtype: RecordType) -> Result<Header
 /// What a vetted answer says about the question.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Reply {
-    /// Records of the asked type at `owner` (the question name or the end of
-    /// its CNAME chain), plus the additional section's addresses.
+    /// Records of the asked type at the question name or the end of its
+    /// CNAME chain, plus the additional section's addresses. `hops` counts
+    /// the CNAMEs followed, which the caller adds to earlier ones (S25).
     Records {
         records: Vec<RData>,
         additional: Vec<(Name, IpAddr)>,
         ttl: u32,
+        hops: u8,
     },
-    /// The answer's CNAME chain ends at this name with no records for it and
-    /// no sign the server looked: ask again for this name (S25).
-    Alias { name: Name, ttl: u32 },
+    /// The answer's CNAME chain, `hops` long, ends at this name with no
+    /// records for it and no sign the server looked: ask again (S25).
+    Alias { name: Name, ttl: u32, hops: u8 },
     /// The name does not exist.
     NxDomain,
     /// The name exists but has no records of this type.
@@ -142,6 +144,8 @@ pub(crate) fn read_reply(
         ttl = ttl.min(cname_ttl);
         owner = target;
     }
+    // At most max_hops + 1 names were seen, so this fits.
+    let hops = u8::try_from(seen.len() - 1).unwrap_or(u8::MAX);
 
     let records: Vec<&Record> = message
         .answers
@@ -165,6 +169,7 @@ pub(crate) fn read_reply(
             records: records.into_iter().map(|r| r.data.clone()).collect(),
             additional,
             ttl,
+            hops,
         };
     }
 
@@ -178,7 +183,11 @@ pub(crate) fn read_reply(
     if owner != *name && !has_soa {
         // An authoritative server that does not chase CNAMEs into other zones
         // (Knot, BIND: SPEC §8) returns the CNAME alone.
-        return Reply::Alias { name: owner, ttl };
+        return Reply::Alias {
+            name: owner,
+            ttl,
+            hops,
+        };
     }
     let has_ns = message
         .authorities
@@ -312,6 +321,7 @@ mod tests {
             records,
             additional,
             ttl,
+            hops: 0,
         } = reply(&m, &q, RecordType::SRV)
         else {
             panic!("records expected")
@@ -343,7 +353,11 @@ mod tests {
         ));
         assert!(matches!(
             reply(&m, &q, RecordType::A),
-            Reply::Records { ttl: 50, .. }
+            Reply::Records {
+                ttl: 50,
+                hops: 1,
+                ..
+            }
         ));
     }
 
@@ -360,7 +374,8 @@ mod tests {
             reply(&m, &q, RecordType::A),
             Reply::Alias {
                 name: name("other.net."),
-                ttl: 50
+                ttl: 50,
+                hops: 1
             }
         );
         m.add_authority(soa());

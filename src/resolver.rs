@@ -536,10 +536,19 @@ impl<R: CryptoRng> Resolver<R> {
         };
         let name = lookup.name.clone();
         let state = match outcome {
+            // S25: CNAME hops count across all of a lookup's answers.
+            Outcome::Answer(Reply::Records { hops, .. } | Reply::Alias { hops, .. })
+                if lookup.hops.saturating_add(*hops) > max_hops =>
+            {
+                LookupState::Failed(Error::CnameLoop {
+                    name: lookup.origin.clone(),
+                })
+            }
             Outcome::Answer(Reply::Records {
                 records,
                 additional,
                 ttl,
+                ..
             }) => {
                 r.ttl = r.ttl.min(*ttl);
                 LookupState::Found {
@@ -547,17 +556,15 @@ impl<R: CryptoRng> Resolver<R> {
                     additional: additional.clone(),
                 }
             }
-            Outcome::Answer(Reply::Alias { name: alias, ttl }) => {
+            Outcome::Answer(Reply::Alias {
+                name: alias,
+                ttl,
+                hops,
+            }) => {
                 r.ttl = r.ttl.min(*ttl);
-                if lookup.hops >= max_hops {
-                    LookupState::Failed(Error::CnameLoop {
-                        name: lookup.origin.clone(),
-                    })
-                } else {
-                    lookup.hops += 1;
-                    lookup.name = alias.clone();
-                    self.ask(id, alias, rtype, slot, now)
-                }
+                lookup.hops += hops;
+                lookup.name = alias.clone();
+                self.ask(id, alias, rtype, slot, now)
             }
             Outcome::Answer(Reply::NxDomain) => LookupState::Missing(true),
             Outcome::Answer(Reply::NoData) => LookupState::Missing(false),

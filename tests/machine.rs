@@ -1065,3 +1065,75 @@ fn duplicate_address_records_are_listed_once() {
     );
     assert_eq!(sim.first_addresses(), ["192.0.2.9", "192.0.2.1"]);
 }
+
+/// An SRV answer that walks `len` CNAMEs from `from`, ending at `to`.
+fn cname_chain(from: &str, prefix: &str, len: usize, to: &str) -> Vec<Record> {
+    let mut names: Vec<String> = vec![from.to_string()];
+    names.extend((1..len).map(|i| format!("{prefix}{i}.example.net.")));
+    names.push(to.to_string());
+    names.windows(2).map(|w| cname(&w[0], &w[1])).collect()
+}
+
+#[test]
+fn cname_hops_add_up_across_answers() {
+    // S25, default limit 8: two answers of 5 CNAMEs each make 10 hops,
+    // too many even though each answer alone is within the limit.
+    let owner = "_im._xmpp.example.com.";
+    let long = Zone::default()
+        .on(
+            owner,
+            RecordType::SRV,
+            Script::Answer(cname_chain(owner, "a", 5, "mid.example.net.")),
+        )
+        .on(
+            "mid.example.net.",
+            RecordType::SRV,
+            Script::Answer(cname_chain("mid.example.net.", "b", 5, "end.example.net.")),
+        )
+        .on(
+            "end.example.net.",
+            RecordType::SRV,
+            Script::Answer(vec![srv(
+                "end.example.net.",
+                0,
+                0,
+                5222,
+                "xmpp.example.com.",
+            )]),
+        )
+        .host_v4("xmpp.example.com.", [192, 0, 2, 1]);
+    let sim = Sim::resolve(
+        config(&[S1]),
+        "im:fred@example.com",
+        &[Protocol::XMPP],
+        None,
+        &long,
+    );
+    assert_eq!(sim.error(), Error::CnameLoop { name: name(owner) });
+
+    // 4 + 4 = 8 hops is within the limit.
+    let exact = Zone::default()
+        .on(
+            owner,
+            RecordType::SRV,
+            Script::Answer(cname_chain(owner, "a", 4, "mid.example.net.")),
+        )
+        .on(
+            "mid.example.net.",
+            RecordType::SRV,
+            Script::Answer({
+                let mut records = cname_chain("mid.example.net.", "b", 4, "end.example.net.");
+                records.push(srv("end.example.net.", 0, 0, 5222, "xmpp.example.com."));
+                records
+            }),
+        )
+        .host_v4("xmpp.example.com.", [192, 0, 2, 1]);
+    let sim = Sim::resolve(
+        config(&[S1]),
+        "im:fred@example.com",
+        &[Protocol::XMPP],
+        None,
+        &exact,
+    );
+    assert_eq!(sim.first_addresses(), ["192.0.2.1"]);
+}

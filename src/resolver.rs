@@ -224,18 +224,6 @@ impl Lookup {
         }
     }
 
-    fn found(records: Vec<RData>, name: Name) -> Self {
-        Lookup {
-            origin: name.clone(),
-            name,
-            hops: 0,
-            state: LookupState::Found {
-                records,
-                additional: Vec::new(),
-            },
-        }
-    }
-
     fn pending_question(&self) -> Option<QuestionId> {
         match self.state {
             LookupState::Pending(qid) => Some(qid),
@@ -742,11 +730,14 @@ impl<R: CryptoRng> Resolver<R> {
             if v4.is_empty() && v6.is_empty() {
                 to_ask.push(i);
             }
-            let as_rdata = |ips: Vec<IpAddr>| ips.into_iter().map(ip_rdata).collect();
+            let found = |ips: Vec<IpAddr>| LookupState::Found {
+                records: ips.into_iter().map(ip_rdata).collect(),
+                additional: Vec::new(),
+            };
             targets.push(Target {
                 record,
-                v4: Lookup::found(as_rdata(v4), name.clone()),
-                v6: Lookup::found(as_rdata(v6), name),
+                v4: Lookup::new(name.clone(), found(v4)),
+                v6: Lookup::new(name, found(v6)),
             });
         }
         let mut asked = Vec::with_capacity(to_ask.len());

@@ -256,11 +256,14 @@ impl Wire {
             self.stats.dropped_unreadable += 1;
             return None;
         };
-        let Some(&qid) = self.by_wire.get(&(from, id)) else {
+        let Some((qid, q)) = self
+            .by_wire
+            .get(&(from, id))
+            .and_then(|qid| Some((*qid, self.questions.get(qid)?)))
+        else {
             self.stats.dropped_unmatched += 1;
             return None;
         };
-        let q = &self.questions[&qid];
         let header = match message::vet(bytes, &q.name, q.rtype) {
             Ok(header) => header,
             Err(Mismatch::Unreadable) => {

@@ -192,6 +192,12 @@ impl Sim {
         sim
     }
 
+    /// A simulation that has resolved `im:fred@example.com` over XMPP, with
+    /// no fallback: the common case of these tests.
+    fn resolve_xmpp(config: Config, zone: &Zone) -> Self {
+        Sim::resolve(config, "im:fred@example.com", &[Protocol::XMPP], None, zone)
+    }
+
     /// The first endpoint's addresses, as text.
     fn first_addresses(&self) -> Vec<String> {
         self.answer().endpoints[0]
@@ -480,7 +486,7 @@ fn all_servers_silent_fails_by_the_resolution_deadline() {
     let mut cfg = config(&[S1, S2]);
     cfg.attempt_timeout = Duration::from_secs(4);
     cfg.resolution_timeout = Duration::from_secs(5);
-    let mut sim = Sim::resolve(cfg, "im:fred@example.com", &[Protocol::XMPP], None, &zone);
+    let mut sim = Sim::resolve_xmpp(cfg, &zone);
     assert_eq!(
         sim.error(),
         Error::Timeout {
@@ -603,13 +609,7 @@ fn srv_owner_cname_into_another_zone_is_asked_again() {
             )]),
         )
         .host_v4("xmpp.example.com.", [192, 0, 2, 1]);
-    let mut sim = Sim::resolve(
-        config(&[S1]),
-        "im:fred@example.com",
-        &[Protocol::XMPP],
-        None,
-        &zone,
-    );
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone);
     let answer = sim.answer();
     assert_eq!(
         answer.via,
@@ -638,13 +638,7 @@ fn cname_loop_across_queries_is_a_typed_error() {
             RecordType::SRV,
             Script::Answer(vec![cname("x.example.net.", "_im._xmpp.example.com.")]),
         );
-    let mut sim = Sim::resolve(
-        config(&[S1]),
-        "im:fred@example.com",
-        &[Protocol::XMPP],
-        None,
-        &zone,
-    );
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone);
     assert_eq!(
         sim.error(),
         Error::CnameLoop {
@@ -692,13 +686,7 @@ fn additional_addresses_of_the_exact_target_save_queries() {
         a("XMPP.example.com.", [203, 0, 113, 7]),
         aaaa("xmpp.example.com.", "2001:db8::7"),
     ]);
-    let mut sim = Sim::resolve(
-        config(&[S1]),
-        "im:fred@example.com",
-        &[Protocol::XMPP],
-        None,
-        &zone,
-    );
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone);
     assert_eq!(
         sim.asked_type(RecordType::A) + sim.asked_type(RecordType::AAAA),
         0
@@ -715,13 +703,7 @@ fn additional_addresses_of_other_names_are_ignored() {
         a("mail.example.com.", [203, 0, 113, 66]),
         a("xmpp.example.com.evil.", [203, 0, 113, 66]),
     ]);
-    let mut sim = Sim::resolve(
-        config(&[S1]),
-        "im:fred@example.com",
-        &[Protocol::XMPP],
-        None,
-        &zone,
-    );
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone);
     assert_eq!(sim.asked_type(RecordType::A), 1);
     assert_eq!(sim.asked_type(RecordType::AAAA), 1);
     assert_eq!(sim.first_addresses(), ["2001:db8::1", "192.0.2.1"]);
@@ -740,7 +722,7 @@ fn ipv4_first_when_configured() {
     );
     let mut cfg = config(&[S1]);
     cfg.address_order = AddressOrder::Ipv4First;
-    let sim = Sim::resolve(cfg, "im:fred@example.com", &[Protocol::XMPP], None, &zone);
+    let sim = Sim::resolve_xmpp(cfg, &zone);
     assert_eq!(
         sim.first_addresses(),
         ["192.0.2.1", "2001:db8::1", "2001:db8::2"]
@@ -783,13 +765,7 @@ fn duplicated_answers_are_dropped_without_a_second_event() {
 fn truncated_udp_answers_are_never_used() {
     // TCP fallback arrives with the transport issue; until then TC=1 is a typed error.
     let zone = Zone::default().on("_im._xmpp.example.com.", RecordType::SRV, Script::Truncated);
-    let mut sim = Sim::resolve(
-        config(&[S1]),
-        "im:fred@example.com",
-        &[Protocol::XMPP],
-        None,
-        &zone,
-    );
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone);
     assert_eq!(sim.error().kind(), "truncated");
     sim.assert_clean();
 }
@@ -814,7 +790,7 @@ fn endpoint_cap_limits_results_and_lookups() {
     );
     let mut cfg = config(&[S1]);
     cfg.max_endpoints = 3;
-    let sim = Sim::resolve(cfg, "im:fred@example.com", &[Protocol::XMPP], None, &zone);
+    let sim = Sim::resolve_xmpp(cfg, &zone);
     let targets: Vec<String> = sim
         .answer()
         .endpoints
@@ -968,7 +944,7 @@ fn query_cap_reached_mid_resolution_degrades_instead_of_hanging() {
     }
     let mut cfg = config(&[S1]);
     cfg.max_queries = 3;
-    let mut sim = Sim::resolve(cfg, "im:fred@example.com", &[Protocol::XMPP], None, &zone);
+    let mut sim = Sim::resolve_xmpp(cfg, &zone);
     assert_eq!(
         sim.asked_type(RecordType::A) + sim.asked_type(RecordType::AAAA),
         3
@@ -1056,13 +1032,7 @@ fn duplicate_address_records_are_listed_once() {
             a("XMPP.example.com.", [192, 0, 2, 9]),
         ]),
     );
-    let sim = Sim::resolve(
-        config(&[S1]),
-        "im:fred@example.com",
-        &[Protocol::XMPP],
-        None,
-        &zone,
-    );
+    let sim = Sim::resolve_xmpp(config(&[S1]), &zone);
     assert_eq!(sim.first_addresses(), ["192.0.2.9", "192.0.2.1"]);
 }
 
@@ -1102,13 +1072,7 @@ fn cname_hops_add_up_across_answers() {
             )]),
         )
         .host_v4("xmpp.example.com.", [192, 0, 2, 1]);
-    let sim = Sim::resolve(
-        config(&[S1]),
-        "im:fred@example.com",
-        &[Protocol::XMPP],
-        None,
-        &long,
-    );
+    let sim = Sim::resolve_xmpp(config(&[S1]), &long);
     assert_eq!(sim.error(), Error::CnameLoop { name: name(owner) });
 
     // 4 + 4 = 8 hops is within the limit.
@@ -1128,12 +1092,6 @@ fn cname_hops_add_up_across_answers() {
             }),
         )
         .host_v4("xmpp.example.com.", [192, 0, 2, 1]);
-    let sim = Sim::resolve(
-        config(&[S1]),
-        "im:fred@example.com",
-        &[Protocol::XMPP],
-        None,
-        &exact,
-    );
+    let sim = Sim::resolve_xmpp(config(&[S1]), &exact);
     assert_eq!(sim.first_addresses(), ["192.0.2.1"]);
 }

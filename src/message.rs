@@ -173,10 +173,8 @@ pub(crate) fn read_reply(
         };
     }
 
-    let has_soa = message
-        .authorities
-        .iter()
-        .any(|r| r.record_type() == RecordType::SOA);
+    let in_authority = |rtype| message.authorities.iter().any(|r| r.record_type() == rtype);
+    let has_soa = in_authority(RecordType::SOA);
     if rcode == ResponseCode::NXDomain {
         return Reply::NxDomain;
     }
@@ -189,11 +187,8 @@ pub(crate) fn read_reply(
             hops,
         };
     }
-    let has_ns = message
-        .authorities
-        .iter()
-        .any(|r| r.record_type() == RecordType::NS);
-    if owner == *name && !header.metadata.authoritative && !has_soa && has_ns {
+    if owner == *name && !header.metadata.authoritative && !has_soa && in_authority(RecordType::NS)
+    {
         return Reply::Referral;
     }
     Reply::NoData

@@ -1,26 +1,29 @@
-//! A blocking driver over `std::net::UdpSocket` (feature `std`).
+//! A blocking driver over UDP and TCP sockets (feature `std`).
 //!
-//! It runs the sans-IO [`Resolver`] to completion for one URI: handy for
-//! command-line tools and tests. Servers and event loops should drive the
-//! [`Resolver`] themselves.
+//! It runs the sans-IO [`Resolver`] to completion for one URI, with one
+//! `mio` poll loop over a UDP socket per address family and a TCP
+//! connection per server that needs one (S22): handy for command-line
+//! tools and tests. Servers and event loops should drive the [`Resolver`]
+//! themselves; this module shows how.
 
-use std::io;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use mio::net::{TcpStream, UdpSocket};
+use mio::{Events, Interest, Poll, Token};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 use hickory_proto::rr::Name;
 
-use crate::{Answer, Config, Error, Event, Instant, Protocol, ResolutionId, Resolver, Uri};
+use crate::{
+    Answer, Config, Error, Event, Instant, Protocol, ResolutionId, Resolver, Transport, Uri,
+};
 
 /// Where DNS servers are listed on Unix systems.
 pub const RESOLV_CONF: &str = "/etc/resolv.conf";
-
-/// The longest slice of time spent waiting on one socket when servers of
-/// both address families are configured and both sockets must be watched.
-const DUAL_STACK_SLICE: Duration = Duration::from_millis(10);
 
 /// Why the blocking driver could not produce an [`Answer`].
 #[derive(Debug)]
@@ -99,7 +102,121 @@ pub fn resolve_srv(config: Config, owner: &Name) -> Result<Answer, BlockingError
     run(config, |resolver, now| resolver.resolve_srv(owner, now))
 }
 
-/// Drives one resolution, started by `start`, to its event over UDP sockets.
+const UDP_V4: Token = Token(0);
+const UDP_V6: Token = Token(1);
+
+/// A TCP connection to one server: what is still to be written, and the
+/// poll token it is registered under.
+struct Connection {
+    stream: TcpStream,
+    token: Token,
+    outbox: Vec<u8>,
+}
+
+/// The sockets of one run: a UDP socket per address family in use, and the
+/// TCP connections the resolver currently wants.
+struct Sockets {
+    poll: Poll,
+    v4: Option<UdpSocket>,
+    v6: Option<UdpSocket>,
+    tcp: BTreeMap<SocketAddr, Connection>,
+    next_token: usize,
+}
+
+impl Sockets {
+    fn new(servers: &[SocketAddr]) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let bind = |wanted: fn(&SocketAddr) -> bool, local: &str, token| {
+            if !servers.iter().any(wanted) {
+                return Ok(None);
+            }
+            let mut socket = UdpSocket::bind(local.parse().expect("a valid local address"))?;
+            poll.registry()
+                .register(&mut socket, token, Interest::READABLE)?;
+            io::Result::Ok(Some(socket))
+        };
+        let v4 = bind(SocketAddr::is_ipv4, "0.0.0.0:0", UDP_V4)?;
+        let v6 = bind(SocketAddr::is_ipv6, "[::]:0", UDP_V6)?;
+        Ok(Sockets {
+            poll,
+            v4,
+            v6,
+            tcp: BTreeMap::new(),
+            next_token: 2,
+        })
+    }
+
+    /// Sends one transmit. `Err(server)` when its TCP connection failed.
+    fn send(&mut self, transmit: &crate::Transmit) -> Result<(), SocketAddr> {
+        let server = transmit.server;
+        match transmit.transport {
+            Transport::Udp => {
+                let socket = if server.is_ipv4() { &self.v4 } else { &self.v6 };
+                if let Some(socket) = socket {
+                    // A failed send is like a lost packet: the attempt times
+                    // out and the next server is tried.
+                    let _ = socket.send_to(&transmit.payload, server);
+                }
+                Ok(())
+            }
+            Transport::Tcp => {
+                if !self.tcp.contains_key(&server) {
+                    let mut stream = TcpStream::connect(server).map_err(|_| server)?;
+                    let token = Token(self.next_token);
+                    self.next_token += 1;
+                    self.poll
+                        .registry()
+                        .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+                        .map_err(|_| server)?;
+                    let outbox = Vec::new();
+                    self.tcp.insert(
+                        server,
+                        Connection {
+                            stream,
+                            token,
+                            outbox,
+                        },
+                    );
+                }
+                let connection = self.tcp.get_mut(&server).ok_or(server)?;
+                connection.outbox.extend_from_slice(&transmit.payload);
+                flush(connection).map_err(|_| server)
+            }
+        }
+    }
+
+    fn close(&mut self, server: SocketAddr) {
+        if let Some(mut connection) = self.tcp.remove(&server) {
+            let _ = self.poll.registry().deregister(&mut connection.stream);
+        }
+    }
+}
+
+/// Writes as much of the outbox as the socket takes now.
+fn flush(connection: &mut Connection) -> io::Result<()> {
+    while !connection.outbox.is_empty() {
+        match connection.stream.write(&connection.outbox) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                connection.outbox.drain(..n);
+            }
+            // Still connecting, or the send buffer is full: wait for WRITABLE.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::NotConnected
+                ) =>
+            {
+                return Ok(());
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Drives one resolution, started by `start`, to its event.
 fn run(
     mut config: Config,
     start: impl FnOnce(&mut Resolver<ChaCha20Rng>, Instant) -> Result<ResolutionId, Error>,
@@ -107,23 +224,23 @@ fn run(
     if config.servers.is_empty() {
         config.servers = system_servers()?;
     }
-    let v4 = bind_if(&config.servers, SocketAddr::is_ipv4, "0.0.0.0:0")?;
-    let v6 = bind_if(&config.servers, SocketAddr::is_ipv6, "[::]:0")?;
-    let sockets: Vec<&UdpSocket> = v4.iter().chain(v6.iter()).collect();
+    let mut sockets = Sockets::new(&config.servers)?;
     let origin = std::time::Instant::now();
     let now = || Instant::from_std(origin, std::time::Instant::now());
 
     let mut resolver = Resolver::new(config, os_rng()?);
     let id = start(&mut resolver, now())?;
+    let mut events = Events::with_capacity(64);
     let mut buf = vec![0u8; 65_535];
     loop {
-        while let Some(t) = resolver.poll_transmit() {
-            let socket = if t.server.is_ipv4() { &v4 } else { &v6 };
-            if let Some(socket) = socket {
-                // A failed send is like a lost packet: the attempt times out
-                // and the next server is tried.
-                let _ = socket.send_to(&t.payload, t.server);
+        while let Some(transmit) = resolver.poll_transmit() {
+            if let Err(server) = sockets.send(&transmit) {
+                sockets.close(server);
+                resolver.handle_stream_closed(now(), server);
             }
+        }
+        while let Some(server) = resolver.poll_close() {
+            sockets.close(server);
         }
         while let Some(event) = resolver.poll_event() {
             match event {
@@ -134,45 +251,81 @@ fn run(
         }
         let Some(deadline) = resolver.poll_timeout() else {
             // Cannot happen while the resolution is in flight; be safe anyway.
-            return Err(Error::Timeout { name: Name::root() }.into());
+            return Err(Error::Timeout {
+                name: Name::root(),
+                servers: Vec::new(),
+            }
+            .into());
         };
-        let mut wait = deadline.saturating_duration_since(now());
-        if sockets.len() > 1 {
-            wait = wait.min(DUAL_STACK_SLICE);
+        // Round up: waking a little early would spin until the deadline.
+        let wait = deadline.saturating_duration_since(now()) + Duration::from_micros(500);
+        match sockets.poll.poll(&mut events, Some(wait)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
         }
-        for socket in &sockets {
-            // A zero timeout means "block forever" to std: wait at least 1 ms.
-            socket.set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
-            match socket.recv_from(&mut buf) {
-                Ok((len, from)) => {
-                    resolver.handle_datagram(now(), from, &buf[..len]);
-                    break;
+        for event in events.iter() {
+            match event.token() {
+                UDP_V4 | UDP_V6 => {
+                    let socket = if event.token() == UDP_V4 {
+                        &sockets.v4
+                    } else {
+                        &sockets.v6
+                    };
+                    let Some(socket) = socket else { continue };
+                    loop {
+                        match socket.recv_from(&mut buf) {
+                            Ok((len, from)) => resolver.handle_datagram(now(), from, &buf[..len]),
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                            // ICMP errors and the like: as a lost packet.
+                            Err(_) => break,
+                        }
+                    }
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) => {}
-                // ICMP errors reported on the socket: treat like a lost packet.
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
-                Err(e) => return Err(e.into()),
+                token => {
+                    let Some((&server, connection)) =
+                        sockets.tcp.iter_mut().find(|(_, c)| c.token == token)
+                    else {
+                        continue;
+                    };
+                    if read_stream(connection, &mut buf, |bytes| {
+                        resolver.handle_stream(now(), server, bytes)
+                    })
+                    .is_err()
+                    {
+                        sockets.close(server);
+                        resolver.handle_stream_closed(now(), server);
+                    }
+                }
             }
         }
-        // Always, even after a datagram: a flood of stray packets must not
-        // keep the deadline from being enforced.
+        // Always, even after traffic: a flood of stray packets or a trickle
+        // of TCP bytes must not keep the deadline from being enforced.
         resolver.handle_timeout(now());
     }
 }
 
-fn bind_if(
-    servers: &[SocketAddr],
-    family: fn(&SocketAddr) -> bool,
-    local: &str,
-) -> io::Result<Option<UdpSocket>> {
-    if servers.iter().any(family) {
-        UdpSocket::bind(local).map(Some)
-    } else {
-        Ok(None)
+/// Finishes connecting, writes what is pending and reads what arrived.
+/// `Err` when the connection failed or the server closed it.
+fn read_stream(
+    connection: &mut Connection,
+    buf: &mut [u8],
+    mut deliver: impl FnMut(&[u8]),
+) -> io::Result<()> {
+    if let Some(e) = connection.stream.take_error()? {
+        return Err(e);
+    }
+    flush(connection)?;
+    loop {
+        match connection.stream.read(buf) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => deliver(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            // Not connected yet: the connect completes with a later event.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -49,14 +49,15 @@
 //! ```
 //!
 //! Module map (each holds the SPEC rules named):
-//! [`uri`] S1–S5, [`service`] S6–S8, [`srv`] S9–S13, `message` S12 S18–S21,
-//! `transport` S19 S23 S24, `resolver` S7 S11 S14–S17 S25.
+//! [`uri`] S1–S5, [`service`] S6–S8, [`srv`] S9–S13, `message` S12 S18–S22,
+//! `transport` S18–S24 S27, `config` S21–S23 S27, `resolver` S7 S11 S14–S17 S25.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
 
+mod config;
 mod error;
 mod message;
 mod resolver;
@@ -69,8 +70,9 @@ pub mod uri;
 #[cfg(feature = "std")]
 pub mod blocking;
 
-pub use error::Error;
-pub use resolver::{AddressOrder, Answer, Config, Endpoint, Event, ResolutionId, Resolver, Via};
+pub use config::{AddressOrder, Config, MAX_SERVERS};
+pub use error::{Error, ServerFailure};
+pub use resolver::{Answer, Endpoint, Event, ResolutionId, Resolver, Via};
 pub use service::{NameError, Protocol};
 pub use srv::{SrvOrder, SrvRecord, order_srv};
 pub use time::Instant;

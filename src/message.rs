@@ -1,4 +1,4 @@
-//! Building queries and reading answers (SPEC S12, S18, S19, S21, S25).
+//! Building queries and reading answers (SPEC S12, S18–S22, S25, S27).
 //!
 //! This is the only module that touches the DNS wire format, all of it
 //! through hickory-proto. An answer is vetted in two steps: the header and
@@ -10,9 +10,13 @@ use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
+use rand_core::CryptoRng;
+
 use hickory_proto::op::{Edns, Header, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+
+use crate::error::ServerFailure;
 
 /// Why a received packet was not accepted as the answer to a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +27,8 @@ pub(crate) enum Mismatch {
     NotResponse,
     /// The question count is not 1, or QNAME/QTYPE/QCLASS differ from what was asked.
     WrongQuestion,
+    /// S20: the QNAME differs only in letter case from the one sent.
+    WrongCase,
 }
 
 /// Encodes a recursive query for `name`/`rtype` with message id `id` (S18)
@@ -47,9 +53,46 @@ pub(crate) fn encode_query(
     message.to_vec().unwrap_or_default()
 }
 
+/// S20: `name` with the case of each ASCII letter drawn from `rng`
+/// ("0x20" bits), for the server to echo.
+pub(crate) fn randomize_case<R: CryptoRng + ?Sized>(name: &Name, rng: &mut R) -> Name {
+    let mut bits = 0u64;
+    let mut left = 0;
+    let labels = name.iter().map(|label| {
+        label
+            .iter()
+            .map(|&byte| {
+                if !byte.is_ascii_alphabetic() {
+                    return byte;
+                }
+                if left == 0 {
+                    bits = rng.next_u64();
+                    left = 64;
+                }
+                left -= 1;
+                let upper = bits & 1 == 1;
+                bits >>= 1;
+                if upper {
+                    byte.to_ascii_uppercase()
+                } else {
+                    byte.to_ascii_lowercase()
+                }
+            })
+            .collect::<Vec<u8>>()
+    });
+    // Same labels, same lengths: this cannot fail; fall back to the name as is.
+    Name::from_labels(labels.collect::<Vec<_>>()).unwrap_or_else(|_| name.clone())
+}
+
 /// Step one of S19: decode only the header and the question, and compare
-/// the question with the one asked. Returns the header on a match.
-pub(crate) fn vet(bytes: &[u8], name: &Name, rtype: RecordType) -> Result<Header, Mismatch> {
+/// the question with the one asked. Returns the header on a match. With
+/// `exact_case` (S20), QNAME must also echo the sent letter case.
+pub(crate) fn vet(
+    bytes: &[u8],
+    name: &Name,
+    rtype: RecordType,
+    exact_case: bool,
+) -> Result<Header, Mismatch> {
     let mut decoder = BinDecoder::new(bytes);
     let header = Header::read(&mut decoder).map_err(|_| Mismatch::Unreadable)?;
     if header.metadata.message_type != MessageType::Response {
@@ -62,6 +105,9 @@ pub(crate) fn vet(bytes: &[u8], name: &Name, rtype: RecordType) -> Result<Header
     // Name equality is case-insensitive, as DNS requires (S20 off).
     if query.name() != name || query.query_type() != rtype || query.query_class() != DNSClass::IN {
         return Err(Mismatch::WrongQuestion);
+    }
+    if exact_case && !query.name().eq_case(name) {
+        return Err(Mismatch::WrongCase);
     }
     Ok(header)
 }
@@ -87,35 +133,36 @@ pub(crate) enum Reply {
     NoData,
     /// The answer's CNAME chain loops back on itself or is too long (S25).
     CnameLoop,
-    /// TC=1: never use the records of a truncated answer (S22).
-    Truncated,
-    /// A referral (NOERROR, not authoritative, no answer, NS in authority):
-    /// this server cannot answer the question.
-    Referral,
-    /// An error rcode (SERVFAIL, REFUSED, NOTIMP, FORMERR, ...).
-    ServerError(ResponseCode),
-    /// The header and question matched but the rest could not be decoded.
-    Malformed,
 }
 
 /// Step two of S19: decode the whole vetted message and interpret it for
-/// the question `name`/`rtype` (S12, S25).
+/// the question `name`/`rtype` (S12, S25). An `Err` is what the server did
+/// instead of answering: TC=1 (S22: its records are never used), an error
+/// rcode, a referral, garbage, or more than `max_records` records (S27).
 pub(crate) fn read_reply(
     bytes: &[u8],
     header: &Header,
     name: &Name,
     rtype: RecordType,
     max_hops: u8,
-) -> Reply {
+    max_records: u16,
+) -> Result<Reply, ServerFailure> {
     if header.metadata.truncation {
-        return Reply::Truncated;
+        return Err(ServerFailure::Truncated);
+    }
+    // S27: judge the size from the header before decoding anything more.
+    let counts = &header.counts;
+    let records =
+        u32::from(counts.answers) + u32::from(counts.authorities) + u32::from(counts.additionals);
+    if records > u32::from(max_records) {
+        return Err(ServerFailure::TooLarge);
     }
     let Ok(message) = Message::from_vec(bytes) else {
-        return Reply::Malformed;
+        return Err(ServerFailure::Malformed);
     };
     let rcode = message.metadata.response_code;
     if rcode != ResponseCode::NoError && rcode != ResponseCode::NXDomain {
-        return Reply::ServerError(rcode);
+        return Err(ServerFailure::Rcode(u16::from(rcode)));
     }
 
     // Follow the CNAME chain inside the answer section (S25), with loop
@@ -139,7 +186,7 @@ pub(crate) fn read_reply(
             break;
         }
         if !seen.insert(target.clone()) || seen.len() > usize::from(max_hops) + 1 {
-            return Reply::CnameLoop;
+            return Ok(Reply::CnameLoop);
         }
         ttl = ttl.min(cname_ttl);
         owner = target;
@@ -165,33 +212,33 @@ pub(crate) fn read_reply(
                 _ => None,
             })
             .collect();
-        return Reply::Records {
+        return Ok(Reply::Records {
             records: records.into_iter().map(|r| r.data.clone()).collect(),
             additional,
             ttl,
             hops,
-        };
+        });
     }
 
     let in_authority = |rtype| message.authorities.iter().any(|r| r.record_type() == rtype);
     let has_soa = in_authority(RecordType::SOA);
     if rcode == ResponseCode::NXDomain {
-        return Reply::NxDomain;
+        return Ok(Reply::NxDomain);
     }
     if owner != *name && !has_soa {
         // An authoritative server that does not chase CNAMEs into other zones
         // (Knot, BIND: SPEC §8) returns the CNAME alone.
-        return Reply::Alias {
+        return Ok(Reply::Alias {
             name: owner,
             ttl,
             hops,
-        };
+        });
     }
     if owner == *name && !header.metadata.authoritative && !has_soa && in_authority(RecordType::NS)
     {
-        return Reply::Referral;
+        return Err(ServerFailure::Referral);
     }
-    Reply::NoData
+    Ok(Reply::NoData)
 }
 
 #[cfg(test)]
@@ -211,10 +258,10 @@ mod tests {
         m
     }
 
-    fn reply(m: &Message, q: &Name, rtype: RecordType) -> Reply {
+    fn reply(m: &Message, q: &Name, rtype: RecordType) -> Result<Reply, ServerFailure> {
         let bytes = m.to_vec().unwrap();
-        let header = vet(&bytes, q, rtype).expect("vetted");
-        read_reply(&bytes, &header, q, rtype, 8)
+        let header = vet(&bytes, q, rtype, false).expect("vetted");
+        read_reply(&bytes, &header, q, rtype, 8, 100)
     }
 
     fn soa() -> Record {
@@ -251,28 +298,56 @@ mod tests {
     fn vetting_rejects_queries_and_wrong_questions() {
         let q = name("_im._xmpp.example.com.");
         let query = encode_query(7, &q, RecordType::SRV, None);
-        assert_eq!(vet(&query, &q, RecordType::SRV), Err(Mismatch::NotResponse));
+        assert_eq!(
+            vet(&query, &q, RecordType::SRV, false),
+            Err(Mismatch::NotResponse)
+        );
         let other = response(7, &name("_im._sip.example.com."), RecordType::SRV)
             .to_vec()
             .unwrap();
         assert_eq!(
-            vet(&other, &q, RecordType::SRV),
+            vet(&other, &q, RecordType::SRV, false),
             Err(Mismatch::WrongQuestion)
         );
         let wrong_type = response(7, &q, RecordType::A).to_vec().unwrap();
         assert_eq!(
-            vet(&wrong_type, &q, RecordType::SRV),
+            vet(&wrong_type, &q, RecordType::SRV, false),
             Err(Mismatch::WrongQuestion)
         );
         assert_eq!(
-            vet(&[1, 2, 3], &q, RecordType::SRV),
+            vet(&[1, 2, 3], &q, RecordType::SRV, false),
             Err(Mismatch::Unreadable)
         );
         // Case differences in QNAME are accepted when 0x20 is off (S20).
         let upper = response(7, &name("_IM._XMPP.Example.COM."), RecordType::SRV)
             .to_vec()
             .unwrap();
-        assert!(vet(&upper, &q, RecordType::SRV).is_ok());
+        assert!(vet(&upper, &q, RecordType::SRV, false).is_ok());
+        // With 0x20 on, only the exact echo passes.
+        assert_eq!(
+            vet(&upper, &q, RecordType::SRV, true),
+            Err(Mismatch::WrongCase)
+        );
+        let exact = response(7, &q, RecordType::SRV).to_vec().unwrap();
+        assert!(vet(&exact, &q, RecordType::SRV, true).is_ok());
+    }
+
+    #[test]
+    fn randomized_case_keeps_the_name_and_varies_letters() {
+        use rand_chacha::ChaCha8Rng;
+        use rand_core::SeedableRng;
+        let q = name("_im._xmpp.example.com.");
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let variants: BTreeSet<alloc::string::String> = (0..50)
+            .map(|_| {
+                let mixed = randomize_case(&q, &mut rng);
+                assert_eq!(mixed, q, "same name, case aside");
+                mixed.to_ascii()
+            })
+            .collect();
+        // 16 letters: 50 draws all alike would mean no randomness at all.
+        assert!(variants.len() > 40, "{variants:?}");
+        assert!(variants.iter().all(|v| v.starts_with("_"))); // '_' kept
     }
 
     #[test]
@@ -281,7 +356,7 @@ mod tests {
         let q = name("_im._xmpp.example.com.");
         let mut forged = response(9, &name("_im._xmpp.evil.com."), RecordType::SRV);
         forged.metadata.response_code = ResponseCode::NXDomain;
-        assert!(vet(&forged.to_vec().unwrap(), &q, RecordType::SRV).is_err());
+        assert!(vet(&forged.to_vec().unwrap(), &q, RecordType::SRV, false).is_err());
     }
 
     #[test]
@@ -312,12 +387,12 @@ mod tests {
             60,
             RData::A(A(Ipv4Addr::new(192, 0, 2, 1))),
         ));
-        let Reply::Records {
+        let Ok(Reply::Records {
             records,
             additional,
             ttl,
             hops: 0,
-        } = reply(&m, &q, RecordType::SRV)
+        }) = reply(&m, &q, RecordType::SRV)
         else {
             panic!("records expected")
         };
@@ -348,11 +423,11 @@ mod tests {
         ));
         assert!(matches!(
             reply(&m, &q, RecordType::A),
-            Reply::Records {
+            Ok(Reply::Records {
                 ttl: 50,
                 hops: 1,
                 ..
-            }
+            })
         ));
     }
 
@@ -367,14 +442,14 @@ mod tests {
         ));
         assert_eq!(
             reply(&m, &q, RecordType::A),
-            Reply::Alias {
+            Ok(Reply::Alias {
                 name: name("other.net."),
                 ttl: 50,
                 hops: 1
-            }
+            })
         );
         m.add_authority(soa());
-        assert_eq!(reply(&m, &q, RecordType::A), Reply::NoData);
+        assert_eq!(reply(&m, &q, RecordType::A), Ok(Reply::NoData));
     }
 
     #[test]
@@ -391,7 +466,7 @@ mod tests {
             5,
             RData::CNAME(CNAME(q.clone())),
         ));
-        assert_eq!(reply(&m, &q, RecordType::A), Reply::CnameLoop);
+        assert_eq!(reply(&m, &q, RecordType::A), Ok(Reply::CnameLoop));
     }
 
     #[test]
@@ -399,11 +474,11 @@ mod tests {
         let q = name("_im._xmpp.example.com.");
         let mut nx = response(1, &q, RecordType::SRV);
         nx.metadata.response_code = ResponseCode::NXDomain;
-        assert_eq!(reply(&nx, &q, RecordType::SRV), Reply::NxDomain);
+        assert_eq!(reply(&nx, &q, RecordType::SRV), Ok(Reply::NxDomain));
 
         let mut nodata = response(1, &q, RecordType::SRV);
         nodata.add_authority(soa());
-        assert_eq!(reply(&nodata, &q, RecordType::SRV), Reply::NoData);
+        assert_eq!(reply(&nodata, &q, RecordType::SRV), Ok(Reply::NoData));
 
         let mut referral = response(1, &q, RecordType::SRV);
         referral.add_authority(Record::from_rdata(
@@ -411,13 +486,16 @@ mod tests {
             60,
             RData::NS(NS(name("ns.example.net."))),
         ));
-        assert_eq!(reply(&referral, &q, RecordType::SRV), Reply::Referral);
+        assert_eq!(
+            reply(&referral, &q, RecordType::SRV),
+            Err(ServerFailure::Referral)
+        );
 
         let mut servfail = response(1, &q, RecordType::SRV);
         servfail.metadata.response_code = ResponseCode::ServFail;
         assert_eq!(
             reply(&servfail, &q, RecordType::SRV),
-            Reply::ServerError(ResponseCode::ServFail)
+            Err(ServerFailure::Rcode(2))
         );
 
         let mut tc = response(1, &q, RecordType::SRV);
@@ -427,7 +505,24 @@ mod tests {
             5,
             RData::SRV(SRV::new(0, 0, 1, name("partial.example.com."))),
         ));
-        assert_eq!(reply(&tc, &q, RecordType::SRV), Reply::Truncated);
+        assert_eq!(
+            reply(&tc, &q, RecordType::SRV),
+            Err(ServerFailure::Truncated)
+        );
+    }
+
+    #[test]
+    fn more_records_than_the_cap_is_too_large() {
+        let q = name("_im._xmpp.example.com.");
+        let mut m = response(1, &q, RecordType::SRV);
+        for port in 0..101 {
+            m.add_answer(Record::from_rdata(
+                q.clone(),
+                5,
+                RData::SRV(SRV::new(0, 0, port, name("x.example.com."))),
+            ));
+        }
+        assert_eq!(reply(&m, &q, RecordType::SRV), Err(ServerFailure::TooLarge));
     }
 
     #[test]
@@ -441,10 +536,10 @@ mod tests {
         ));
         let mut bytes = m.to_vec().unwrap();
         bytes.truncate(bytes.len() - 3);
-        let header = vet(&bytes, &q, RecordType::SRV).unwrap();
+        let header = vet(&bytes, &q, RecordType::SRV, false).unwrap();
         assert_eq!(
-            read_reply(&bytes, &header, &q, RecordType::SRV, 8),
-            Reply::Malformed
+            read_reply(&bytes, &header, &q, RecordType::SRV, 8, 100),
+            Err(ServerFailure::Malformed)
         );
     }
 }

@@ -17,102 +17,18 @@ use alloc::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 use core::net::{IpAddr, SocketAddr};
-use core::time::Duration;
 
-use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, RecordType};
 use rand_core::CryptoRng;
 
-use crate::error::Error;
+use crate::config::{AddressOrder, Config};
+use crate::error::{Error, servers_failed};
 use crate::message::Reply;
 use crate::service::{Protocol, domain_name, srv_name};
 use crate::srv::{SrvOrder, SrvRecord, order_srv};
 use crate::time::Instant;
-use crate::transport::{Failure, Outcome, QuestionId, Stats, Transmit, Wire, WireConfig};
+use crate::transport::{Ended, Outcome, QuestionId, Stats, Transmit, Wire};
 use crate::uri::Uri;
-
-/// The highest `Config::max_queries` honoured: query ids are 16 bits per
-/// server, and at most half of them are ever in use, so a fresh random id is
-/// found in two draws on average.
-const MAX_QUERIES_CAP: usize = 32_768;
-
-/// Which address family to try first within one target (S17, RFC 8305 §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub enum AddressOrder {
-    /// IPv6 first, then alternate (the RFC 8305 default).
-    #[default]
-    Ipv6First,
-    /// IPv4 first, then alternate.
-    Ipv4First,
-}
-
-/// Settings of a [`Resolver`]. `Config::default()` gives the documented defaults.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    /// Recursive DNS servers, tried in this order. No default: the caller
-    /// must name at least one (the `std` driver reads `/etc/resolv.conf`).
-    pub servers: Vec<SocketAddr>,
-    /// How long to wait for one server before trying the next. Default 2 s.
-    pub attempt_timeout: Duration,
-    /// Deadline of a whole resolution, from its start. Default 10 s.
-    pub resolution_timeout: Duration,
-    /// EDNS(0) UDP payload size to advertise, or `None` for no OPT record
-    /// (S21). Default 1232.
-    pub edns_payload: Option<u16>,
-    /// Most CNAME hops followed for one name (S25). Default 8.
-    pub max_cname_hops: u8,
-    /// Most endpoints in a result: the first this many targets in RFC 2782
-    /// order are kept, and only their addresses looked up (S13). Default 64;
-    /// 0 is treated as 1.
-    pub max_endpoints: usize,
-    /// Most resolutions in flight at once (S27). Default 100 000.
-    pub max_resolutions: usize,
-    /// Most distinct questions on the wire at once (S27). Default 16 384;
-    /// values above 32 768 are treated as 32 768.
-    pub max_queries: usize,
-    /// Address family order within one target (S17). Default IPv6 first.
-    pub address_order: AddressOrder,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            servers: Vec::new(),
-            attempt_timeout: Duration::from_secs(2),
-            resolution_timeout: Duration::from_secs(10),
-            edns_payload: Some(1232),
-            max_cname_hops: 8,
-            max_endpoints: 64,
-            max_resolutions: 100_000,
-            max_queries: 16_384,
-            address_order: AddressOrder::Ipv6First,
-        }
-    }
-}
-
-#[cfg(feature = "arbitrary")]
-impl<'a> arbitrary::Arbitrary<'a> for Config {
-    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
-        let servers = (0..u.int_in_range(1..=3)?)
-            .map(|_| {
-                let ip: [u8; 4] = u.arbitrary()?;
-                Ok(SocketAddr::from((ip, u.int_in_range(1..=u16::MAX)?)))
-            })
-            .collect::<arbitrary::Result<Vec<_>>>()?;
-        Ok(Config {
-            servers,
-            attempt_timeout: Duration::from_millis(u.int_in_range(1..=5_000)?),
-            resolution_timeout: Duration::from_millis(u.int_in_range(1..=20_000)?),
-            edns_payload: u.arbitrary()?,
-            max_cname_hops: u.int_in_range(0..=16)?,
-            max_endpoints: u.int_in_range(1..=128)?,
-            max_resolutions: u.int_in_range(1..=1_000)?,
-            max_queries: u.int_in_range(1..=1_000)?,
-            address_order: u.arbitrary()?,
-        })
-    }
-}
 
 /// Names one resolution from start to its single final [`Event`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -272,7 +188,6 @@ struct Resolution {
 /// ids (S18) and the weighted SRV order (S10), and nothing else draws
 /// randomness, so a seeded generator replays a run exactly.
 pub struct Resolver<R> {
-    config: Config,
     rng: R,
     wire: Wire,
     resolutions: BTreeMap<ResolutionId, Resolution>,
@@ -287,21 +202,10 @@ pub struct Resolver<R> {
 
 impl<R: CryptoRng> Resolver<R> {
     /// A resolver with `config`, drawing all randomness from `rng`.
-    pub fn new(mut config: Config, rng: R) -> Self {
-        config.max_queries = config.max_queries.min(MAX_QUERIES_CAP);
-        // Zero endpoints would turn "records exist" into an empty success.
-        config.max_endpoints = config.max_endpoints.max(1);
-        let wire = Wire::new(WireConfig {
-            servers: config.servers.clone(),
-            attempt_timeout: config.attempt_timeout,
-            edns_payload: config.edns_payload,
-            max_cname_hops: config.max_cname_hops,
-            max_queries: config.max_queries,
-        });
+    pub fn new(config: Config, rng: R) -> Self {
         Resolver {
-            config,
             rng,
-            wire,
+            wire: Wire::new(config.normalized()),
             resolutions: BTreeMap::new(),
             waiters: BTreeMap::new(),
             deadlines: BinaryHeap::new(),
@@ -310,9 +214,10 @@ impl<R: CryptoRng> Resolver<R> {
         }
     }
 
-    /// The configuration in force.
+    /// The configuration in force, with values brought into their
+    /// documented ranges.
     pub fn config(&self) -> &Config {
-        &self.config
+        self.wire.config()
     }
 
     /// Starts resolving an `im:`/`pres:` URI (RFC 3861): SRV for each of
@@ -354,10 +259,11 @@ impl<R: CryptoRng> Resolver<R> {
         fallback: Option<(Name, u16)>,
         now: Instant,
     ) -> Result<ResolutionId, Error> {
-        if self.config.servers.is_empty() {
+        let config = self.wire.config();
+        if config.servers.is_empty() {
             return Err(Error::NoServers);
         }
-        if self.resolutions.len() >= self.config.max_resolutions {
+        if self.resolutions.len() >= config.max_resolutions {
             return Err(Error::TooManyResolutions);
         }
         if owners.is_empty() && fallback.is_none() {
@@ -365,12 +271,12 @@ impl<R: CryptoRng> Resolver<R> {
             return Err(Error::NoProtocols);
         }
         // Refuse up front rather than start a resolution that fails at once.
-        if self.wire.in_flight() + owners.len().max(2) > self.config.max_queries {
+        if self.wire.in_flight() + owners.len().max(2) > config.max_queries {
             return Err(Error::TooManyQueries);
         }
+        let deadline = now + config.resolution_timeout;
         let id = ResolutionId(self.next_id);
         self.next_id += 1;
-        let deadline = now + self.config.resolution_timeout;
         self.resolutions.insert(
             id,
             Resolution {
@@ -393,12 +299,45 @@ impl<R: CryptoRng> Resolver<R> {
         Ok(id)
     }
 
+    /// Ends resolution `id` early and frees everything it held. No event
+    /// follows: the caller already knows. Questions nobody else waits for
+    /// stop being asked. Returns whether `id` was in flight.
+    pub fn cancel(&mut self, id: ResolutionId) -> bool {
+        let Some(r) = self.resolutions.remove(&id) else {
+            return false;
+        };
+        for qid in r.asked {
+            self.unwait(id, qid);
+        }
+        true
+    }
+
     /// Hands in a UDP datagram received from `from`. Anything that is not
     /// the answer to a query in flight is dropped and counted in [`Stats`].
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
-        if let Some((qid, outcome)) = self.wire.handle_datagram(now, from, bytes, &mut self.rng) {
-            self.deliver(qid, outcome, now);
+        if let Some(ended) = self.wire.handle_datagram(now, from, bytes, &mut self.rng) {
+            self.deliver_all(alloc::vec![ended], now);
         }
+    }
+
+    /// Hands in bytes read from the TCP connection to `server`, in any
+    /// fragmentation: several answers per call, or one answer over many
+    /// calls, in any order (S22, RFC 7766 §7).
+    pub fn handle_stream(&mut self, now: Instant, server: SocketAddr, bytes: &[u8]) {
+        let mut ended = Vec::new();
+        self.wire
+            .handle_stream(now, server, bytes, &mut self.rng, &mut ended);
+        self.deliver_all(ended, now);
+    }
+
+    /// The TCP connection to `server` closed, was reset, or could not be
+    /// opened. Its pending queries move on to the next server as if they had
+    /// timed out.
+    pub fn handle_stream_closed(&mut self, now: Instant, server: SocketAddr) {
+        let mut ended = Vec::new();
+        self.wire
+            .handle_stream_closed(now, server, &mut self.rng, &mut ended);
+        self.deliver_all(ended, now);
     }
 
     /// Tells the machine the time is `now`: attempts and resolutions whose
@@ -406,17 +345,16 @@ impl<R: CryptoRng> Resolver<R> {
     pub fn handle_timeout(&mut self, now: Instant) {
         let mut ended = Vec::new();
         self.wire.handle_timeout(now, &mut self.rng, &mut ended);
-        for (qid, outcome) in ended {
-            self.deliver(qid, outcome, now);
-        }
+        self.deliver_all(ended, now);
         while let Some(&Reverse((due, id))) = self.deadlines.peek() {
             if due > now {
                 break;
             }
             self.deadlines.pop();
             if let Some(r) = self.resolutions.get(&id) {
-                let name = pending_name(r);
-                self.finish(id, Err(Error::Timeout { name }));
+                let (name, qid) = pending_lookup(r);
+                let servers = qid.map(|q| self.wire.failures(q)).unwrap_or_default();
+                self.finish(id, Err(Error::Timeout { name, servers }));
             }
         }
     }
@@ -424,6 +362,13 @@ impl<R: CryptoRng> Resolver<R> {
     /// The next message to send, if any.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.wire.poll_transmit()
+    }
+
+    /// A server whose TCP connection the caller should close now: no query
+    /// waits on it any more. A later TCP [`Transmit`] to it asks for a new
+    /// connection.
+    pub fn poll_close(&mut self) -> Option<SocketAddr> {
+        self.wire.poll_close()
     }
 
     /// The next event, if any.
@@ -501,6 +446,12 @@ impl<R: CryptoRng> Resolver<R> {
         }
     }
 
+    fn deliver_all(&mut self, ended: Vec<Ended>, now: Instant) {
+        for (qid, outcome) in ended {
+            self.deliver(qid, outcome, now);
+        }
+    }
+
     /// Hands a question's outcome to everyone waiting for it.
     fn deliver(&mut self, qid: QuestionId, outcome: Outcome, now: Instant) {
         let Some(list) = self.waiters.remove(&qid) else {
@@ -515,7 +466,7 @@ impl<R: CryptoRng> Resolver<R> {
     /// Records `outcome` in the lookup at `slot` of resolution `id`, asking
     /// again when the answer is a CNAME to chase (S25).
     fn apply(&mut self, id: ResolutionId, slot: Slot, outcome: &Outcome, now: Instant) {
-        let max_hops = self.config.max_cname_hops;
+        let max_hops = self.config().max_cname_hops;
         let Some(r) = self.resolutions.get_mut(&id) else {
             return;
         };
@@ -557,20 +508,7 @@ impl<R: CryptoRng> Resolver<R> {
             Outcome::Answer(Reply::NxDomain) => LookupState::Missing(true),
             Outcome::Answer(Reply::NoData) => LookupState::Missing(false),
             Outcome::Answer(Reply::CnameLoop) => LookupState::Failed(Error::CnameLoop { name }),
-            Outcome::Answer(Reply::Truncated) | Outcome::Failed(Failure::Truncated) => {
-                LookupState::Failed(Error::Truncated { name })
-            }
-            Outcome::Answer(Reply::Referral) | Outcome::Failed(Failure::Referral) => {
-                LookupState::Failed(Error::Referral { name })
-            }
-            Outcome::Answer(Reply::Malformed) | Outcome::Failed(Failure::Malformed) => {
-                LookupState::Failed(Error::Malformed { name })
-            }
-            Outcome::Answer(Reply::ServerError(rcode))
-            | Outcome::Failed(Failure::ServerError(rcode)) => {
-                LookupState::Failed(server_error(name, *rcode))
-            }
-            Outcome::Failed(Failure::Timeout) => LookupState::Failed(Error::Timeout { name }),
+            Outcome::Failed(servers) => LookupState::Failed(servers_failed(name, servers.clone())),
         };
         if let Some((lookup, _)) = self
             .resolutions
@@ -626,7 +564,7 @@ impl<R: CryptoRng> Resolver<R> {
                 if pending {
                     return;
                 }
-                let order = self.config.address_order;
+                let order = self.wire.config().address_order;
                 let endpoints: Vec<Endpoint> = targets
                     .iter()
                     .map(|t| Endpoint {
@@ -682,7 +620,7 @@ impl<R: CryptoRng> Resolver<R> {
             }
             SrvOrder::Targets(t) => t,
         };
-        ordered.truncate(self.config.max_endpoints);
+        ordered.truncate(self.config().max_endpoints);
         let via = Via::Srv { owner, index };
         self.look_up_targets(id, via, ordered, &additional, now);
     }
@@ -848,17 +786,6 @@ fn interleave(v6: Vec<IpAddr>, v4: Vec<IpAddr>, order: AddressOrder) -> Vec<IpAd
     }
 }
 
-fn server_error(name: Name, rcode: ResponseCode) -> Error {
-    if rcode == ResponseCode::ServFail {
-        Error::ServFail { name }
-    } else {
-        Error::Refused {
-            name,
-            rcode: u16::from(rcode),
-        }
-    }
-}
-
 /// The error when no protocol had SRV records and there is no fallback:
 /// NXDOMAIN when every owner was NXDOMAIN, else NODATA for the first NODATA.
 fn no_records_error(r: &Resolution) -> Error {
@@ -899,19 +826,20 @@ fn fallback_error(domain: &Name, target: &Target) -> Error {
     }
 }
 
-/// A name the resolution is still waiting on, for a timeout's message.
-fn pending_name(r: &Resolution) -> Name {
+/// A name the resolution is still waiting on, and its question, for a
+/// timeout's message.
+fn pending_lookup(r: &Resolution) -> (Name, Option<QuestionId>) {
     let lookups: Vec<&Lookup> = match &r.stage {
         Stage::Srv(lookups) => lookups.iter().collect(),
         Stage::Addresses { targets, .. } => targets.iter().flat_map(|t| [&t.v6, &t.v4]).collect(),
     };
-    lookups
-        .iter()
-        .find(|l| l.pending_question().is_some())
+    let pending = lookups.iter().find(|l| l.pending_question().is_some());
+    let name = pending
         .or(lookups.first())
         .map(|l| l.name.clone())
         .or_else(|| r.fallback.as_ref().map(|(domain, _)| domain.clone()))
-        .unwrap_or_else(Name::root)
+        .unwrap_or_else(Name::root);
+    (name, pending.and_then(|l| l.pending_question()))
 }
 
 /// The lookup a slot refers to in the current stage, with its record type.

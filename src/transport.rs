@@ -1,31 +1,40 @@
-//! One question's life on the wire: ids, servers, attempts, matching
-//! (SPEC S18, S19, S23, S24). Knows nothing of SRV records or URIs.
+//! One question's life on the wire: ids, servers, attempts, UDP and TCP,
+//! matching (SPEC S18–S24, S27). Knows nothing of SRV records or URIs.
 //!
-//! A question is asked of the configured servers in turn, once each, with a
-//! per-attempt timeout. An answer is accepted only from the server and port
-//! the query went to, with the query's id and question (S19); anything else
-//! is dropped and counted. Two resolutions asking the same question share
-//! one query (S24).
+//! A question goes to server *k* mod *n* on its *k*-th attempt, each
+//! attempt waiting twice as long as the round before (S23). Queries already
+//! sent stay open until the question ends, so a slow server's late answer
+//! still counts; a server keeps one query per question, its latest. An
+//! answer is accepted only from the server, port and transport the query
+//! went out on, with its id and question (S19); anything else is dropped and
+//! counted. A server that answers with an error is not asked again; one that
+//! answers FORMERR to EDNS is asked again without it (S21), and one that
+//! truncates is asked again over TCP (S22). Two resolutions asking the same
+//! question share one query (S24).
 
 use alloc::collections::{BTreeMap, BinaryHeap, VecDeque};
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 use core::net::SocketAddr;
-use core::time::Duration;
 
-use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 use rand_core::CryptoRng;
 
+use crate::config::Config;
+use crate::error::ServerFailure;
 use crate::message::{self, Mismatch, Reply};
 use crate::time::Instant;
 
 /// How a message travels to a server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Transport {
     /// One UDP datagram.
+    #[default]
     Udp,
+    /// A TCP connection to the server, shared by all TCP queries to it
+    /// (RFC 7766 pipelining). Messages carry the two-byte length prefix.
+    Tcp,
 }
 
 /// A message for the caller to send.
@@ -33,31 +42,51 @@ pub enum Transport {
 pub struct Transmit {
     /// The server to send it to.
     pub server: SocketAddr,
-    /// How to send it.
+    /// How to send it. For [`Transport::Tcp`], write it on the connection
+    /// to `server`, opening one if there is none.
     pub transport: Transport,
-    /// The DNS message, ready for the wire.
+    /// The bytes to send: the DNS message, with its length prefix over TCP.
     pub payload: Vec<u8>,
 }
 
-/// Counters of what the machine sent and received; a snapshot from
+/// Counters of what the machine sent, received and dropped; a snapshot from
 /// [`Resolver::stats`](crate::Resolver::stats).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Queries handed to the caller to send.
+    /// Queries handed to the caller to send, over UDP and TCP.
     pub queries_sent: u64,
+    /// Of those, queries over TCP.
+    pub tcp_queries_sent: u64,
+    /// Attempts after a question's first: timeouts and failed servers (S23).
+    pub retransmissions: u64,
+    /// Queries asked again without EDNS after FORMERR (S21).
+    pub edns_retries: u64,
+    /// Queries asked again over TCP after a truncated answer (S22).
+    pub tcp_retries: u64,
     /// Datagrams handed in by the caller.
     pub datagrams_received: u64,
-    /// Datagrams accepted as the answer to a query.
+    /// Whole DNS messages framed from TCP streams.
+    pub stream_messages_received: u64,
+    /// Messages matched to a query in flight, whatever they said.
     pub answers_accepted: u64,
-    /// Dropped: no query in flight with this source address, port and id
-    /// (a late, duplicate, stray or forged packet).
+    /// Dropped: no query in flight to this server, port and transport with
+    /// this id (a late, duplicate, stray or forged packet).
     pub dropped_unmatched: u64,
-    /// Dropped: QR not set, or the question differs from the one asked.
-    pub dropped_mismatched: u64,
+    /// Dropped: QR not set (a query, not a response).
+    pub dropped_not_response: u64,
+    /// Dropped: the question differs from the one asked.
+    pub dropped_wrong_question: u64,
+    /// Dropped: the question's letter case differs from the one sent (S20).
+    pub dropped_wrong_case: u64,
     /// Dropped: too short or garbled to read a header and question.
     pub dropped_unreadable: u64,
+    /// Dropped: TCP bytes from a server with no query pending over TCP, or
+    /// a length prefix over `Config::max_tcp_message` (S27).
+    pub dropped_stream_bytes: u64,
     /// Questions currently on the wire.
     pub queries_in_flight: usize,
+    /// TCP connections the machine currently wants open.
+    pub tcp_connections: usize,
 }
 
 /// Identifies one question inside the transport.
@@ -69,26 +98,19 @@ pub(crate) struct QuestionId(u64);
 pub(crate) enum Outcome {
     /// A usable answer: records, an alias to chase, NXDOMAIN, NODATA or a loop.
     Answer(Reply),
-    /// Every server failed; this is what the last one did.
-    Failed(Failure),
+    /// No server gave one; what each server asked did, in server order.
+    Failed(Vec<(SocketAddr, ServerFailure)>),
 }
 
-/// Why no server gave a usable answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Failure {
-    Timeout,
-    ServerError(ResponseCode),
-    Truncated,
-    Referral,
-    Malformed,
-}
+/// A question that ended, and how.
+pub(crate) type Ended = (QuestionId, Outcome);
 
 /// S18: a fresh unpredictable id for which `taken` is false.
 ///
 /// At most half the ids of a server are ever taken (`max_queries` is capped
-/// at 32 768), so random draws succeed at once almost always. Should a
-/// broken generator keep repeating itself, a linear probe from its last draw
-/// still terminates instead of spinning forever.
+/// at 32 768 and a question keeps one query per server), so random draws
+/// succeed at once almost always. Should a broken generator keep repeating
+/// itself, a linear probe from its last draw still terminates.
 fn fresh_id<R: CryptoRng + ?Sized>(rng: &mut R, taken: impl Fn(u16) -> bool) -> u16 {
     let mut id = 0;
     for _ in 0..64 {
@@ -105,45 +127,83 @@ fn fresh_id<R: CryptoRng + ?Sized>(rng: &mut R, taken: impl Fn(u16) -> bool) -> 
         .unwrap_or(id)
 }
 
-/// The transport settings a question needs.
-#[derive(Debug, Clone)]
-pub(crate) struct WireConfig {
-    pub servers: Vec<SocketAddr>,
-    pub attempt_timeout: Duration,
-    pub edns_payload: Option<u16>,
-    pub max_cname_hops: u8,
-    /// At most half the 16-bit id space, so that a free id is always found.
-    pub max_queries: usize,
+/// Where answers are looked up (S19): the server, how the query went, its id.
+type WireKey = (SocketAddr, Transport, u16);
+
+/// One query on the wire.
+struct Sent {
+    server: usize,
+    transport: Transport,
+    id: u16,
+    /// The exact name sent when its case was randomised (S20).
+    case: Option<Name>,
+    /// Whether the query carried an OPT record (S21).
+    edns: bool,
+}
+
+/// Bit `i` of a server set.
+fn bit(server: usize) -> u64 {
+    1 << server
 }
 
 struct Question {
     name: Name,
     rtype: RecordType,
-    /// Index into the server list of the current attempt.
-    server: usize,
-    /// The message id of the current attempt.
-    id: u16,
-    /// Bumped per attempt so that stale timers are recognised.
-    attempt: u32,
+    /// Attempts started; attempt k goes to server k mod n (S23).
+    attempts: u32,
+    /// The server whose attempt the timer is running for.
+    current: usize,
+    /// Bumped whenever the timer restarts, so stale timers are recognised.
+    timer: u32,
+    /// Queries on the wire, at most one per server.
+    sent: Vec<Sent>,
+    /// Servers that answered with an error: not asked again.
+    done: u64,
+    /// Servers that answered FORMERR to EDNS (S21).
+    no_edns: u64,
+    /// Servers that truncated over UDP: asked over TCP from now on (S22).
+    over_tcp: u64,
+    /// The latest failure of each server, in the order they happened.
+    failures: Vec<(usize, ServerFailure)>,
+}
+
+impl Question {
+    fn record(&mut self, server: usize, failure: ServerFailure) {
+        self.failures.retain(|(s, _)| *s != server);
+        self.failures.push((server, failure));
+    }
+}
+
+/// A TCP connection the machine wants open, and its reassembly buffer.
+#[derive(Default)]
+struct Stream {
+    /// Bytes of the message being received, length prefix included; never
+    /// more than one message (S27).
+    buffer: Vec<u8>,
+    /// Queries pending on this connection.
+    pending: usize,
 }
 
 /// All questions on the wire.
 pub(crate) struct Wire {
-    config: WireConfig,
+    config: Config,
     next_id: u64,
     questions: BTreeMap<QuestionId, Question>,
     /// S24: one query per (lower-cased name, type).
     by_question: BTreeMap<(Name, RecordType), QuestionId>,
-    /// S19: answers are looked up by the server they came from and their id.
-    by_wire: BTreeMap<(SocketAddr, u16), QuestionId>,
-    /// Attempt deadlines; entries whose attempt has moved on are skipped.
+    /// S19: answers are looked up by where they came from and their id.
+    by_wire: BTreeMap<WireKey, QuestionId>,
+    /// Attempt deadlines; entries whose timer has moved on are skipped.
     timers: BinaryHeap<Reverse<(Instant, QuestionId, u32)>>,
+    streams: BTreeMap<SocketAddr, Stream>,
     transmits: VecDeque<Transmit>,
+    closes: VecDeque<SocketAddr>,
     stats: Stats,
 }
 
 impl Wire {
-    pub(crate) fn new(config: WireConfig) -> Self {
+    /// `config` must be [`Config::normalized`].
+    pub(crate) fn new(config: Config) -> Self {
         Wire {
             config,
             next_id: 0,
@@ -151,9 +211,15 @@ impl Wire {
             by_question: BTreeMap::new(),
             by_wire: BTreeMap::new(),
             timers: BinaryHeap::new(),
+            streams: BTreeMap::new(),
             transmits: VecDeque::new(),
+            closes: VecDeque::new(),
             stats: Stats::default(),
         }
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
     }
 
     pub(crate) fn in_flight(&self) -> usize {
@@ -173,7 +239,7 @@ impl Wire {
         if let Some(&qid) = self.by_question.get(&key) {
             return Some(qid);
         }
-        if self.questions.len() >= self.config.max_queries {
+        if self.questions.len() >= self.config.max_queries || self.config.servers.is_empty() {
             return None;
         }
         let qid = QuestionId(self.next_id);
@@ -183,145 +249,384 @@ impl Wire {
             Question {
                 name: name.clone(),
                 rtype,
-                server: 0,
-                id: 0,
-                attempt: 0,
+                attempts: 0,
+                current: 0,
+                timer: 0,
+                sent: Vec::new(),
+                done: 0,
+                no_edns: 0,
+                over_tcp: 0,
+                failures: Vec::new(),
             },
         );
         self.by_question.insert(key, qid);
-        self.send_attempt(qid, now, rng);
+        // A fresh question has attempts left, so this cannot end it.
+        let _ = self.next_attempt(qid, now, rng);
         Some(qid)
     }
 
-    /// Stops asking a question nobody waits for any more.
+    /// Stops asking a question nobody waits for any more: its queries are
+    /// forgotten, so late answers to them are dropped as unmatched.
     pub(crate) fn forget(&mut self, qid: QuestionId) {
-        if let Some(q) = self.questions.remove(&qid) {
-            self.by_question.remove(&(q.name.to_lowercase(), q.rtype));
-            self.by_wire.remove(&(self.config.servers[q.server], q.id));
+        let Some(q) = self.questions.remove(&qid) else {
+            return;
+        };
+        self.by_question.remove(&(q.name.to_lowercase(), q.rtype));
+        for sent in q.sent {
+            self.unregister(&sent);
         }
     }
 
-    fn send_attempt<R: CryptoRng + ?Sized>(&mut self, qid: QuestionId, now: Instant, rng: &mut R) {
+    /// What each server asked has done so far, silent ones as timeouts.
+    pub(crate) fn failures(&self, qid: QuestionId) -> Vec<(SocketAddr, ServerFailure)> {
+        let Some(q) = self.questions.get(&qid) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(usize, ServerFailure)> = q.failures.clone();
+        for sent in &q.sent {
+            if !out.iter().any(|(s, _)| *s == sent.server) {
+                out.push((sent.server, ServerFailure::Timeout));
+            }
+        }
+        out.sort_by_key(|(s, _)| *s);
+        out.into_iter()
+            .map(|(s, f)| (self.config.servers[s], f))
+            .collect()
+    }
+
+    /// Starts the question's next attempt at a server that may still be
+    /// asked, or ends the question when none is left.
+    fn next_attempt<R: CryptoRng + ?Sized>(
+        &mut self,
+        qid: QuestionId,
+        now: Instant,
+        rng: &mut R,
+    ) -> Option<Ended> {
+        let n = self.config.servers.len();
+        let total = u32::from(self.config.attempts) * n as u32;
+        let all = if n == 64 { u64::MAX } else { bit(n) - 1 };
+        loop {
+            let q = self.questions.get_mut(&qid)?;
+            if q.attempts >= total || q.done & all == all {
+                let failures = self.failures(qid);
+                self.forget(qid);
+                return Some((qid, Outcome::Failed(failures)));
+            }
+            let k = q.attempts;
+            q.attempts += 1;
+            let server = k as usize % n;
+            if q.done & bit(server) != 0 {
+                continue;
+            }
+            if k > 0 {
+                self.stats.retransmissions += 1;
+            }
+            self.send(qid, server, true, now, rng);
+            return None;
+        }
+    }
+
+    /// Sends the question to `server`, replacing that server's earlier
+    /// query. With `timed`, this is the attempt the timer runs for.
+    fn send<R: CryptoRng + ?Sized>(
+        &mut self,
+        qid: QuestionId,
+        server: usize,
+        timed: bool,
+        now: Instant,
+        rng: &mut R,
+    ) {
         let Some(q) = self.questions.get_mut(&qid) else {
             return;
         };
-        let server = self.config.servers[q.server];
-        let id = fresh_id(rng, |id| self.by_wire.contains_key(&(server, id)));
-        q.id = id;
-        q.attempt += 1;
-        self.by_wire.insert((server, id), qid);
-        let payload = message::encode_query(id, &q.name, q.rtype, self.config.edns_payload);
-        self.timers
-            .push(Reverse((now + self.config.attempt_timeout, qid, q.attempt)));
-        self.transmits.push_back(Transmit {
+        let previous = q
+            .sent
+            .iter()
+            .position(|s| s.server == server)
+            .map(|i| q.sent.swap_remove(i));
+        let transport = if q.over_tcp & bit(server) != 0 {
+            Transport::Tcp
+        } else {
+            self.config.transport
+        };
+        let edns = self
+            .config
+            .edns_payload
+            .filter(|_| q.no_edns & bit(server) == 0);
+        let case = (transport == Transport::Udp && self.config.case_randomization)
+            .then(|| message::randomize_case(&q.name, rng));
+        let address = self.config.servers[server];
+        let by_wire = &self.by_wire;
+        let id = fresh_id(rng, |id| by_wire.contains_key(&(address, transport, id)));
+        let query_name = case.as_ref().unwrap_or(&q.name);
+        let mut payload = message::encode_query(id, query_name, q.rtype, edns);
+        if transport == Transport::Tcp {
+            // RFC 7766 §8: two-byte length prefix. A query is far below 64 KiB.
+            let len = u16::try_from(payload.len()).unwrap_or(u16::MAX);
+            payload.splice(0..0, len.to_be_bytes());
+        }
+        q.sent.push(Sent {
             server,
-            transport: Transport::Udp,
+            transport,
+            id,
+            case,
+            edns: edns.is_some(),
+        });
+        if timed {
+            q.current = server;
+            q.timer += 1;
+            let round = (q.attempts.saturating_sub(1)) / self.config.servers.len() as u32;
+            let due = now + self.config.attempt_timeout_of(round);
+            self.timers.push(Reverse((due, qid, q.timer)));
+        }
+        if let Some(previous) = previous {
+            self.unregister(&previous);
+        }
+        self.by_wire.insert((address, transport, id), qid);
+        if transport == Transport::Tcp {
+            self.streams.entry(address).or_default().pending += 1;
+            // A close not yet drained would cut this query off.
+            self.closes.retain(|s| *s != address);
+            self.stats.tcp_queries_sent += 1;
+        }
+        self.stats.queries_sent += 1;
+        self.transmits.push_back(Transmit {
+            server: address,
+            transport,
             payload,
         });
-        self.stats.queries_sent += 1;
     }
 
-    /// Moves a question to its next server, or ends it with `failure`.
-    fn fail_over<R: CryptoRng + ?Sized>(
-        &mut self,
-        qid: QuestionId,
-        failure: Failure,
-        now: Instant,
-        rng: &mut R,
-    ) -> Option<(QuestionId, Outcome)> {
-        let q = self.questions.get_mut(&qid)?;
-        self.by_wire.remove(&(self.config.servers[q.server], q.id));
-        if q.server + 1 < self.config.servers.len() {
-            q.server += 1;
-            self.send_attempt(qid, now, rng);
-            None
-        } else {
-            self.forget(qid);
-            Some((qid, Outcome::Failed(failure)))
+    /// Forgets a query's id; a connection nobody waits on may be closed.
+    fn unregister(&mut self, sent: &Sent) {
+        let address = self.config.servers[sent.server];
+        self.by_wire.remove(&(address, sent.transport, sent.id));
+        if sent.transport == Transport::Tcp
+            && let Some(stream) = self.streams.get_mut(&address)
+        {
+            stream.pending = stream.pending.saturating_sub(1);
+            if stream.pending == 0 {
+                self.streams.remove(&address);
+                self.closes.push_back(address);
+            }
         }
     }
 
-    /// Offers a received datagram. Returns the question it answers, if it
-    /// completes one.
+    /// Offers a received datagram. Returns the question it ends, if any.
     pub(crate) fn handle_datagram<R: CryptoRng + ?Sized>(
         &mut self,
         now: Instant,
         from: SocketAddr,
         bytes: &[u8],
         rng: &mut R,
-    ) -> Option<(QuestionId, Outcome)> {
+    ) -> Option<Ended> {
         self.stats.datagrams_received += 1;
-        // S19: source address, port and id first; an id alone is 16 bits of luck.
-        let Some(id) = bytes.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]])) else {
-            self.stats.dropped_unreadable += 1;
-            return None;
-        };
-        let Some((qid, q)) = self
-            .by_wire
-            .get(&(from, id))
-            .and_then(|qid| Some((*qid, self.questions.get(qid)?)))
-        else {
-            self.stats.dropped_unmatched += 1;
-            return None;
-        };
-        let header = match message::vet(bytes, &q.name, q.rtype) {
-            Ok(header) => header,
-            Err(Mismatch::Unreadable) => {
-                self.stats.dropped_unreadable += 1;
-                return None;
-            }
-            Err(Mismatch::NotResponse | Mismatch::WrongQuestion) => {
-                self.stats.dropped_mismatched += 1;
-                return None;
-            }
-        };
-        self.stats.answers_accepted += 1;
-        let reply =
-            message::read_reply(bytes, &header, &q.name, q.rtype, self.config.max_cname_hops);
-        let failure = match reply {
-            Reply::ServerError(rcode) => Failure::ServerError(rcode),
-            Reply::Truncated => Failure::Truncated,
-            Reply::Referral => Failure::Referral,
-            Reply::Malformed => Failure::Malformed,
-            answer => {
-                self.forget(qid);
-                return Some((qid, Outcome::Answer(answer)));
-            }
-        };
-        // S23: SERVFAIL, REFUSED, NOTIMP and the like move on to the next server.
-        self.fail_over(qid, failure, now, rng)
+        self.accept(now, from, Transport::Udp, bytes, rng)
     }
 
-    /// Fires attempt timeouts due at `now`, returning the questions that ended.
-    pub(crate) fn handle_timeout<R: CryptoRng + ?Sized>(
+    /// Offers bytes read from the TCP connection to `server`, in any
+    /// fragmentation (S22). Questions they end are pushed to `ended`.
+    pub(crate) fn handle_stream<R: CryptoRng + ?Sized>(
         &mut self,
         now: Instant,
+        server: SocketAddr,
+        mut bytes: &[u8],
         rng: &mut R,
-        ended: &mut Vec<(QuestionId, Outcome)>,
+        ended: &mut Vec<Ended>,
     ) {
-        while let Some(&Reverse((due, qid, attempt))) = self.timers.peek() {
-            if due > now {
-                break;
-            }
-            self.timers.pop();
-            let current = self
-                .questions
-                .get(&qid)
-                .is_some_and(|q| q.attempt == attempt);
-            if current {
-                ended.extend(self.fail_over(qid, Failure::Timeout, now, rng));
+        let max = usize::from(self.config.max_tcp_message);
+        while !bytes.is_empty() {
+            let Some(stream) = self.streams.get_mut(&server) else {
+                // Nothing pending over TCP to this server: stray bytes.
+                self.stats.dropped_stream_bytes += bytes.len() as u64;
+                return;
+            };
+            let Some(message) = next_message(&mut stream.buffer, &mut bytes, max) else {
+                if stream.buffer.len() >= 2 && message_len(&stream.buffer) > max {
+                    // S27: a message longer than allowed breaks the connection.
+                    self.stats.dropped_stream_bytes += (stream.buffer.len() + bytes.len()) as u64;
+                    self.break_stream(now, server, ServerFailure::TooLarge, rng, ended);
+                    return;
+                }
+                continue;
+            };
+            self.stats.stream_messages_received += 1;
+            ended.extend(self.accept(now, server, Transport::Tcp, &message, rng));
+        }
+    }
+
+    /// The TCP connection to `server` closed, was reset or never opened:
+    /// its queries fail over as if they had timed out.
+    pub(crate) fn handle_stream_closed<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Instant,
+        server: SocketAddr,
+        rng: &mut R,
+        ended: &mut Vec<Ended>,
+    ) {
+        self.break_stream(now, server, ServerFailure::Closed, rng, ended);
+    }
+
+    fn break_stream<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Instant,
+        server: SocketAddr,
+        failure: ServerFailure,
+        rng: &mut R,
+        ended: &mut Vec<Ended>,
+    ) {
+        let was_open = self.streams.remove(&server).is_some();
+        let lowest = (server, Transport::Tcp, 0);
+        let highest = (server, Transport::Tcp, u16::MAX);
+        let pending: Vec<(u16, QuestionId)> = self
+            .by_wire
+            .range(lowest..=highest)
+            .map(|(&(_, _, id), &qid)| (id, qid))
+            .collect();
+        if was_open && failure != ServerFailure::Closed {
+            // The caller still holds the connection: tell it to close.
+            self.closes.push_back(server);
+        }
+        for (id, qid) in pending {
+            self.by_wire.remove(&(server, Transport::Tcp, id));
+            let Some(q) = self.questions.get_mut(&qid) else {
+                continue;
+            };
+            let Some(i) = q
+                .sent
+                .iter()
+                .position(|s| s.transport == Transport::Tcp && s.id == id)
+            else {
+                continue;
+            };
+            let sent = q.sent.swap_remove(i);
+            q.record(sent.server, failure);
+            if q.current == sent.server {
+                ended.extend(self.next_attempt(qid, now, rng));
             }
         }
     }
 
-    /// The next attempt deadline, skipping timers of finished attempts.
+    /// Matches a message from `from` over `transport` to a query (S19) and
+    /// acts on what it says.
+    fn accept<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        transport: Transport,
+        bytes: &[u8],
+        rng: &mut R,
+    ) -> Option<Ended> {
+        // S19: source address, port, transport and id first.
+        let Some(id) = bytes.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]])) else {
+            self.stats.dropped_unreadable += 1;
+            return None;
+        };
+        let Some(&qid) = self.by_wire.get(&(from, transport, id)) else {
+            self.stats.dropped_unmatched += 1;
+            return None;
+        };
+        let q = self.questions.get_mut(&qid)?;
+        let i = q
+            .sent
+            .iter()
+            .position(|s| s.transport == transport && s.id == id)?;
+        let expected = q.sent[i].case.as_ref().unwrap_or(&q.name);
+        let header = match message::vet(bytes, expected, q.rtype, q.sent[i].case.is_some()) {
+            Ok(header) => header,
+            Err(mismatch) => {
+                let counter = match mismatch {
+                    Mismatch::Unreadable => &mut self.stats.dropped_unreadable,
+                    Mismatch::NotResponse => &mut self.stats.dropped_not_response,
+                    Mismatch::WrongQuestion => &mut self.stats.dropped_wrong_question,
+                    Mismatch::WrongCase => &mut self.stats.dropped_wrong_case,
+                };
+                *counter += 1;
+                return None;
+            }
+        };
+        self.stats.answers_accepted += 1;
+        let failure = match message::read_reply(
+            bytes,
+            &header,
+            &q.name,
+            q.rtype,
+            self.config.max_cname_hops,
+            self.config.max_records,
+        ) {
+            Ok(reply) => {
+                self.forget(qid);
+                return Some((qid, Outcome::Answer(reply)));
+            }
+            Err(failure) => failure,
+        };
+        let sent = q.sent.swap_remove(i);
+        let server = sent.server;
+        let timed = q.current == server;
+        let retry = match failure {
+            // S22: never use a truncated answer; ask the same server over TCP.
+            ServerFailure::Truncated if sent.transport == Transport::Udp => {
+                q.over_tcp |= bit(server);
+                self.stats.tcp_retries += 1;
+                true
+            }
+            // S21: FORMERR to an OPT record: once more without it.
+            ServerFailure::Rcode(1) if sent.edns => {
+                q.no_edns |= bit(server);
+                self.stats.edns_retries += 1;
+                true
+            }
+            _ => false,
+        };
+        self.unregister(&sent);
+        if retry {
+            self.send(qid, server, timed, now, rng);
+            return None;
+        }
+        // S23: SERVFAIL, REFUSED, NOTIMP and the like: this server is done
+        // with the question; move on now if it was the one being waited on.
+        let q = self.questions.get_mut(&qid)?;
+        q.record(server, failure);
+        q.done |= bit(server);
+        let n = self.config.servers.len();
+        let all = if n == 64 { u64::MAX } else { bit(n) - 1 };
+        if timed || q.done & all == all {
+            return self.next_attempt(qid, now, rng);
+        }
+        None
+    }
+
+    /// Fires attempt timeouts due at `now`, pushing the questions that ended.
+    pub(crate) fn handle_timeout<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Instant,
+        rng: &mut R,
+        ended: &mut Vec<Ended>,
+    ) {
+        while let Some(&Reverse((due, qid, timer))) = self.timers.peek() {
+            if due > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(q) = self.questions.get_mut(&qid) else {
+                continue;
+            };
+            if q.timer != timer {
+                continue;
+            }
+            // The query stays open: a late answer from this server still counts.
+            let server = q.current;
+            if !q.failures.iter().any(|(s, _)| *s == server) {
+                q.record(server, ServerFailure::Timeout);
+            }
+            ended.extend(self.next_attempt(qid, now, rng));
+        }
+    }
+
+    /// The next attempt deadline, skipping timers that have moved on.
     pub(crate) fn poll_timeout(&mut self) -> Option<Instant> {
-        while let Some(&Reverse((due, qid, attempt))) = self.timers.peek() {
-            if self
-                .questions
-                .get(&qid)
-                .is_some_and(|q| q.attempt == attempt)
-            {
+        while let Some(&Reverse((due, qid, timer))) = self.timers.peek() {
+            if self.questions.get(&qid).is_some_and(|q| q.timer == timer) {
                 return Some(due);
             }
             self.timers.pop();
@@ -333,18 +638,54 @@ impl Wire {
         self.transmits.pop_front()
     }
 
+    pub(crate) fn poll_close(&mut self) -> Option<SocketAddr> {
+        self.closes.pop_front()
+    }
+
     pub(crate) fn stats(&self) -> Stats {
         Stats {
             queries_in_flight: self.questions.len(),
+            tcp_connections: self.streams.len(),
             ..self.stats
         }
     }
+}
+
+/// The length a buffered two-byte prefix announces.
+fn message_len(buffer: &[u8]) -> usize {
+    usize::from(u16::from_be_bytes([buffer[0], buffer[1]]))
+}
+
+/// RFC 7766 §8 framing: moves bytes from `input` into `buffer` up to the
+/// end of the current message and returns that message once complete.
+/// `buffer` never holds more than one message of at most `max` bytes.
+fn next_message(buffer: &mut Vec<u8>, input: &mut &[u8], max: usize) -> Option<Vec<u8>> {
+    while buffer.len() < 2 {
+        let (&byte, rest) = input.split_first()?;
+        buffer.push(byte);
+        *input = rest;
+    }
+    let len = message_len(buffer);
+    if len > max {
+        return None;
+    }
+    let want = 2 + len - buffer.len();
+    let take = want.min(input.len());
+    buffer.extend_from_slice(&input[..take]);
+    *input = &input[take..];
+    if buffer.len() < 2 + len {
+        return None;
+    }
+    let message = buffer.split_off(2);
+    buffer.clear();
+    Some(message)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use core::convert::Infallible;
+    use core::time::Duration;
     use rand_core::{TryCryptoRng, TryRng};
 
     /// A "generator" that always says zero: what a careless fuzz harness passes.
@@ -375,13 +716,15 @@ mod tests {
     #[test]
     fn stuck_generator_still_gets_distinct_ids_per_server() {
         let server: SocketAddr = "192.0.2.1:53".parse().unwrap();
-        let mut wire = Wire::new(WireConfig {
-            servers: alloc::vec![server],
-            attempt_timeout: Duration::from_secs(1),
-            edns_payload: None,
-            max_cname_hops: 8,
-            max_queries: 100,
-        });
+        let mut wire = Wire::new(
+            Config {
+                servers: alloc::vec![server],
+                attempt_timeout: Duration::from_secs(1),
+                max_queries: 100,
+                ..Config::default()
+            }
+            .normalized(),
+        );
         let mut ids = alloc::collections::BTreeSet::new();
         for i in 0..100 {
             let name = Name::from_ascii(alloc::format!("h{i}.example.")).unwrap();
@@ -404,5 +747,34 @@ mod tests {
             wire.ask(&again, RecordType::A, Instant::ZERO, &mut Zeros)
                 .is_some()
         );
+    }
+
+    #[test]
+    fn framing_across_any_fragmentation() {
+        let stream: Vec<u8> = [&[0u8, 3, 1, 2, 3][..], &[0, 0], &[0, 1, 9]].concat();
+        for cut in 0..=stream.len() {
+            for cut2 in cut..=stream.len() {
+                let mut buffer = Vec::new();
+                let mut out = Vec::new();
+                for mut part in [&stream[..cut], &stream[cut..cut2], &stream[cut2..]] {
+                    while !part.is_empty() {
+                        if let Some(m) = next_message(&mut buffer, &mut part, 100) {
+                            out.push(m);
+                        }
+                    }
+                }
+                assert_eq!(out, [alloc::vec![1, 2, 3], alloc::vec![], alloc::vec![9]]);
+                assert!(buffer.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn framing_never_buffers_past_the_cap() {
+        let mut buffer = Vec::new();
+        let mut input: &[u8] = &[0x10, 0x00, 1, 2, 3];
+        assert_eq!(next_message(&mut buffer, &mut input, 100), None);
+        assert_eq!(buffer, [0x10, 0x00]);
+        assert_eq!(input.len(), 3, "nothing consumed past an oversized prefix");
     }
 }

@@ -1,9 +1,11 @@
 //! Property test over `arbitrary` inputs (feature `arbitrary`): arbitrary
 //! configs, URIs and protocols, and hostile but plausible networks — answers
 //! with the right id and question but random rcodes, TC bits, CNAMEs, SRV
-//! sets and addresses, plus garbage and packets from wrong sources. For
-//! every seed: no panic, exactly one event per started resolution, none for
-//! anything else, and no state left once the machine is idle.
+//! sets and addresses, plus garbage and packets from wrong sources, over UDP
+//! and TCP in random fragments, closed connections and cancellations. For
+//! every seed: no panic, exactly one event per started resolution that was
+//! not cancelled, none for anything else, and no state left once the
+//! machine is idle.
 #![cfg(feature = "arbitrary")]
 
 use std::collections::BTreeMap;
@@ -14,7 +16,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use impp_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
 use impp_resolver::proto::rr::rdata::{A, AAAA, CNAME, SRV};
 use impp_resolver::proto::rr::{Name, RData, Record, RecordType};
-use impp_resolver::{Config, Instant, Protocol, ResolutionId, Resolver, Uri};
+use impp_resolver::{Config, Instant, Protocol, ResolutionId, Resolver, Transport, Uri};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
@@ -93,10 +95,11 @@ fn run_seed(seed: u64) -> arbitrary::Result<()> {
     let mut resolver = Resolver::new(config, ChaCha20Rng::seed_from_u64(seed));
     let mut now = Instant::from_millis(u.int_in_range(0..=1_000)?);
     let mut started: BTreeMap<ResolutionId, usize> = BTreeMap::new();
-    let mut outbox: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
+    let mut outbox: Vec<(SocketAddr, Transport, Vec<u8>)> = Vec::new();
+    let mut cancelled = Vec::new();
 
     for _ in 0..u.int_in_range(1..=40)? {
-        match u.int_in_range(0..=9)? {
+        match u.int_in_range(0..=11)? {
             0 | 1 => {
                 let uri = if u.ratio(1, 2)? {
                     Uri::arbitrary(&mut u)?
@@ -115,7 +118,7 @@ fn run_seed(seed: u64) -> arbitrary::Result<()> {
                     .then(|| u.choose_index(outbox.len()))
                     .transpose()?
                 {
-                    let (server, query) = outbox.swap_remove(i);
+                    let (server, transport, query) = outbox.swap_remove(i);
                     let from = if u.ratio(9, 10)? {
                         server
                     } else {
@@ -126,20 +129,55 @@ fn run_seed(seed: u64) -> arbitrary::Result<()> {
                     } else {
                         plausible_reply(&mut u, &query)?
                     };
-                    resolver.handle_datagram(now, from, &reply);
+                    match transport {
+                        Transport::Udp => resolver.handle_datagram(now, from, &reply),
+                        Transport::Tcp => {
+                            let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
+                            framed.extend_from_slice(&reply);
+                            // In arbitrary fragments.
+                            let mut rest = &framed[..];
+                            while !rest.is_empty() {
+                                let cut = u.int_in_range(1..=rest.len())?;
+                                resolver.handle_stream(now, from, &rest[..cut]);
+                                rest = &rest[cut..];
+                            }
+                        }
+                    }
                 }
             }
             6 => {
                 let junk: Vec<u8> = u.arbitrary()?;
-                resolver.handle_datagram(now, *u.choose(&servers)?, &junk);
+                if u.arbitrary()? {
+                    resolver.handle_datagram(now, *u.choose(&servers)?, &junk);
+                } else {
+                    resolver.handle_stream(now, *u.choose(&servers)?, &junk);
+                }
+            }
+            7 => resolver.handle_stream_closed(now, *u.choose(&servers)?),
+            8 => {
+                if let Some(&id) = (!started.is_empty())
+                    .then(|| u.choose_iter(started.keys()))
+                    .transpose()?
+                    && resolver.cancel(id)
+                {
+                    // Cancelled: it must never produce an event.
+                    started.insert(id, 1);
+                    cancelled.push(id);
+                }
             }
             _ => {
                 now = now + Duration::from_millis(u.int_in_range(0..=3_000)?);
                 resolver.handle_timeout(now);
             }
         }
-        outbox
-            .extend(std::iter::from_fn(|| resolver.poll_transmit()).map(|t| (t.server, t.payload)));
+        outbox.extend(std::iter::from_fn(|| resolver.poll_transmit()).map(|t| {
+            let query = match t.transport {
+                Transport::Udp => t.payload,
+                Transport::Tcp => t.payload[2..].to_vec(),
+            };
+            (t.server, t.transport, query)
+        }));
+        while resolver.poll_close().is_some() {}
         while let Some(event) = resolver.poll_event() {
             let count = started
                 .get_mut(&event.id())
@@ -157,6 +195,7 @@ fn run_seed(seed: u64) -> arbitrary::Result<()> {
         now = now.max(deadline);
         resolver.handle_timeout(now);
         while resolver.poll_transmit().is_some() {}
+        while resolver.poll_close().is_some() {}
         while let Some(event) = resolver.poll_event() {
             *started
                 .get_mut(&event.id())
@@ -166,8 +205,10 @@ fn run_seed(seed: u64) -> arbitrary::Result<()> {
     for (id, count) in &started {
         assert_eq!(*count, 1, "resolution {id:?} ended {count} times");
     }
+    assert!(cancelled.iter().all(|id| !resolver.cancel(*id)));
     assert_eq!(resolver.resolutions_in_flight(), 0);
     assert_eq!(resolver.stats().queries_in_flight, 0);
+    assert_eq!(resolver.stats().tcp_connections, 0);
     Ok(())
 }
 

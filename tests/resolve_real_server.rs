@@ -355,9 +355,9 @@ fn forged_answers_are_dropped_and_counted() {
     // Each query drew a wrong-id and a wrong-source forgery (no such query
     // from that address) and a wrong-question one; none was accepted.
     assert_eq!(stats.dropped_unmatched, 14, "{stats:?}");
-    assert_eq!(stats.dropped_mismatched, 7, "{stats:?}");
+    assert_eq!(stats.dropped_wrong_question, 7, "{stats:?}");
     assert_eq!(
-        stats.dropped_unmatched + stats.dropped_mismatched + stats.answers_accepted,
+        stats.dropped_unmatched + stats.dropped_wrong_question + stats.answers_accepted,
         stats.datagrams_received
     );
 }

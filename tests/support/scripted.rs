@@ -1,0 +1,399 @@
+//! A scripted DNS world for driving the state machine through virtual
+//! time: servers that answer per (server, name, type) rule, and a `Sim`
+//! that shuttles transmits and replies (UDP and TCP) and logs everything.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use impp_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
+use impp_resolver::proto::rr::rdata::{A, AAAA, CNAME, SOA, SRV};
+use impp_resolver::proto::rr::{Name, RData, Record, RecordType};
+use impp_resolver::{Config, Error, Event, Instant, Protocol, Resolver, Transport, Uri};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+pub const S1: &str = "192.0.2.53:53";
+pub const S2: &str = "198.51.100.53:53";
+
+pub fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+pub fn name(s: &str) -> Name {
+    Name::from_ascii(s).unwrap()
+}
+
+/// What a scripted server does with one question.
+#[derive(Clone)]
+pub enum Script {
+    Answer(Vec<Record>),
+    /// Answer records, then additional-section records.
+    WithAdditional(Vec<Record>, Vec<Record>),
+    NxDomain,
+    NoData,
+    Rcode(ResponseCode),
+    Silent,
+    /// TC=1 over UDP and over TCP: a broken server.
+    Truncated,
+    /// Too big for UDP: TC=1 with no records there, the records over TCP.
+    Large(Vec<Record>),
+    /// FORMERR to any query with an OPT record; otherwise the inner script.
+    NoEdns(Box<Script>),
+    /// Over TCP, the server closes the connection instead of answering.
+    /// Over UDP, the inner script.
+    ClosesTcp(Box<Script>),
+}
+
+/// What a server does with one query.
+pub enum Reply {
+    Bytes(Vec<u8>),
+    Silence,
+    /// Over TCP: the connection closes.
+    Close,
+}
+
+/// Scripted servers: per server (or any server), per (name, type).
+#[derive(Default)]
+pub struct Zone {
+    rules: BTreeMap<(Option<SocketAddr>, String, RecordType), Script>,
+}
+
+impl Zone {
+    pub fn on(mut self, name: &str, rtype: RecordType, script: Script) -> Self {
+        self.rules
+            .insert((None, name.to_lowercase(), rtype), script);
+        self
+    }
+
+    /// `host` has one IPv4 address and no IPv6 one.
+    pub fn host_v4(self, host: &str, ip: [u8; 4]) -> Self {
+        self.on(host, RecordType::A, Script::Answer(vec![a(host, ip)]))
+            .on(host, RecordType::AAAA, Script::NoData)
+    }
+
+    pub fn on_server(
+        mut self,
+        server: &str,
+        name: &str,
+        rtype: RecordType,
+        script: Script,
+    ) -> Self {
+        self.rules
+            .insert((Some(addr(server)), name.to_lowercase(), rtype), script);
+        self
+    }
+
+    pub fn script(&self, server: SocketAddr, qname: &Name, rtype: RecordType) -> Script {
+        let key = qname.to_ascii().to_lowercase();
+        self.rules
+            .get(&(Some(server), key.clone(), rtype))
+            .or_else(|| self.rules.get(&(None, key, rtype)))
+            .cloned()
+            .unwrap_or(Script::NxDomain)
+    }
+
+    /// The server's reply to `query` (no length prefix), received over `tcp`.
+    pub fn reply(&self, server: SocketAddr, query: &[u8], tcp: bool) -> Reply {
+        let q = Message::from_vec(query).unwrap();
+        let question = q.queries[0].clone();
+        let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+        m.metadata.recursion_desired = true;
+        m.metadata.recursion_available = true;
+        m.add_query(question.clone());
+        let soa = || {
+            Record::from_rdata(
+                name("example."),
+                60,
+                RData::SOA(SOA::new(
+                    name("ns.example."),
+                    name("h.example."),
+                    1,
+                    2,
+                    3,
+                    4,
+                    60,
+                )),
+            )
+        };
+        let mut script = self.script(server, question.name(), question.query_type());
+        loop {
+            script = match script {
+                Script::NoEdns(_) if q.edns.is_some() => Script::Rcode(ResponseCode::FormErr),
+                Script::NoEdns(inner) => *inner,
+                Script::ClosesTcp(_) if tcp => return Reply::Close,
+                Script::ClosesTcp(inner) => *inner,
+                Script::Large(_) if !tcp => Script::Truncated,
+                Script::Large(records) => Script::Answer(records),
+                other => break script = other,
+            }
+        }
+        match script {
+            Script::Answer(records) => {
+                for r in records {
+                    m.add_answer(r);
+                }
+            }
+            Script::WithAdditional(answers, additional) => {
+                for r in answers {
+                    m.add_answer(r);
+                }
+                for r in additional {
+                    m.add_additional(r);
+                }
+            }
+            Script::NxDomain => {
+                m.metadata.response_code = ResponseCode::NXDomain;
+                m.add_authority(soa());
+            }
+            Script::NoData => {
+                m.add_authority(soa());
+            }
+            Script::Rcode(rcode) => m.metadata.response_code = rcode,
+            Script::Silent => return Reply::Silence,
+            Script::Truncated => m.metadata.truncation = true,
+            Script::Large(_) | Script::NoEdns(_) | Script::ClosesTcp(_) => unreachable!(),
+        }
+        Reply::Bytes(m.to_vec().unwrap())
+    }
+}
+
+pub fn srv(owner: &str, priority: u16, weight: u16, port: u16, target: &str) -> Record {
+    Record::from_rdata(
+        name(owner),
+        300,
+        RData::SRV(SRV::new(priority, weight, port, name(target))),
+    )
+}
+
+pub fn a(owner: &str, ip: [u8; 4]) -> Record {
+    Record::from_rdata(
+        name(owner),
+        300,
+        RData::A(A::from(std::net::Ipv4Addr::from(ip))),
+    )
+}
+
+pub fn aaaa(owner: &str, ip: &str) -> Record {
+    Record::from_rdata(
+        name(owner),
+        300,
+        RData::AAAA(AAAA::from(ip.parse::<std::net::Ipv6Addr>().unwrap())),
+    )
+}
+
+pub fn cname(owner: &str, target: &str) -> Record {
+    Record::from_rdata(name(owner), 300, RData::CNAME(CNAME(name(target))))
+}
+
+/// A resolver plus virtual time and a log of what it asked.
+pub struct Sim {
+    pub resolver: Resolver<ChaCha20Rng>,
+    pub now: Instant,
+    /// (time, server, name, type) of every query sent.
+    pub asked: Vec<(Instant, SocketAddr, String, RecordType)>,
+    /// The transport and EDNS presence of each query in `asked`.
+    pub how: Vec<(Transport, bool)>,
+    /// Connections the machine said to close.
+    pub closed: Vec<SocketAddr>,
+    /// Hand TCP answers over in fragments of at most this many bytes.
+    pub fragment: usize,
+    /// When each event arrived.
+    pub events: Vec<(Instant, Event)>,
+    /// Deliver the answers of one round in reverse order.
+    pub reverse: bool,
+    /// Answer every query twice (a duplicated packet).
+    pub duplicate: bool,
+}
+
+impl Sim {
+    pub fn new(config: Config) -> Self {
+        Sim {
+            resolver: Resolver::new(config, ChaCha20Rng::seed_from_u64(42)),
+            now: Instant::ZERO,
+            asked: Vec::new(),
+            how: Vec::new(),
+            closed: Vec::new(),
+            fragment: usize::MAX,
+            events: Vec::new(),
+            reverse: false,
+            duplicate: false,
+        }
+    }
+
+    /// A simulation that has resolved one URI against `zone`.
+    pub fn resolve(
+        config: Config,
+        uri: &str,
+        protocols: &[Protocol],
+        fallback: Option<u16>,
+        zone: &Zone,
+    ) -> Self {
+        let mut sim = Sim::new(config);
+        sim.start(uri, protocols, fallback);
+        sim.run(zone);
+        sim
+    }
+
+    /// A simulation that has resolved `im:fred@example.com` over XMPP, with
+    /// no fallback: the common case of these tests.
+    pub fn resolve_xmpp(config: Config, zone: &Zone) -> Self {
+        Sim::resolve(config, "im:fred@example.com", &[Protocol::XMPP], None, zone)
+    }
+
+    /// The first endpoint's addresses, as text.
+    pub fn first_addresses(&self) -> Vec<String> {
+        self.answer().endpoints[0]
+            .addresses
+            .iter()
+            .map(|a| a.to_string())
+            .collect()
+    }
+
+    pub fn start(
+        &mut self,
+        uri: &str,
+        protocols: &[Protocol],
+        fallback: Option<u16>,
+    ) -> impp_resolver::ResolutionId {
+        let uri: Uri = uri.parse().unwrap();
+        self.resolver
+            .resolve_uri(&uri, protocols, fallback, self.now)
+            .unwrap()
+    }
+
+    /// Runs until nothing is left to do. Answers take 1 ms.
+    pub fn run(&mut self, zone: &Zone) {
+        for _ in 0..10_000 {
+            let mut inbox = Vec::new();
+            while let Some(t) = self.resolver.poll_transmit() {
+                let tcp = t.transport == Transport::Tcp;
+                let query = if tcp {
+                    let len = u16::from_be_bytes([t.payload[0], t.payload[1]]);
+                    assert_eq!(usize::from(len), t.payload.len() - 2, "length prefix");
+                    &t.payload[2..]
+                } else {
+                    &t.payload[..]
+                };
+                let q = Message::from_vec(query).unwrap();
+                let question = &q.queries[0];
+                self.asked.push((
+                    self.now,
+                    t.server,
+                    question.name().to_ascii().to_lowercase(),
+                    question.query_type(),
+                ));
+                self.how.push((t.transport, q.edns.is_some()));
+                let reply = match zone.reply(t.server, query, tcp) {
+                    Reply::Bytes(bytes) if tcp => {
+                        let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
+                        framed.extend_from_slice(&bytes);
+                        framed
+                    }
+                    Reply::Bytes(bytes) => bytes,
+                    Reply::Silence => continue,
+                    Reply::Close => Vec::new(),
+                };
+                if self.duplicate {
+                    inbox.push((t.server, tcp, reply.clone()));
+                }
+                inbox.push((t.server, tcp, reply));
+            }
+            while let Some(server) = self.resolver.poll_close() {
+                self.closed.push(server);
+            }
+            if self.reverse {
+                inbox.reverse();
+            }
+            if !inbox.is_empty() {
+                self.now = self.now + Duration::from_millis(1);
+                for (from, tcp, bytes) in inbox {
+                    match (tcp, bytes.is_empty()) {
+                        (false, _) => self.resolver.handle_datagram(self.now, from, &bytes),
+                        (true, true) => self.resolver.handle_stream_closed(self.now, from),
+                        (true, false) => {
+                            for piece in bytes.chunks(self.fragment) {
+                                self.resolver.handle_stream(self.now, from, piece);
+                            }
+                        }
+                    }
+                    self.drain_events();
+                }
+                continue;
+            }
+            self.drain_events();
+            match self.resolver.poll_timeout() {
+                Some(deadline) => {
+                    assert!(deadline >= self.now, "deadline in the past");
+                    self.now = deadline;
+                    self.resolver.handle_timeout(self.now);
+                    self.drain_events();
+                }
+                None => return,
+            }
+        }
+        panic!("simulation did not settle");
+    }
+
+    pub fn drain_events(&mut self) {
+        while let Some(e) = self.resolver.poll_event() {
+            self.events.push((self.now, e));
+        }
+    }
+
+    pub fn only_event(&self) -> &Event {
+        assert_eq!(self.events.len(), 1, "{:?}", self.events);
+        &self.events[0].1
+    }
+
+    pub fn error(&self) -> Error {
+        match self.only_event() {
+            Event::Failed { error, .. } => error.clone(),
+            e => panic!("expected a failure, got {e:?}"),
+        }
+    }
+
+    pub fn answer(&self) -> impp_resolver::Answer {
+        match self.only_event() {
+            Event::Resolved { answer, .. } => answer.clone(),
+            e => panic!("expected an answer, got {e:?}"),
+        }
+    }
+
+    pub fn asked_type(&self, rtype: RecordType) -> usize {
+        self.asked.iter().filter(|q| q.3 == rtype).count()
+    }
+
+    /// Every resolution ended and nothing was left behind.
+    pub fn assert_clean(&mut self) {
+        assert_eq!(self.resolver.resolutions_in_flight(), 0);
+        assert_eq!(self.resolver.stats().queries_in_flight, 0);
+        assert_eq!(self.resolver.stats().tcp_connections, 0);
+        assert_eq!(self.resolver.poll_timeout(), None);
+        assert_eq!(self.resolver.poll_close(), None);
+    }
+}
+
+pub fn config(servers: &[&str]) -> Config {
+    Config {
+        servers: servers.iter().map(|s| addr(s)).collect(),
+        ..Config::default()
+    }
+}
+
+pub fn basic_zone() -> Zone {
+    Zone::default()
+        .on(
+            "_im._xmpp.example.com.",
+            RecordType::SRV,
+            Script::Answer(vec![srv(
+                "_im._xmpp.example.com.",
+                0,
+                0,
+                5222,
+                "xmpp.example.com.",
+            )]),
+        )
+        .host_v4("xmpp.example.com.", [192, 0, 2, 1])
+}

@@ -222,6 +222,14 @@ impl Wire {
         &self.config
     }
 
+    /// The set of every configured server.
+    fn all_servers(&self) -> u64 {
+        match self.config.servers.len() {
+            64 => u64::MAX,
+            n => bit(n) - 1,
+        }
+    }
+
     pub(crate) fn in_flight(&self) -> usize {
         self.questions.len()
     }
@@ -304,7 +312,7 @@ impl Wire {
     ) -> Option<Ended> {
         let n = self.config.servers.len();
         let total = u32::from(self.config.attempts) * n as u32;
-        let all = if n == 64 { u64::MAX } else { bit(n) - 1 };
+        let all = self.all_servers();
         loop {
             let q = self.questions.get_mut(&qid)?;
             if q.attempts >= total || q.done & all == all {
@@ -476,6 +484,7 @@ impl Wire {
         ended: &mut Vec<Ended>,
     ) {
         let was_open = self.streams.remove(&server).is_some();
+        let all = self.all_servers();
         let lowest = (server, Transport::Tcp, 0);
         let highest = (server, Transport::Tcp, u16::MAX);
         let pending: Vec<(u16, QuestionId)> = self
@@ -501,7 +510,11 @@ impl Wire {
             };
             let sent = q.sent.swap_remove(i);
             q.record(sent.server, failure);
-            if q.current == sent.server {
+            if failure != ServerFailure::Closed {
+                // It did answer, too much: asking again would only repeat that.
+                q.done |= bit(sent.server);
+            }
+            if q.current == sent.server || q.done & all == all {
                 ended.extend(self.next_attempt(qid, now, rng));
             }
         }
@@ -588,9 +601,7 @@ impl Wire {
         let q = self.questions.get_mut(&qid)?;
         q.record(server, failure);
         q.done |= bit(server);
-        let n = self.config.servers.len();
-        let all = if n == 64 { u64::MAX } else { bit(n) - 1 };
-        if timed || q.done & all == all {
+        if timed || q.done == self.all_servers() {
             return self.next_attempt(qid, now, rng);
         }
         None

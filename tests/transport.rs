@@ -1,0 +1,516 @@
+//! The transport rules through scripted servers and virtual time: retries
+//! and backoff (S23), FORMERR without OPT (S21), TCP fallback and framing
+//! (S22), 0x20 (S20), drop counters (S19), cancellation and bounds (S27).
+
+#[path = "support/scripted.rs"]
+mod scripted;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use impp_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
+use impp_resolver::proto::rr::{Record, RecordType};
+use impp_resolver::{
+    Config, Error, Event, Instant, ResolutionId, Resolver, ServerFailure, Transmit, Transport, Uri,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use scripted::*;
+
+const OWNER: &str = "_im._xmpp.example.com.";
+
+fn secs(s: f64) -> Instant {
+    Instant::ZERO + Duration::from_secs_f64(s)
+}
+
+/// The SRV set of `n` targets in the zone, each with an A record, no AAAA.
+fn big_zone(n: u16, script: fn(Vec<Record>) -> Script) -> Zone {
+    let records: Vec<Record> = (0..n)
+        .map(|i| {
+            srv(
+                OWNER,
+                0,
+                1,
+                5222,
+                &format!("host-number-{i:02}.example.com."),
+            )
+        })
+        .collect();
+    let mut zone = Zone::default().on(OWNER, RecordType::SRV, script(records));
+    for i in 0..n {
+        zone = zone.host_v4(&format!("host-number-{i:02}.example.com."), [192, 0, 2, 1]);
+    }
+    zone
+}
+
+fn srv_queries(sim: &Sim) -> Vec<(Instant, SocketAddr)> {
+    sim.asked
+        .iter()
+        .filter(|q| q.3 == RecordType::SRV)
+        .map(|q| (q.0, q.1))
+        .collect()
+}
+
+#[test]
+fn truncated_answer_is_asked_again_over_tcp_and_complete() {
+    // S22: 40 SRV records do not fit; TC=1 over UDP, the full set over TCP,
+    // handed in one byte at a time.
+    let zone = big_zone(40, Script::Large);
+    let mut sim = Sim::new(config(&[S1]));
+    sim.fragment = 1;
+    sim.start(
+        "im:fred@example.com",
+        &[impp_resolver::Protocol::XMPP],
+        None,
+    );
+    sim.run(&zone);
+    assert_eq!(sim.answer().endpoints.len(), 40);
+    let srv_how: Vec<Transport> = sim
+        .asked
+        .iter()
+        .zip(&sim.how)
+        .filter(|(q, _)| q.3 == RecordType::SRV)
+        .map(|(_, h)| h.0)
+        .collect();
+    assert_eq!(srv_how, [Transport::Udp, Transport::Tcp]);
+    let stats = sim.resolver.stats();
+    assert_eq!(stats.tcp_retries, 1);
+    assert_eq!(stats.tcp_queries_sent, 1);
+    // Address lookups fit in UDP: the connection is given back.
+    assert_eq!(sim.closed, [addr(S1)]);
+    sim.assert_clean();
+}
+
+#[test]
+fn forced_tcp_pipelines_every_query_on_one_connection() {
+    let zone = big_zone(3, Script::Answer);
+    let mut cfg = config(&[S1]);
+    cfg.transport = Transport::Tcp;
+    let mut sim = Sim::new(cfg);
+    // Answers arrive in reverse order of the queries, as one server may.
+    sim.reverse = true;
+    sim.fragment = 7;
+    sim.start(
+        "im:fred@example.com",
+        &[impp_resolver::Protocol::XMPP],
+        None,
+    );
+    sim.run(&zone);
+    assert_eq!(sim.answer().endpoints.len(), 3);
+    assert!(sim.how.iter().all(|h| h.0 == Transport::Tcp));
+    // The SRV answer's address queries go out in the same call that ends
+    // the SRV query, so the connection is never idle until the very end.
+    assert_eq!(sim.closed, [addr(S1)]);
+    assert_eq!(sim.resolver.stats().stream_messages_received, 7);
+    sim.assert_clean();
+}
+
+#[test]
+fn several_answers_in_one_stream_chunk() {
+    let zone = big_zone(2, Script::Answer);
+    let mut cfg = config(&[S1]);
+    cfg.transport = Transport::Tcp;
+    let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(5));
+    let uri: Uri = "im:fred@example.com".parse().unwrap();
+    let now = Instant::ZERO;
+    r.resolve_uri(&uri, &[impp_resolver::Protocol::XMPP], None, now)
+        .unwrap();
+    let srv = r.poll_transmit().unwrap();
+    let Reply::Bytes(answer) = zone.reply(addr(S1), &srv.payload[2..], true) else {
+        panic!()
+    };
+    let mut chunk = (answer.len() as u16).to_be_bytes().to_vec();
+    chunk.extend(&answer);
+    r.handle_stream(now, addr(S1), &chunk);
+    // Four address queries now; answer all of them in one chunk, backwards.
+    let mut chunk = Vec::new();
+    let mut sent = 0;
+    while let Some(t) = r.poll_transmit() {
+        assert_eq!(t.transport, Transport::Tcp);
+        let Reply::Bytes(answer) = zone.reply(addr(S1), &t.payload[2..], true) else {
+            panic!()
+        };
+        let mut framed = (answer.len() as u16).to_be_bytes().to_vec();
+        framed.extend(&answer);
+        framed.extend(chunk);
+        chunk = framed;
+        sent += 1;
+    }
+    assert_eq!(sent, 4);
+    r.handle_stream(now, addr(S1), &chunk);
+    assert!(matches!(r.poll_event(), Some(Event::Resolved { .. })));
+    assert_eq!(r.poll_close(), Some(addr(S1)));
+    assert_eq!(r.stats().tcp_connections, 0);
+}
+
+#[test]
+fn closed_connection_fails_over_at_once() {
+    // S1 closes its TCP connections; S2 answers. No timeout is waited out.
+    let zone = big_zone(2, Script::Large).on_server(
+        S1,
+        OWNER,
+        RecordType::SRV,
+        Script::ClosesTcp(Box::new(Script::Truncated)),
+    );
+    let mut sim = Sim::resolve_xmpp(config(&[S1, S2]), &zone);
+    assert_eq!(sim.answer().endpoints.len(), 2);
+    // S1 over UDP (TC), S1 over TCP (closed), S2 over UDP (TC), S2 over TCP.
+    let srv = srv_queries(&sim);
+    assert_eq!(srv.len(), 4, "{srv:?}");
+    assert_eq!(srv[2].1, addr(S2));
+    assert!(srv[2].0 < secs(0.1), "failed over without waiting: {srv:?}");
+    sim.assert_clean();
+}
+
+#[test]
+fn formerr_to_edns_is_asked_once_more_without_opt() {
+    // S21, RFC 6891 §7.
+    let zone = big_zone(1, Script::Answer).on(
+        OWNER,
+        RecordType::SRV,
+        Script::NoEdns(Box::new(Script::Answer(vec![srv(
+            OWNER,
+            0,
+            0,
+            5222,
+            "host-number-00.example.com.",
+        )]))),
+    );
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone);
+    assert_eq!(sim.answer().endpoints.len(), 1);
+    assert_eq!(
+        sim.how[..2],
+        [(Transport::Udp, true), (Transport::Udp, false)]
+    );
+    assert_eq!(sim.resolver.stats().edns_retries, 1);
+    sim.assert_clean();
+}
+
+#[test]
+fn formerr_without_opt_is_a_server_error() {
+    let zone = Zone::default().on(OWNER, RecordType::SRV, Script::Rcode(ResponseCode::FormErr));
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone);
+    assert_eq!(
+        sim.error(),
+        Error::Refused {
+            name: name(OWNER),
+            rcode: 1,
+            servers: vec![(addr(S1), ServerFailure::Rcode(1))],
+        }
+    );
+    assert_eq!(sim.how.len(), 2, "one retry without OPT, then done");
+    sim.assert_clean();
+}
+
+#[test]
+fn backoff_doubles_per_round_and_servers_alternate() {
+    // S23: every server before any is repeated; 2 s, then 4 s, then 8 s.
+    let zone = Zone::default().on(OWNER, RecordType::SRV, Script::Silent);
+    let mut cfg = config(&[S1, S2]);
+    cfg.attempts = 3;
+    cfg.resolution_timeout = Duration::from_secs(60);
+    let mut sim = Sim::resolve_xmpp(cfg, &zone);
+    assert_eq!(
+        srv_queries(&sim),
+        [
+            (secs(0.0), addr(S1)),
+            (secs(2.0), addr(S2)),
+            (secs(4.0), addr(S1)),
+            (secs(8.0), addr(S2)),
+            (secs(12.0), addr(S1)),
+            (secs(20.0), addr(S2)),
+        ]
+    );
+    assert_eq!(sim.events[0].0, secs(28.0), "after the last 8 s attempt");
+    assert_eq!(
+        sim.error(),
+        Error::Timeout {
+            name: name(OWNER),
+            servers: vec![
+                (addr(S1), ServerFailure::Timeout),
+                (addr(S2), ServerFailure::Timeout)
+            ],
+        }
+    );
+    assert_eq!(sim.resolver.stats().retransmissions, 5);
+    sim.assert_clean();
+}
+
+#[test]
+fn backoff_is_capped() {
+    let zone = Zone::default().on(OWNER, RecordType::SRV, Script::Silent);
+    let mut cfg = config(&[S1]);
+    cfg.attempts = 4;
+    cfg.max_attempt_timeout = Duration::from_secs(3);
+    cfg.resolution_timeout = Duration::from_secs(60);
+    let sim = Sim::resolve_xmpp(cfg, &zone);
+    let times: Vec<Instant> = srv_queries(&sim).iter().map(|q| q.0).collect();
+    assert_eq!(times, [secs(0.0), secs(2.0), secs(5.0), secs(8.0)]);
+    assert_eq!(sim.events[0].0, secs(11.0));
+}
+
+#[test]
+fn servfail_moves_on_at_once_and_that_server_is_not_asked_again() {
+    // S1 answers SERVFAIL, S2 stays silent: S2 is asked at once, then again
+    // in round two; S1 never again. The error says what each server did.
+    let zone = Zone::default()
+        .on_server(
+            S1,
+            OWNER,
+            RecordType::SRV,
+            Script::Rcode(ResponseCode::ServFail),
+        )
+        .on_server(S2, OWNER, RecordType::SRV, Script::Silent);
+    let mut sim = Sim::resolve_xmpp(config(&[S1, S2]), &zone);
+    let srv = srv_queries(&sim);
+    assert_eq!(
+        srv,
+        [
+            (secs(0.0), addr(S1)),
+            (secs(0.001), addr(S2)),
+            (secs(2.001), addr(S2)),
+        ]
+    );
+    assert_eq!(
+        sim.error(),
+        Error::ServFail {
+            name: name(OWNER),
+            servers: vec![
+                (addr(S1), ServerFailure::Rcode(2)),
+                (addr(S2), ServerFailure::Timeout)
+            ],
+        }
+    );
+    assert!(sim.error().to_string().contains("192.0.2.53:53: SERVFAIL"));
+    sim.assert_clean();
+}
+
+#[test]
+fn every_server_failing_ends_the_question_without_waiting() {
+    let zone = Zone::default()
+        .on_server(
+            S1,
+            OWNER,
+            RecordType::SRV,
+            Script::Rcode(ResponseCode::Refused),
+        )
+        .on_server(
+            S2,
+            OWNER,
+            RecordType::SRV,
+            Script::Rcode(ResponseCode::NotImp),
+        );
+    let mut sim = Sim::resolve_xmpp(config(&[S1, S2]), &zone);
+    assert_eq!(sim.events[0].0, secs(0.002));
+    assert_eq!(
+        sim.error(),
+        Error::Refused {
+            name: name(OWNER),
+            rcode: 5,
+            servers: vec![
+                (addr(S1), ServerFailure::Rcode(5)),
+                (addr(S2), ServerFailure::Rcode(4))
+            ],
+        }
+    );
+    sim.assert_clean();
+}
+
+/// A resolver with one resolution and its SRV query out, and that query.
+fn one_query(cfg: Config) -> (Resolver<ChaCha20Rng>, ResolutionId, Transmit) {
+    let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(77));
+    let uri: Uri = "im:fred@example.com".parse().unwrap();
+    let id = r
+        .resolve_uri(&uri, &[impp_resolver::Protocol::XMPP], None, Instant::ZERO)
+        .unwrap();
+    let t = r.poll_transmit().unwrap();
+    (r, id, t)
+}
+
+/// An empty NOERROR reply to `query`, its question name replaced by `qname`.
+fn reply_naming(query: &[u8], qname: Option<&str>) -> Vec<u8> {
+    let q = Message::from_vec(query).unwrap();
+    let mut question = q.queries[0].clone();
+    if let Some(n) = qname {
+        question.set_name(name(n));
+    }
+    let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+    m.add_query(question);
+    m.add_answer(srv(OWNER, 0, 0, 5222, "."));
+    m.to_vec().unwrap()
+}
+
+#[test]
+fn case_randomization_requires_an_exact_echo() {
+    let mut cfg = config(&[S1]);
+    cfg.case_randomization = true;
+    let (mut r, id, t) = one_query(cfg);
+    let sent = Message::from_vec(&t.payload).unwrap().queries[0]
+        .name()
+        .to_ascii();
+    assert_ne!(sent, OWNER, "the case was randomised: {sent}");
+    assert_eq!(sent.to_lowercase(), OWNER);
+    // A forger who does not know the case: dropped, counted.
+    r.handle_datagram(
+        secs(0.001),
+        addr(S1),
+        &reply_naming(&t.payload, Some(OWNER)),
+    );
+    assert_eq!(r.stats().dropped_wrong_case, 1);
+    assert_eq!(r.poll_event(), None);
+    // The real server echoes it exactly.
+    r.handle_datagram(secs(0.002), addr(S1), &reply_naming(&t.payload, None));
+    assert_eq!(r.poll_event().unwrap().id(), id);
+}
+
+#[test]
+fn case_is_ignored_when_randomization_is_off() {
+    let (mut r, _, t) = one_query(config(&[S1]));
+    r.handle_datagram(
+        secs(0.001),
+        addr(S1),
+        &reply_naming(&t.payload, Some("_IM._XMPP.EXAMPLE.COM.")),
+    );
+    assert!(matches!(r.poll_event(), Some(Event::Failed { .. })));
+    assert_eq!(r.stats().dropped_wrong_case, 0);
+}
+
+#[test]
+fn drops_are_counted_by_reason() {
+    let (mut r, _, t) = one_query(config(&[S1]));
+    let good = reply_naming(&t.payload, None);
+    let now = secs(0.001);
+    r.handle_datagram(now, addr(S2), &good); // wrong source
+    r.handle_stream(now, addr(S1), &[0, 2, 1, 2]); // no TCP pending
+    r.handle_datagram(now, addr(S1), &t.payload); // QR clear: a query
+    r.handle_datagram(
+        now,
+        addr(S1),
+        &reply_naming(&t.payload, Some("_im._sip.example.com.")),
+    );
+    r.handle_datagram(now, addr(S1), &good[..good.len().min(14)]); // cut in the question
+    r.handle_datagram(now, addr(S1), &[7]);
+    let stats = r.stats();
+    assert_eq!(
+        (
+            stats.dropped_unmatched,
+            stats.dropped_stream_bytes,
+            stats.dropped_not_response,
+            stats.dropped_wrong_question,
+            stats.dropped_unreadable,
+        ),
+        (1, 4, 1, 1, 2)
+    );
+    assert_eq!(stats.answers_accepted, 0);
+    r.handle_datagram(now, addr(S1), &good);
+    r.handle_datagram(now, addr(S1), &good); // a duplicate, after the end
+    assert_eq!(r.stats().answers_accepted, 1);
+    assert_eq!(r.stats().dropped_unmatched, 2);
+}
+
+#[test]
+fn oversized_tcp_message_breaks_the_connection() {
+    let mut cfg = config(&[S1, S2]);
+    cfg.transport = Transport::Tcp;
+    cfg.max_tcp_message = 512;
+    let (mut r, _, t) = one_query(cfg);
+    assert_eq!(t.server, addr(S1));
+    // A length prefix of 4096: nothing past it is buffered.
+    r.handle_stream(secs(0.001), addr(S1), &[0x10, 0x00, 1, 2, 3]);
+    assert_eq!(r.poll_close(), Some(addr(S1)));
+    assert_eq!(r.stats().dropped_stream_bytes, 5);
+    // Failed over to S2 at once.
+    let next = r.poll_transmit().unwrap();
+    assert_eq!((next.server, next.transport), (addr(S2), Transport::Tcp));
+    // S2 also sends too much: the error says so.
+    r.handle_stream(secs(0.002), addr(S2), &[0xFF, 0xFF]);
+    let Some(Event::Failed { error, .. }) = r.poll_event() else {
+        panic!()
+    };
+    assert_eq!(error.kind(), "too-large");
+    assert_eq!(r.stats().tcp_connections, 0);
+}
+
+#[test]
+fn cancel_frees_everything_and_sends_no_event() {
+    let mut r = Resolver::new(config(&[S1]), ChaCha20Rng::seed_from_u64(3));
+    let uri: Uri = "im:fred@example.com".parse().unwrap();
+    let xmpp = [impp_resolver::Protocol::XMPP];
+    let a = r.resolve_uri(&uri, &xmpp, None, Instant::ZERO).unwrap();
+    let b = r.resolve_uri(&uri, &xmpp, None, Instant::ZERO).unwrap();
+    let t = r.poll_transmit().unwrap();
+    assert!(r.poll_transmit().is_none(), "coalesced (S24)");
+    // Cancelling one keeps the shared question for the other.
+    assert!(r.cancel(a));
+    assert!(!r.cancel(a), "already gone");
+    assert_eq!(r.stats().queries_in_flight, 1);
+    r.handle_datagram(secs(0.001), addr(S1), &reply_naming(&t.payload, None));
+    let events: Vec<Event> = std::iter::from_fn(|| r.poll_event()).collect();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].id(), b);
+
+    // Cancelling the only waiter stops the question: no retries, and the
+    // late answer is dropped as unmatched.
+    let c = r.resolve_uri(&uri, &xmpp, None, secs(1.0)).unwrap();
+    let t = r.poll_transmit().unwrap();
+    assert!(r.cancel(c));
+    assert_eq!(r.resolutions_in_flight(), 0);
+    assert_eq!(r.stats().queries_in_flight, 0);
+    assert_eq!(r.poll_timeout(), None);
+    r.handle_datagram(secs(1.5), addr(S1), &reply_naming(&t.payload, None));
+    assert_eq!(r.poll_event(), None);
+    assert_eq!(r.stats().dropped_unmatched, 1);
+}
+
+#[test]
+fn cancelling_the_last_tcp_query_releases_the_connection() {
+    let mut cfg = config(&[S1]);
+    cfg.transport = Transport::Tcp;
+    let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(3));
+    let uri: Uri = "im:fred@example.com".parse().unwrap();
+    let id = r
+        .resolve_uri(&uri, &[impp_resolver::Protocol::XMPP], None, Instant::ZERO)
+        .unwrap();
+    assert_eq!(r.poll_transmit().unwrap().transport, Transport::Tcp);
+    assert_eq!(r.stats().tcp_connections, 1);
+    r.cancel(id);
+    assert_eq!(r.poll_close(), Some(addr(S1)));
+    assert_eq!(r.stats().tcp_connections, 0);
+    // Bytes after the close are stray.
+    r.handle_stream(secs(0.1), addr(S1), &[0, 1, 2]);
+    assert_eq!(r.stats().dropped_stream_bytes, 3);
+}
+
+#[test]
+fn late_answer_from_an_earlier_server_still_counts() {
+    // S1 is slow: its answer arrives after the attempt moved to S2.
+    let (mut r, _, t) = one_query(config(&[S1, S2]));
+    r.handle_timeout(secs(2.0));
+    let second = r.poll_transmit().unwrap();
+    assert_eq!(second.server, addr(S2));
+    r.handle_datagram(secs(2.5), addr(S1), &reply_naming(&t.payload, None));
+    let Some(Event::Failed { error, .. }) = r.poll_event() else {
+        panic!()
+    };
+    // The answer was the `.` target: "unavailable", not a timeout.
+    assert_eq!(error.kind(), "unavailable");
+    // The query to S2 is forgotten with the question.
+    r.handle_datagram(secs(2.6), addr(S2), &reply_naming(&second.payload, None));
+    assert_eq!(r.stats().dropped_unmatched, 1);
+}
+
+#[test]
+fn too_many_records_is_a_typed_error() {
+    let zone = big_zone(40, Script::Answer);
+    let mut cfg = config(&[S1]);
+    cfg.max_records = 10;
+    let mut sim = Sim::resolve_xmpp(cfg, &zone);
+    assert_eq!(
+        sim.error(),
+        Error::TooLarge {
+            name: name(OWNER),
+            servers: vec![(addr(S1), ServerFailure::TooLarge)],
+        }
+    );
+    sim.assert_clean();
+}

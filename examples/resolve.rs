@@ -2,12 +2,17 @@
 //!
 //! ```text
 //! cargo run --example resolve -- [--server IP:PORT]... [--protocol LABEL]...
-//!     [--fallback-port N] [--timeout-ms N] URI
+//!     [--fallback-port N] [--timeout-ms N] [--attempts N] [--tcp] [--0x20] URI
 //! ```
 //!
 //! Without `--server`, the system's resolvers (`/etc/resolv.conf`). Protocols
 //! default to `_xmpp` then `_sip`. Without `--fallback-port` there is no
-//! A/AAAA fallback. `--timeout-ms` (default 5000) bounds the whole resolution.
+//! A/AAAA fallback. `--timeout-ms` (default 5000) bounds the whole
+//! resolution: the per-attempt timeouts are sized so that `--attempts`
+//! rounds (default 2) over every server, each round twice as long as the
+//! one before, fit inside it. `--tcp` sends every query over TCP (otherwise
+//! UDP, and TCP after a truncated answer); `--0x20` randomises the letter
+//! case of UDP queries and requires it echoed.
 //!
 //! Exit 0: one line per endpoint, `<priority> <weight> <port> <target> <addrs>`.
 //! Exit 2: `error: <kind>: <detail>` on stderr, where kind is one of
@@ -23,16 +28,19 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use impp_resolver::blocking::{self, BlockingError};
-use impp_resolver::{Config, Protocol, Uri};
+use impp_resolver::{Config, Protocol, Transport, Uri};
 
 const USAGE: &str = "usage: resolve [--server IP:PORT]... [--protocol LABEL]... \
-[--fallback-port N] [--timeout-ms N] URI";
+[--fallback-port N] [--timeout-ms N] [--attempts N] [--tcp] [--0x20] URI";
 
 struct Args {
     servers: Vec<SocketAddr>,
     protocols: Vec<Protocol>,
     fallback_port: Option<u16>,
     timeout: Duration,
+    attempts: u8,
+    transport: Transport,
+    case_randomization: bool,
     uri: String,
 }
 
@@ -42,6 +50,9 @@ fn parse_args() -> Result<Args, String> {
     let mut protocols = Vec::new();
     let mut fallback_port = None;
     let mut timeout = Duration::from_millis(5000);
+    let mut attempts = 2;
+    let mut transport = Transport::Udp;
+    let mut case_randomization = false;
     let mut uri = None;
     while let Some(arg) = args.next() {
         let mut value = |flag: &str| args.next().ok_or(format!("{flag} needs a value"));
@@ -71,6 +82,16 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|_| format!("--timeout-ms: not a number: {v}"))?;
                 timeout = Duration::from_millis(ms);
             }
+            "--attempts" => {
+                let v = value("--attempts")?;
+                attempts = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=16).contains(n))
+                    .ok_or(format!("--attempts: not a number from 1 to 16: {v}"))?;
+            }
+            "--tcp" => transport = Transport::Tcp,
+            "--0x20" => case_randomization = true,
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
             _ if uri.is_some() => return Err("only one URI".into()),
@@ -85,6 +106,9 @@ fn parse_args() -> Result<Args, String> {
         protocols,
         fallback_port,
         timeout,
+        attempts,
+        transport,
+        case_randomization,
         uri: uri.ok_or("a URI is required")?,
     })
 }
@@ -117,13 +141,21 @@ fn main() -> ExitCode {
     } else {
         args.servers
     };
-    // Every server gets an attempt inside the deadline.
-    let per_server = args.timeout / u32::try_from(servers.len().max(1)).unwrap_or(u32::MAX);
+    // Every attempt fits inside the deadline: n servers and a rounds of
+    // doubling timeouts take n × t × (2^a − 1) in all.
+    let defaults = Config::default();
+    let rounds = (1u32 << args.attempts) - 1;
+    let slots = rounds.saturating_mul(u32::try_from(servers.len().max(1)).unwrap_or(u32::MAX));
+    let attempt_timeout = (args.timeout / slots).min(defaults.attempt_timeout);
     let config = Config {
-        attempt_timeout: per_server.min(Duration::from_secs(2)),
+        attempt_timeout,
+        max_attempt_timeout: attempt_timeout * (1 << (args.attempts - 1)),
+        attempts: args.attempts,
         resolution_timeout: args.timeout,
+        transport: args.transport,
+        case_randomization: args.case_randomization,
         servers,
-        ..Config::default()
+        ..defaults
     };
     match blocking::resolve_uri(config, &uri, &args.protocols, args.fallback_port) {
         Ok(answer) => {

@@ -5,9 +5,13 @@
 #[path = "support/zone_server.rs"]
 mod zone_server;
 
-use std::net::UdpSocket;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use impp_resolver::proto::op::{Message, MessageType, OpCode};
 
 fn resolve_binary() -> PathBuf {
     // target/<profile>/deps/<this test> → target/<profile>/examples/resolve
@@ -26,6 +30,78 @@ fn resolve_binary() -> PathBuf {
 
 fn run(args: &[&str]) -> Output {
     Command::new(resolve_binary()).args(args).output().unwrap()
+}
+
+/// Runs the binary, killing it if it has not exited after a minute: the
+/// contract is that it returns by its deadline whatever servers do.
+fn run_bounded(args: &[&str]) -> Output {
+    let mut child = Command::new(resolve_binary())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..600 {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    panic!("resolve {args:?} did not return");
+}
+
+/// A header-and-question answer to `query` with TC=1.
+fn truncated(query: &[u8]) -> Option<Vec<u8>> {
+    let q = Message::from_vec(query).ok()?;
+    let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+    m.metadata.truncation = true;
+    for question in q.queries {
+        m.add_query(question);
+    }
+    m.to_vec().ok()
+}
+
+/// A hostile server on one loopback port: over UDP it always truncates;
+/// over TCP it either truncates too (`trickle` false) or sends a message
+/// that never ends, one byte every 20 ms.
+fn hostile_server(trickle: bool) -> SocketAddr {
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = udp.local_addr().unwrap();
+    let tcp = TcpListener::bind(addr).unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((len, from)) = udp.recv_from(&mut buf) {
+            if let Some(reply) = truncated(&buf[..len]) {
+                let _ = udp.send_to(&reply, from);
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        for stream in tcp.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 514];
+                let Ok(len) = stream.read(&mut buf) else {
+                    return;
+                };
+                if trickle {
+                    // A length prefix of 65 535 and then a byte at a time.
+                    let _ = stream.write_all(&[0xFF, 0xFF]);
+                    while stream.write_all(&[0]).is_ok() {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                } else if len > 2
+                    && let Some(reply) = truncated(&buf[2..len])
+                {
+                    let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
+                    framed.extend(reply);
+                    let _ = stream.write_all(&framed);
+                }
+            });
+        }
+    });
+    addr
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -116,6 +192,64 @@ fn silent_server_times_out_at_the_deadline() {
 }
 
 #[test]
+fn transport_flags_against_the_real_server() {
+    let server = zone_server::start(&[
+        ("example.com.", include_str!("zones/example.com.zone")),
+        ("example.net.", include_str!("zones/example.net.zone")),
+    ])
+    .to_string();
+    for flags in [
+        &["--tcp"][..],
+        &["--0x20"],
+        &["--attempts", "3"],
+        &["--tcp", "--0x20", "--attempts", "1"],
+    ] {
+        let mut args = vec!["--server", &server];
+        args.extend(flags);
+        args.push("im:fred@big.example.com");
+        let out = run(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{flags:?}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stdout).lines().count(), 40, "{flags:?}");
+    }
+}
+
+#[test]
+fn endless_truncation_is_an_error_not_a_loop() {
+    let server = hostile_server(false).to_string();
+    let out = run_bounded(&["--server", &server, "im:fred@example.com"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).starts_with("error: truncated: "),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_trickle_of_tcp_bytes_still_ends_at_the_deadline() {
+    let server = hostile_server(true).to_string();
+    let out = run_bounded(&[
+        "--server",
+        &server,
+        "--timeout-ms",
+        "700",
+        "--tcp",
+        "im:fred@example.com",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).starts_with("error: timeout: "),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn bad_uris_and_bad_usage() {
     let out = run(&["--server", "127.0.0.1:9", "im:fred@example.com."]);
     assert_eq!(out.status.code(), Some(2));
@@ -131,6 +265,8 @@ fn bad_uris_and_bad_usage() {
         &["--bogus", "im:a@b.example"],
         &["--server", "nonsense", "im:a@b.example"],
         &["--protocol", "xmpp", "im:a@b.example"],
+        &["--attempts", "0", "im:a@b.example"],
+        &["--attempts", "x", "im:a@b.example"],
     ] {
         assert_eq!(run(args).status.code(), Some(1), "{args:?}");
     }

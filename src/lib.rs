@@ -7,11 +7,13 @@
 //!
 //! The core is a pure state machine (`no_std` + `alloc`): it emits DNS
 //! query packets and consumes answers through a byte-level interface. The
-//! caller owns the sockets, the clock and the random generator. After every
-//! `handle_*` call, drain [`Resolver::poll_transmit`] and
+//! caller owns the sockets, the clock and the random generator. Answers come
+//! in through [`Resolver::handle_datagram`] (UDP), [`Resolver::handle_stream`]
+//! and [`Resolver::handle_stream_closed`] (TCP). After every `handle_*` call,
+//! drain [`Resolver::poll_transmit`], [`Resolver::poll_close`] and
 //! [`Resolver::poll_event`], then ask [`Resolver::poll_timeout`] when to call
 //! [`Resolver::handle_timeout`]. Every started resolution ends with exactly
-//! one [`Event`].
+//! one [`Event`], by its deadline, unless [`Resolver::cancel`]led.
 //!
 //! ```
 //! use impp_resolver::{Config, Event, Instant, Protocol, Resolver, Uri};

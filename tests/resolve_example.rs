@@ -108,13 +108,17 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
+/// Exit 2, nothing on stdout, and `error: <kind>: ...` on stderr.
+fn assert_fails_with(out: &Output, kind: &str) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(stderr.starts_with(&format!("error: {kind}: ")), "{stderr}");
+}
+
 #[test]
 fn prints_endpoints_in_rfc_order() {
-    let server = zone_server::start(&[
-        ("example.com.", include_str!("zones/example.com.zone")),
-        ("example.net.", include_str!("zones/example.net.zone")),
-    ])
-    .to_string();
+    let server = zone_server::example_zones().to_string();
     let out = run(&[
         "--server",
         &server,
@@ -151,12 +155,7 @@ fn prints_endpoints_in_rfc_order() {
         "0 0 5222 fallback.example.com 192.0.2.10\n"
     );
     let out = run(&["--server", &server, "im:x@closed.example.com"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).starts_with("error: unavailable: "),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_fails_with(&out, "unavailable");
     let out = run(&[
         "--server",
         &server,
@@ -164,11 +163,7 @@ fn prints_endpoints_in_rfc_order() {
         "--protocol",
         "_xmpp",
     ]);
-    assert!(
-        text(&out.stderr).starts_with("error: nodata: "),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_fails_with(&out, "nodata");
 }
 
 #[test]
@@ -182,22 +177,12 @@ fn silent_server_times_out_at_the_deadline() {
         "300",
         "im:fred@example.com",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).starts_with("error: timeout: "),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(out.stdout.is_empty());
+    assert_fails_with(&out, "timeout");
 }
 
 #[test]
 fn transport_flags_against_the_real_server() {
-    let server = zone_server::start(&[
-        ("example.com.", include_str!("zones/example.com.zone")),
-        ("example.net.", include_str!("zones/example.net.zone")),
-    ])
-    .to_string();
+    let server = zone_server::example_zones().to_string();
     for flags in [
         &["--tcp"][..],
         &["--0x20"],
@@ -222,12 +207,7 @@ fn transport_flags_against_the_real_server() {
 fn endless_truncation_is_an_error_not_a_loop() {
     let server = hostile_server(false).to_string();
     let out = run_bounded(&["--server", &server, "im:fred@example.com"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).starts_with("error: truncated: "),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_fails_with(&out, "truncated");
 }
 
 #[test]
@@ -241,12 +221,7 @@ fn a_trickle_of_tcp_bytes_still_ends_at_the_deadline() {
         "--tcp",
         "im:fred@example.com",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).starts_with("error: timeout: "),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_fails_with(&out, "timeout");
 }
 
 #[test]
@@ -258,8 +233,7 @@ fn bad_uris_and_bad_usage() {
         "error: invalid-uri: im:fred@example.com.: trailing dot in the domain at byte 19\n"
     );
     let out = run(&["--server", "127.0.0.1:9", "im:"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).starts_with("error: no-destination: "));
+    assert_fails_with(&out, "no-destination");
     for args in [
         &[][..],
         &["--bogus", "im:a@b.example"],

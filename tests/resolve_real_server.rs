@@ -6,7 +6,6 @@ mod zone_server;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use impp_resolver::blocking::{self, BlockingError};
@@ -16,15 +15,8 @@ use impp_resolver::{Answer, Config, Error, Event, Instant, Protocol, Resolver, U
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-/// One server for the whole test binary.
 fn server() -> SocketAddr {
-    static SERVER: OnceLock<SocketAddr> = OnceLock::new();
-    *SERVER.get_or_init(|| {
-        zone_server::start(&[
-            ("example.com.", include_str!("zones/example.com.zone")),
-            ("example.net.", include_str!("zones/example.net.zone")),
-        ])
-    })
+    zone_server::example_zones()
 }
 
 fn config(servers: Vec<SocketAddr>) -> Config {

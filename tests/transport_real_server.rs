@@ -15,13 +15,7 @@ use impp_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
 use impp_resolver::{Answer, Config, Error, Protocol, ServerFailure, Transport, Uri};
 
 fn server() -> SocketAddr {
-    static SERVER: OnceLock<SocketAddr> = OnceLock::new();
-    *SERVER.get_or_init(|| {
-        zone_server::start(&[
-            ("example.com.", include_str!("zones/example.com.zone")),
-            ("example.net.", include_str!("zones/example.net.zone")),
-        ])
-    })
+    zone_server::example_zones()
 }
 
 /// A UDP server on loopback that answers SERVFAIL to every query.

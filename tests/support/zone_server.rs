@@ -3,7 +3,7 @@
 //! `demo` example talk to over real sockets.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use hickory_server::Server;
@@ -47,4 +47,16 @@ pub fn start(zones: &[(&str, &str)]) -> SocketAddr {
         });
     });
     rx.recv().expect("server started")
+}
+
+/// One server for the whole test binary, serving `tests/zones/`.
+#[allow(dead_code)]
+pub fn example_zones() -> SocketAddr {
+    static SERVER: OnceLock<SocketAddr> = OnceLock::new();
+    *SERVER.get_or_init(|| {
+        start(&[
+            ("example.com.", include_str!("../zones/example.com.zone")),
+            ("example.net.", include_str!("../zones/example.net.zone")),
+        ])
+    })
 }

@@ -1,0 +1,369 @@
+//! The invariant checkers behind every fuzz target. The same file is
+//! compiled into the cargo-fuzz targets (`fuzz/fuzz_targets/*.rs`) and into
+//! the stable test `tests/fuzz_checks.rs`, which runs it over the checked-in
+//! corpus and over seeded pseudo-random inputs on every `cargo test`.
+//!
+//! Each checker takes raw bytes and panics when an invariant breaks.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use arbitrary::{Arbitrary, Unstructured};
+use impp_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
+use impp_resolver::proto::rr::rdata::{A, AAAA, CNAME, SRV};
+use impp_resolver::proto::rr::{Name, RData, Record, RecordType};
+use impp_resolver::{
+    Config, Instant, Protocol, ResolutionId, Resolver, SrvOrder, SrvRecord, Stats, Transport, Uri,
+    order_srv,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+/// The server of the `answer` checker.
+pub const SERVER: &str = "192.0.2.53:53";
+
+/// `uri`: any text that parses re-serialises to text that parses back to
+/// the same value (S1–S5); nothing panics.
+pub fn uri(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(uri) = text.parse::<Uri>() else {
+        return;
+    };
+    let shown = uri.to_string();
+    let again: Uri = shown
+        .parse()
+        .unwrap_or_else(|e| panic!("{text:?} displays as {shown:?}, which fails: {e}"));
+    assert_eq!(again, uri, "{text:?} -> {shown:?}");
+    assert_eq!(again.to_string(), shown, "display is stable");
+}
+
+/// `ordering`: an arbitrary SRV RRset and seed. The result is a permutation
+/// of the usable records (duplicates and `.` removed), priorities never
+/// decrease, and only an RRset of nothing but `.` is unavailable (S9–S12).
+pub fn ordering(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Ok(records) = Vec::<SrvRecord>::arbitrary(&mut u) else {
+        return;
+    };
+    let seed = u.arbitrary::<u64>().unwrap_or(0);
+    let mut usable = records.clone();
+    usable.sort();
+    usable.dedup();
+    let all_dots = !usable.is_empty() && usable.iter().all(|r| r.target.is_root());
+    usable.retain(|r| !r.target.is_root());
+    match order_srv(records, &mut ChaCha20Rng::seed_from_u64(seed)) {
+        SrvOrder::Unavailable => assert!(all_dots, "unavailable, yet {usable:?}"),
+        SrvOrder::Targets(ordered) => {
+            assert!(!all_dots, "only `.` targets must be unavailable");
+            assert!(
+                ordered.windows(2).all(|w| w[0].priority <= w[1].priority),
+                "priorities decrease: {ordered:?}"
+            );
+            let mut sorted = ordered.clone();
+            sorted.sort();
+            assert_eq!(sorted, usable, "not a permutation of the usable records");
+        }
+    }
+}
+
+/// Every counter that only says "something was dropped or received".
+fn without_drops(s: Stats) -> Stats {
+    Stats {
+        datagrams_received: 0,
+        stream_messages_received: 0,
+        dropped_unmatched: 0,
+        dropped_not_response: 0,
+        dropped_wrong_question: 0,
+        dropped_wrong_case: 0,
+        dropped_unreadable: 0,
+        dropped_stream_bytes: 0,
+        ..s
+    }
+}
+
+/// `answer`: arbitrary bytes as the answer to a known outstanding SRV query.
+/// The first byte chooses UDP or TCP, 0x20 on or off, and whether the
+/// query's id is written over the first two bytes (so that the question
+/// check and everything after it is reached). Nothing panics; a rejected
+/// answer changes nothing but drop counters; whatever it said, the
+/// resolution still ends with exactly one event and leaves nothing behind.
+pub fn answer(data: &[u8]) {
+    let Some((&mode, bytes)) = data.split_first() else {
+        return;
+    };
+    let server: SocketAddr = SERVER.parse().unwrap();
+    let tcp = mode & 1 != 0;
+    let config = Config {
+        servers: vec![server],
+        transport: if tcp { Transport::Tcp } else { Transport::Udp },
+        case_randomization: mode & 2 != 0,
+        ..Config::default()
+    };
+    let mut r = Resolver::new(config, ChaCha20Rng::seed_from_u64(u64::from(mode)));
+    let uri: Uri = "im:fred@example.com".parse().unwrap();
+    let id = r
+        .resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO)
+        .unwrap();
+    let query = r.poll_transmit().unwrap();
+    let query_id = if tcp {
+        [query.payload[2], query.payload[3]]
+    } else {
+        [query.payload[0], query.payload[1]]
+    };
+    let mut answer = bytes.to_vec();
+    if mode & 4 == 0 && answer.len() >= 2 {
+        answer[..2].copy_from_slice(&query_id);
+    }
+    let now = Instant::from_millis(1);
+    let before = r.stats();
+    if tcp {
+        let Ok(len) = u16::try_from(answer.len()) else {
+            return;
+        };
+        let mut framed = len.to_be_bytes().to_vec();
+        framed.extend_from_slice(&answer);
+        // In two pieces, cut where the input says.
+        let cut = usize::from(mode >> 3) % (framed.len() + 1);
+        r.handle_stream(now, server, &framed[..cut]);
+        r.handle_stream(now, server, &framed[cut..]);
+    } else {
+        r.handle_datagram(now, server, &answer);
+    }
+    let after = r.stats();
+    if after.answers_accepted == before.answers_accepted {
+        assert_eq!(
+            without_drops(after),
+            without_drops(before),
+            "rejected, yet changed"
+        );
+        assert_eq!(r.resolutions_in_flight(), 1);
+        assert!(r.poll_transmit().is_none(), "rejected, yet sent something");
+        assert!(r.poll_event().is_none(), "rejected, yet ended something");
+    }
+    let mut ended = BTreeMap::new();
+    ended.insert(id, 0);
+    finish(&mut r, now, &mut ended);
+}
+
+/// Lets every deadline pass with silence, counting events per resolution,
+/// then checks that each ended exactly once and nothing is left.
+fn finish(
+    r: &mut Resolver<ChaCha20Rng>,
+    mut now: Instant,
+    ended: &mut BTreeMap<ResolutionId, u32>,
+) {
+    loop {
+        while r.poll_transmit().is_some() {}
+        while r.poll_close().is_some() {}
+        while let Some(event) = r.poll_event() {
+            *ended.get_mut(&event.id()).expect("event for an unknown id") += 1;
+        }
+        let Some(deadline) = r.poll_timeout() else {
+            break;
+        };
+        assert!(deadline >= now, "deadline {deadline:?} before now {now:?}");
+        now = deadline;
+        r.handle_timeout(now);
+    }
+    for (id, count) in ended.iter() {
+        assert_eq!(*count, 1, "resolution {id:?} ended {count} times");
+    }
+    let stats = r.stats();
+    assert_eq!(r.resolutions_in_flight(), 0);
+    assert_eq!(stats.queries_in_flight, 0);
+    assert_eq!(stats.tcp_connections, 0);
+}
+
+fn small_name(u: &mut Unstructured) -> arbitrary::Result<Name> {
+    let names = [
+        ".",
+        "a.example.com.",
+        "b.example.com.",
+        "example.com.",
+        "_im._xmpp.example.com.",
+        "_im._sip.example.com.",
+        "x.example.net.",
+    ];
+    Ok(Name::from_ascii(u.choose(&names)?).unwrap())
+}
+
+fn rdata(u: &mut Unstructured, rtype: RecordType) -> arbitrary::Result<RData> {
+    Ok(match u.int_in_range(0..=4)? {
+        0 => RData::CNAME(CNAME(small_name(u)?)),
+        1 => RData::A(A::from(std::net::Ipv4Addr::from(u.arbitrary::<u32>()?))),
+        2 => RData::AAAA(AAAA::from(std::net::Ipv6Addr::from(u.arbitrary::<u128>()?))),
+        _ if rtype == RecordType::SRV => RData::SRV(SRV::new(
+            u.int_in_range(0..=2)?,
+            u.arbitrary()?,
+            u.arbitrary()?,
+            small_name(u)?,
+        )),
+        _ => RData::A(A::from(std::net::Ipv4Addr::LOCALHOST)),
+    })
+}
+
+/// A reply to `query` with the right id and question but arbitrary content,
+/// sometimes with a few bytes flipped afterwards.
+fn plausible_reply(u: &mut Unstructured, query: &[u8]) -> arbitrary::Result<Vec<u8>> {
+    let q = Message::from_vec(query).unwrap();
+    let question = q.queries[0].clone();
+    let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+    m.add_query(question.clone());
+    m.metadata.response_code = *u.choose(&[
+        ResponseCode::NoError,
+        ResponseCode::NoError,
+        ResponseCode::NoError,
+        ResponseCode::NXDomain,
+        ResponseCode::ServFail,
+        ResponseCode::Refused,
+        ResponseCode::FormErr,
+    ])?;
+    m.metadata.truncation = u.ratio(1, 10)?;
+    for _ in 0..u.int_in_range(0..=6)? {
+        let owner = if u.ratio(3, 4)? {
+            question.name().clone()
+        } else {
+            small_name(u)?
+        };
+        m.add_answer(Record::from_rdata(
+            owner,
+            u.arbitrary()?,
+            rdata(u, question.query_type())?,
+        ));
+    }
+    for _ in 0..u.int_in_range(0..=2)? {
+        let owner = small_name(u)?;
+        m.add_additional(Record::from_rdata(owner, 60, rdata(u, RecordType::A)?));
+    }
+    let mut bytes = m.to_vec().unwrap();
+    if u.ratio(1, 8)? {
+        for _ in 0..u.int_in_range(1..=4)? {
+            let i = u.choose_index(bytes.len())?;
+            bytes[i] ^= u.arbitrary::<u8>()? | 1;
+        }
+    }
+    Ok(bytes)
+}
+
+/// `machine`: an arbitrary sequence of inputs against the real state
+/// machine — resolutions started and cancelled, datagrams from any source
+/// with arbitrary or plausible (sometimes mutated) bytes, TCP replies in
+/// arbitrary fragments, stray stream bytes, closed connections, time
+/// passing. Nothing panics; every resolution not cancelled ends with exactly
+/// one event; the state stays within the configured bounds; nothing is left
+/// once every deadline has passed.
+pub fn machine(data: &[u8]) {
+    let _ = machine_steps(&mut Unstructured::new(data));
+}
+
+fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
+    let config = Config::arbitrary(u)?;
+    let servers = config.servers.clone();
+    let seed = u.arbitrary::<u64>()?;
+    let mut r = Resolver::new(config, ChaCha20Rng::seed_from_u64(seed));
+    let bounds = r.config().clone();
+    let mut now = Instant::from_millis(u.int_in_range(0..=1_000)?);
+    let mut ended: BTreeMap<ResolutionId, u32> = BTreeMap::new();
+    let mut outbox: Vec<(SocketAddr, Transport, Vec<u8>)> = Vec::new();
+
+    let result = (|| {
+        for _ in 0..u.int_in_range(1..=64)? {
+            match u.int_in_range(0..=11)? {
+                0 | 1 => {
+                    let uri = if u.ratio(1, 2)? {
+                        Uri::arbitrary(u)?
+                    } else {
+                        let text =
+                            *u.choose(&["im:fred@example.com", "pres:a@example.com", "im:"])?;
+                        text.parse().unwrap()
+                    };
+                    let protocols: Vec<Protocol> = Arbitrary::arbitrary(u)?;
+                    let fallback: Option<u16> = u.arbitrary()?;
+                    if let Ok(id) = r.resolve_uri(&uri, &protocols, fallback, now) {
+                        assert!(ended.insert(id, 0).is_none(), "id reused");
+                    }
+                }
+                2..=5 if !outbox.is_empty() => {
+                    let i = u.choose_index(outbox.len())?;
+                    let (server, transport, query) = outbox.swap_remove(i);
+                    let from = if u.ratio(9, 10)? {
+                        server
+                    } else {
+                        *u.choose(&servers)?
+                    };
+                    let reply = if u.ratio(1, 20)? {
+                        Vec::<u8>::arbitrary(u)?
+                    } else {
+                        plausible_reply(u, &query)?
+                    };
+                    match transport {
+                        Transport::Udp => r.handle_datagram(now, from, &reply),
+                        Transport::Tcp => {
+                            let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
+                            framed.extend_from_slice(&reply);
+                            let mut rest = &framed[..];
+                            while !rest.is_empty() {
+                                let cut = u.int_in_range(1..=rest.len())?;
+                                r.handle_stream(now, from, &rest[..cut]);
+                                rest = &rest[cut..];
+                            }
+                        }
+                    }
+                }
+                6 => {
+                    let junk: Vec<u8> = u.arbitrary()?;
+                    if u.arbitrary()? {
+                        r.handle_datagram(now, *u.choose(&servers)?, &junk);
+                    } else {
+                        r.handle_stream(now, *u.choose(&servers)?, &junk);
+                    }
+                }
+                7 => r.handle_stream_closed(now, *u.choose(&servers)?),
+                8 if !ended.is_empty() => {
+                    let id = *u.choose_iter(ended.keys())?;
+                    if r.cancel(id) {
+                        // Cancelled: counted as ended, so an event would be a second.
+                        ended.insert(id, 1);
+                    }
+                }
+                _ => {
+                    now = now + Duration::from_millis(u.int_in_range(0..=3_000)?);
+                    r.handle_timeout(now);
+                }
+            }
+            outbox.extend(std::iter::from_fn(|| r.poll_transmit()).map(|t| {
+                let query = match t.transport {
+                    Transport::Udp => t.payload,
+                    Transport::Tcp => t.payload[2..].to_vec(),
+                };
+                (t.server, t.transport, query)
+            }));
+            while r.poll_close().is_some() {}
+            while let Some(event) = r.poll_event() {
+                *ended.get_mut(&event.id()).expect("event for an unknown id") += 1;
+            }
+            let stats = r.stats();
+            assert!(r.resolutions_in_flight() <= bounds.max_resolutions);
+            assert!(stats.queries_in_flight <= bounds.max_queries);
+            assert!(stats.tcp_connections <= bounds.servers.len());
+            // The outbox stands in for the network: keep it bounded too.
+            outbox.truncate(4_096);
+        }
+        Ok(())
+    })();
+    // However the input ran out, the machine must wind down cleanly.
+    finish(&mut r, now, &mut ended);
+    result
+}
+
+/// Every checker by the name of its fuzz target.
+pub const TARGETS: [(&str, fn(&[u8])); 4] = [
+    ("uri", uri),
+    ("answer", answer),
+    ("ordering", ordering),
+    ("machine", machine),
+];

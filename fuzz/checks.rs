@@ -360,8 +360,11 @@ fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
     result
 }
 
+/// A checker: panics when an invariant breaks on the input.
+pub type Check = fn(&[u8]);
+
 /// Every checker by the name of its fuzz target.
-pub const TARGETS: [(&str, fn(&[u8])); 4] = [
+pub const TARGETS: [(&str, Check); 4] = [
     ("uri", uri),
     ("answer", answer),
     ("ordering", ordering),

@@ -28,7 +28,7 @@ fn corpus_dir(target: &str) -> PathBuf {
 }
 
 /// Runs `check` on `input`, naming the input if it panics.
-fn run(target: &str, check: fn(&[u8]), input: &[u8], what: &str) {
+fn run(target: &str, check: checks::Check, input: &[u8], what: &str) {
     if std::panic::catch_unwind(|| check(input)).is_err() {
         panic!(
             "fuzz check `{target}` failed on {what} ({} bytes: {input:02x?})",

@@ -99,7 +99,6 @@ fn framed(message: &[u8]) -> Vec<u8> {
 /// The error kind the resolution ended with, or "resolved:<n endpoints>";
 /// after a silent wind-down if it is still going.
 fn outcome(r: &mut Resolver<ChaCha20Rng>) -> String {
-    let mut now = Instant::from_millis(1);
     loop {
         while r.poll_transmit().is_some() {}
         while r.poll_close().is_some() {}
@@ -110,7 +109,7 @@ fn outcome(r: &mut Resolver<ChaCha20Rng>) -> String {
                 Event::Failed { error, .. } => error.kind().to_string(),
             };
         }
-        now = r.poll_timeout().expect("still in flight, so a deadline");
+        let now = r.poll_timeout().expect("still in flight, so a deadline");
         r.handle_timeout(now);
     }
 }

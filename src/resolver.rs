@@ -13,6 +13,7 @@
 //! 4. With no SRV records anywhere and a fallback port, the domain's own
 //!    A/AAAA stand in for one SRV record (S16).
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use alloc::vec::Vec;
 use core::cmp::Reverse;
@@ -110,10 +111,11 @@ impl Event {
 /// One name being looked up, following CNAMEs across queries (S25).
 #[derive(Debug)]
 struct Lookup {
-    /// The name asked first.
-    origin: Name,
-    /// The name asked now (differs from `origin` after a CNAME).
+    /// The name asked now.
     name: Name,
+    /// The name asked first, once a CNAME has replaced it in `name`; boxed,
+    /// as most lookups never follow one.
+    first: Option<Box<Name>>,
     hops: u8,
     state: LookupState,
 }
@@ -127,17 +129,23 @@ enum LookupState {
     },
     /// NXDOMAIN (`true`) or NODATA (`false`).
     Missing(bool),
-    Failed(Error),
+    /// Boxed: errors are large and rare, lookups many.
+    Failed(Box<Error>),
 }
 
 impl Lookup {
     fn new(name: Name, state: LookupState) -> Self {
         Lookup {
-            origin: name.clone(),
             name,
+            first: None,
             hops: 0,
             state,
         }
+    }
+
+    /// The name asked first, before any CNAME.
+    fn origin(&self) -> &Name {
+        self.first.as_deref().unwrap_or(&self.name)
     }
 
     fn pending_question(&self) -> Option<QuestionId> {
@@ -157,6 +165,25 @@ enum Slot {
     Address { target: usize, v6: bool },
 }
 
+impl Slot {
+    /// The lowest and highest slots, for range queries.
+    const FIRST: Slot = Slot::Srv(0);
+    const LAST: Slot = Slot::Address {
+        target: usize::MAX,
+        v6: true,
+    };
+}
+
+/// Everyone waiting on question `qid`.
+fn waiting_on(
+    waiters: &BTreeSet<(QuestionId, ResolutionId, Slot)>,
+    qid: QuestionId,
+) -> impl Iterator<Item = (QuestionId, ResolutionId, Slot)> + '_ {
+    waiters
+        .range((qid, ResolutionId(0), Slot::FIRST)..=(qid, ResolutionId(u64::MAX), Slot::LAST))
+        .copied()
+}
+
 #[derive(Debug)]
 struct Target {
     record: SrvRecord,
@@ -169,13 +196,15 @@ enum Stage {
     /// Waiting for SRV answers, one lookup per owner name in preference order.
     Srv(Vec<Lookup>),
     /// Waiting for the addresses of the chosen targets.
-    Addresses { via: Via, targets: Vec<Target> },
+    Addresses { via: Box<Via>, targets: Vec<Target> },
 }
 
 #[derive(Debug)]
 struct Resolution {
     /// The domain and port of the S16 fallback, when enabled.
-    fallback: Option<(Name, u16)>,
+    /// Boxed: most resolutions have none, and every byte here is paid per
+    /// resolution in flight.
+    fallback: Option<Box<(Name, u16)>>,
     stage: Stage,
     ttl: u32,
     /// Every question this resolution has waited on, for clean-up.
@@ -191,10 +220,11 @@ pub struct Resolver<R> {
     rng: R,
     wire: Wire,
     resolutions: BTreeMap<ResolutionId, Resolution>,
-    /// Who waits for each question: (resolution, slot) pairs.
-    /// Ordered so that one resolution's waits on a question are found by a
-    /// range query, however many resolutions share the question.
-    waiters: BTreeMap<QuestionId, BTreeSet<(ResolutionId, Slot)>>,
+    /// Who waits for each question: (question, resolution, slot). One
+    /// ordered set rather than a set per question (a B-tree node each):
+    /// a question's waiters, and one resolution's waits on a question, are
+    /// both found by a range query, however many share the question.
+    waiters: BTreeSet<(QuestionId, ResolutionId, Slot)>,
     deadlines: BinaryHeap<Reverse<(Instant, ResolutionId)>>,
     events: VecDeque<Event>,
     next_id: u64,
@@ -207,7 +237,7 @@ impl<R: CryptoRng> Resolver<R> {
             rng,
             wire: Wire::new(config.normalized()),
             resolutions: BTreeMap::new(),
-            waiters: BTreeMap::new(),
+            waiters: BTreeSet::new(),
             deadlines: BinaryHeap::new(),
             events: VecDeque::new(),
             next_id: 0,
@@ -280,7 +310,7 @@ impl<R: CryptoRng> Resolver<R> {
         self.resolutions.insert(
             id,
             Resolution {
-                fallback,
+                fallback: fallback.map(Box::new),
                 stage: Stage::Srv(Vec::new()),
                 ttl: u32::MAX,
                 asked: Vec::new(),
@@ -413,9 +443,9 @@ impl<R: CryptoRng> Resolver<R> {
         now: Instant,
     ) -> LookupState {
         let Some(qid) = self.wire.ask(name, rtype, now, &mut self.rng) else {
-            return LookupState::Failed(Error::TooManyQueries);
+            return LookupState::Failed(Box::new(Error::TooManyQueries));
         };
-        self.waiters.entry(qid).or_default().insert((id, slot));
+        self.waiters.insert((qid, id, slot));
         if let Some(r) = self.resolutions.get_mut(&id) {
             r.asked.push(qid);
         }
@@ -425,23 +455,15 @@ impl<R: CryptoRng> Resolver<R> {
     /// Stops waiting for `qid` on behalf of `id`; a question nobody waits for
     /// is no longer retried.
     fn unwait(&mut self, id: ResolutionId, qid: QuestionId) {
-        let Some(set) = self.waiters.get_mut(&qid) else {
-            return;
-        };
-        let first = (id, Slot::Srv(0));
-        let last = (
-            id,
-            Slot::Address {
-                target: usize::MAX,
-                v6: true,
-            },
-        );
-        let mine: Vec<(ResolutionId, Slot)> = set.range(first..=last).copied().collect();
+        let mine: Vec<_> = self
+            .waiters
+            .range((qid, id, Slot::FIRST)..=(qid, id, Slot::LAST))
+            .copied()
+            .collect();
         for key in mine {
-            set.remove(&key);
+            self.waiters.remove(&key);
         }
-        if set.is_empty() {
-            self.waiters.remove(&qid);
+        if waiting_on(&self.waiters, qid).next().is_none() {
             self.wire.forget(qid);
         }
     }
@@ -454,10 +476,11 @@ impl<R: CryptoRng> Resolver<R> {
 
     /// Hands a question's outcome to everyone waiting for it.
     fn deliver(&mut self, qid: QuestionId, outcome: Outcome, now: Instant) {
-        let Some(list) = self.waiters.remove(&qid) else {
-            return;
-        };
-        for (id, slot) in list {
+        let list: Vec<_> = waiting_on(&self.waiters, qid).collect();
+        for key in &list {
+            self.waiters.remove(key);
+        }
+        for (_, id, slot) in list {
             self.apply(id, slot, &outcome, now);
             self.advance(id, now);
         }
@@ -479,9 +502,9 @@ impl<R: CryptoRng> Resolver<R> {
             Outcome::Answer(Reply::Records { hops, .. } | Reply::Alias { hops, .. })
                 if lookup.hops.saturating_add(*hops) > max_hops =>
             {
-                LookupState::Failed(Error::CnameLoop {
-                    name: lookup.origin.clone(),
-                })
+                LookupState::Failed(Box::new(Error::CnameLoop {
+                    name: lookup.origin().clone(),
+                }))
             }
             Outcome::Answer(Reply::Records {
                 records,
@@ -502,13 +525,20 @@ impl<R: CryptoRng> Resolver<R> {
             }) => {
                 r.ttl = r.ttl.min(*ttl);
                 lookup.hops += hops;
+                if lookup.first.is_none() {
+                    lookup.first = Some(Box::new(lookup.name.clone()));
+                }
                 lookup.name = alias.clone();
                 self.ask(id, alias, rtype, slot, now)
             }
             Outcome::Answer(Reply::NxDomain) => LookupState::Missing(true),
             Outcome::Answer(Reply::NoData) => LookupState::Missing(false),
-            Outcome::Answer(Reply::CnameLoop) => LookupState::Failed(Error::CnameLoop { name }),
-            Outcome::Failed(servers) => LookupState::Failed(servers_failed(name, servers.clone())),
+            Outcome::Answer(Reply::CnameLoop) => {
+                LookupState::Failed(Box::new(Error::CnameLoop { name }))
+            }
+            Outcome::Failed(servers) => {
+                LookupState::Failed(Box::new(servers_failed(name, servers.clone())))
+            }
         };
         if let Some((lookup, _)) = self
             .resolutions
@@ -533,19 +563,15 @@ impl<R: CryptoRng> Resolver<R> {
                         LookupState::Pending(_) => return,
                         LookupState::Missing(_) => continue,
                         LookupState::Failed(e) => {
-                            let e = e.clone();
+                            let e = (**e).clone();
                             return self.finish(id, Err(e));
                         }
                         LookupState::Found {
                             records,
                             additional,
                         } => {
-                            chosen = Some((
-                                i,
-                                lookup.origin.clone(),
-                                core::mem::take(records),
-                                core::mem::take(additional),
-                            ));
+                            let found = (core::mem::take(records), core::mem::take(additional));
+                            chosen = Some((i, lookup.origin().clone(), found.0, found.1));
                             break;
                         }
                     }
@@ -575,13 +601,13 @@ impl<R: CryptoRng> Resolver<R> {
                         addresses: interleave(addresses(&t.v6), addresses(&t.v4), order),
                     })
                     .collect();
-                let result = match via {
+                let result = match &**via {
                     Via::Fallback { domain } if endpoints[0].addresses.is_empty() => {
                         Err(fallback_error(domain, &targets[0]))
                     }
                     _ => Ok(Answer {
                         endpoints,
-                        via: via.clone(),
+                        via: (**via).clone(),
                         ttl: r.ttl,
                     }),
                 };
@@ -630,7 +656,7 @@ impl<R: CryptoRng> Resolver<R> {
         let Some(r) = self.resolutions.get(&id) else {
             return;
         };
-        let Some((domain, port)) = r.fallback.clone() else {
+        let Some((domain, port)) = r.fallback.as_deref().cloned() else {
             let error = no_records_error(r);
             return self.finish(id, Err(error));
         };
@@ -708,7 +734,10 @@ impl<R: CryptoRng> Resolver<R> {
             targets[i].v6 = Lookup::new(targets[i].record.target.clone(), q6);
         }
         if let Some(r) = self.resolutions.get_mut(&id) {
-            r.stage = Stage::Addresses { via, targets };
+            r.stage = Stage::Addresses {
+                via: Box::new(via),
+                targets,
+            };
         }
         self.advance(id, now);
     }
@@ -811,7 +840,7 @@ fn no_records_error(r: &Resolution) -> Error {
 fn fallback_error(domain: &Name, target: &Target) -> Error {
     for lookup in [&target.v6, &target.v4] {
         if let LookupState::Failed(e) = &lookup.state {
-            return e.clone();
+            return (**e).clone();
         }
     }
     let nx = |l: &Lookup| matches!(l.state, LookupState::Missing(true));
@@ -837,7 +866,7 @@ fn pending_lookup(r: &Resolution) -> (Name, Option<QuestionId>) {
     let name = pending
         .or(lookups.first())
         .map(|l| l.name.clone())
-        .or_else(|| r.fallback.as_ref().map(|(domain, _)| domain.clone()))
+        .or_else(|| r.fallback.as_ref().map(|f| f.0.clone()))
         .unwrap_or_else(Name::root);
     (name, pending.and_then(|l| l.pending_question()))
 }

@@ -12,6 +12,7 @@
 //! truncates is asked again over TCP (S22). Two resolutions asking the same
 //! question share one query (S24).
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BinaryHeap, VecDeque};
 use alloc::vec::Vec;
 use core::cmp::Reverse;
@@ -127,16 +128,19 @@ fn fresh_id<R: CryptoRng + ?Sized>(rng: &mut R, taken: impl Fn(u16) -> bool) -> 
         .unwrap_or(id)
 }
 
-/// Where answers are looked up (S19): the server, how the query went, its id.
-type WireKey = (SocketAddr, Transport, u16);
+/// Where answers are looked up (S19): the server (by the index of its
+/// address's first place in the server list: 1 byte, not a 32-byte socket
+/// address, in an index with an entry per query), how the query went, its id.
+type WireKey = (u8, Transport, u16);
 
 /// One query on the wire.
 struct Sent {
     server: usize,
     transport: Transport,
     id: u16,
-    /// The exact name sent when its case was randomised (S20).
-    case: Option<Name>,
+    /// The exact name sent when its case was randomised (S20); boxed, as
+    /// 0x20 is off by default.
+    case: Option<Box<Name>>,
     /// Whether the query carried an OPT record (S21).
     edns: bool,
 }
@@ -260,7 +264,8 @@ impl Wire {
                 attempts: 0,
                 current: 0,
                 timer: 0,
-                sent: Vec::new(),
+                // Usually one server is asked: no room for four up front.
+                sent: Vec::with_capacity(1),
                 done: 0,
                 no_edns: 0,
                 over_tcp: 0,
@@ -362,11 +367,12 @@ impl Wire {
             .edns_payload
             .filter(|_| q.no_edns & bit(server) == 0);
         let case = (transport == Transport::Udp && self.config.case_randomization)
-            .then(|| message::randomize_case(&q.name, rng));
+            .then(|| Box::new(message::randomize_case(&q.name, rng)));
         let address = self.config.servers[server];
+        let key = key_of(&self.config.servers, address).unwrap_or_default();
         let by_wire = &self.by_wire;
-        let id = fresh_id(rng, |id| by_wire.contains_key(&(address, transport, id)));
-        let query_name = case.as_ref().unwrap_or(&q.name);
+        let id = fresh_id(rng, |id| by_wire.contains_key(&(key, transport, id)));
+        let query_name = case.as_deref().unwrap_or(&q.name);
         let mut payload = message::encode_query(id, query_name, q.rtype, edns);
         if transport == Transport::Tcp {
             // RFC 7766 §8: two-byte length prefix. A query is far below 64 KiB.
@@ -390,7 +396,7 @@ impl Wire {
         if let Some(previous) = previous {
             self.unregister(&previous);
         }
-        self.by_wire.insert((address, transport, id), qid);
+        self.by_wire.insert((key, transport, id), qid);
         if transport == Transport::Tcp {
             self.streams.entry(address).or_default().pending += 1;
             // A close not yet drained would cut this query off.
@@ -408,7 +414,8 @@ impl Wire {
     /// Forgets a query's id; a connection nobody waits on may be closed.
     fn unregister(&mut self, sent: &Sent) {
         let address = self.config.servers[sent.server];
-        self.by_wire.remove(&(address, sent.transport, sent.id));
+        let key = key_of(&self.config.servers, address).unwrap_or_default();
+        self.by_wire.remove(&(key, sent.transport, sent.id));
         if sent.transport == Transport::Tcp
             && let Some(stream) = self.streams.get_mut(&address)
         {
@@ -485,8 +492,11 @@ impl Wire {
     ) {
         let was_open = self.streams.remove(&server).is_some();
         let all = self.all_servers();
-        let lowest = (server, Transport::Tcp, 0);
-        let highest = (server, Transport::Tcp, u16::MAX);
+        let Some(key) = key_of(&self.config.servers, server) else {
+            return;
+        };
+        let lowest = (key, Transport::Tcp, 0);
+        let highest = (key, Transport::Tcp, u16::MAX);
         let pending: Vec<(u16, QuestionId)> = self
             .by_wire
             .range(lowest..=highest)
@@ -497,7 +507,7 @@ impl Wire {
             self.closes.push_back(server);
         }
         for (id, qid) in pending {
-            self.by_wire.remove(&(server, Transport::Tcp, id));
+            self.by_wire.remove(&(key, Transport::Tcp, id));
             let Some(q) = self.questions.get_mut(&qid) else {
                 continue;
             };
@@ -535,7 +545,8 @@ impl Wire {
             self.stats.dropped_unreadable += 1;
             return None;
         };
-        let Some(&qid) = self.by_wire.get(&(from, transport, id)) else {
+        let key = key_of(&self.config.servers, from);
+        let Some(&qid) = key.and_then(|key| self.by_wire.get(&(key, transport, id))) else {
             self.stats.dropped_unmatched += 1;
             return None;
         };
@@ -544,7 +555,7 @@ impl Wire {
             .sent
             .iter()
             .position(|s| s.transport == transport && s.id == id)?;
-        let expected = q.sent[i].case.as_ref().unwrap_or(&q.name);
+        let expected = q.sent[i].case.as_deref().unwrap_or(&q.name);
         let header = match message::vet(bytes, expected, q.rtype, q.sent[i].case.is_some()) {
             Ok(header) => header,
             Err(mismatch) => {
@@ -660,6 +671,12 @@ impl Wire {
             ..self.stats
         }
     }
+}
+
+/// The index key of a server address: its first place in the server list.
+fn key_of(servers: &[SocketAddr], address: SocketAddr) -> Option<u8> {
+    let i = servers.iter().position(|s| *s == address)?;
+    u8::try_from(i).ok()
 }
 
 /// The length a buffered two-byte prefix announces.

@@ -14,12 +14,16 @@ use std::time::Duration;
 use impp_resolver::proto::op::{Message, MessageType, OpCode};
 
 fn resolve_binary() -> PathBuf {
-    // target/<profile>/deps/<this test> → target/<profile>/examples/resolve
+    example_binary("resolve")
+}
+
+fn example_binary(name: &str) -> PathBuf {
+    // target/<profile>/deps/<this test> → target/<profile>/examples/<name>
     let mut path = std::env::current_exe().unwrap();
     path.pop();
     path.pop();
     path.push("examples");
-    path.push(format!("resolve{}", std::env::consts::EXE_SUFFIX));
+    path.push(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
         "{} is missing: run the whole `cargo test`, which builds the examples, or `cargo build --examples` first",
@@ -222,6 +226,37 @@ fn a_trickle_of_tcp_bytes_still_ends_at_the_deadline() {
         "im:fred@example.com",
     ]);
     assert_fails_with(&out, "timeout");
+}
+
+#[test]
+fn loadgen_reports_throughput_and_cpu_as_its_last_lines() {
+    let server = zone_server::example_zones().to_string();
+    let out = Command::new(example_binary("loadgen"))
+        .args(["--server", &server, "--concurrency", "8", "--count", "200"])
+        .args([
+            "im:fred@example.com",
+            "im:x@big.example.com",
+            "im:y@nowhere.example.com",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "lookups: 200", "{stdout}");
+    // A third of the lookups are of a name that does not exist: counted,
+    // not hidden. (The big set truncates over UDP, and loadgen has no TCP.)
+    assert!(lines[1].starts_with("failed: 133 "), "{stdout}");
+    assert!(lines[1].contains("\"nxdomain\": 66"), "{stdout}");
+    let n = lines.len();
+    let number = |line: &str, label: &str| -> f64 {
+        line.strip_prefix(label)
+            .unwrap_or_else(|| panic!("{line:?} is not {label:?}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(number(lines[n - 2], "lookups/s: ") > 0.0);
+    assert!(number(lines[n - 1], "cpu-us/lookup: ") > 0.0);
 }
 
 #[test]

@@ -1,0 +1,195 @@
+//! Benchmark 4: end to end over loopback against a real DNS server in a
+//! separate process (hickory-server serving a generated zone of 100
+//! domains, each with two SRV targets and their A and AAAA records).
+//!
+//! Ours (the `loadgen` example's single-threaded mio loop) and
+//! hickory-resolver 0.26 (tokio current-thread runtime, cache off, A and
+//! AAAA) do the same work in the same run: SRV for `_im._xmpp` and `_im._sip`
+//! of a domain at once, then the addresses of every target not given in the
+//! additional section. Reported: lookups/s and client CPU (getrusage) per
+//! lookup at concurrency 1 and 64. Goal: our CPU per lookup ≥ 2× lower.
+//!
+//! `cargo bench --bench end_to_end` (`E2E_COUNT=N` lookups per run, default
+//! 20 000).
+
+#[path = "../examples/support/loadgen.rs"]
+mod loadgen;
+#[path = "../tests/support/zone_server.rs"]
+mod zone_server;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Instant;
+
+use hickory_resolver::Resolver;
+use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolverConfig};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use impp_resolver::Uri;
+use loadgen::{Report, cpu_time};
+
+const DOMAINS: usize = 100;
+
+fn zone() -> String {
+    let mut z = String::from(
+        "$ORIGIN bench.example.\n$TTL 300\n@ IN SOA ns hostmaster 1 3600 600 86400 60\n\
+         @ IN NS ns\nns IN A 192.0.2.53\n",
+    );
+    for i in 0..DOMAINS {
+        z += &format!(
+            "_im._xmpp.d{i} IN SRV 10 60 5222 a.d{i}\n_im._xmpp.d{i} IN SRV 10 40 5222 b.d{i}\n\
+             a.d{i} IN A 192.0.2.1\na.d{i} IN AAAA 2001:db8::1\n\
+             b.d{i} IN A 192.0.2.2\nb.d{i} IN AAAA 2001:db8::2\n"
+        );
+    }
+    z
+}
+
+/// In the child process: serve the zone until stdin closes.
+fn serve() {
+    let zone = zone();
+    let addr = zone_server::start(&[("bench.example.", &zone)]);
+    println!("{addr}");
+    std::io::stdout().flush().unwrap();
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+}
+
+/// One lookup the way ours does it, through hickory-resolver.
+async fn hickory_lookup(
+    resolver: &Resolver<TokioRuntimeProvider>,
+    domain: &str,
+) -> Result<(), String> {
+    let xmpp = Name::from_ascii(format!("_im._xmpp.{domain}.")).unwrap();
+    let sip = Name::from_ascii(format!("_im._sip.{domain}.")).unwrap();
+    let (xmpp, _sip) = tokio::join!(resolver.srv_lookup(xmpp), resolver.srv_lookup(sip));
+    let srv = xmpp.map_err(|e| e.to_string())?;
+    let mut targets = Vec::new();
+    for record in srv.answers() {
+        if let RData::SRV(s) = &record.data {
+            targets.push(s.target.clone());
+        }
+    }
+    for target in targets {
+        let given = srv.additionals().iter().any(|r| {
+            r.name == target && matches!(r.record_type(), RecordType::A | RecordType::AAAA)
+        });
+        if !given {
+            let ips = resolver
+                .lookup_ip(target)
+                .await
+                .map_err(|e| e.to_string())?;
+            if ips.iter().next().is_none() {
+                return Err("no addresses".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn hickory_run(server: SocketAddr, concurrency: usize, count: u64, domains: &[String]) -> Report {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut ns = NameServerConfig::udp_and_tcp(server.ip());
+        for c in &mut ns.connections {
+            c.port = server.port();
+        }
+        let mut builder = Resolver::builder_with_config(
+            ResolverConfig::from_name_servers(vec![ns]),
+            TokioRuntimeProvider::default(),
+        );
+        builder.options_mut().cache_size = 0;
+        builder.options_mut().ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
+        let resolver = Arc::new(builder.build().unwrap());
+        let cpu_start = cpu_time();
+        let start = Instant::now();
+        let mut report = Report::default();
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut started = 0u64;
+        let spawn = |tasks: &mut tokio::task::JoinSet<Result<(), String>>, i: u64| {
+            let resolver = resolver.clone();
+            let domain = domains[i as usize % domains.len()].clone();
+            tasks.spawn(async move { hickory_lookup(&resolver, &domain).await });
+        };
+        while started < count.min(concurrency as u64) {
+            spawn(&mut tasks, started);
+            started += 1;
+        }
+        while let Some(result) = tasks.join_next().await {
+            report.lookups += 1;
+            if let Ok(Err(e)) | Err(e) = result.map_err(|e| e.to_string()) {
+                *report.failed.entry(e).or_default() += 1;
+            }
+            if started < count {
+                spawn(&mut tasks, started);
+                started += 1;
+            }
+        }
+        report.elapsed = start.elapsed();
+        report.cpu = cpu_time() - cpu_start;
+        report
+    })
+}
+
+fn main() {
+    if std::env::var_os("IMPP_E2E_SERVE").is_some() {
+        return serve();
+    }
+    let count: u64 = std::env::var("E2E_COUNT")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(20_000);
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env("IMPP_E2E_SERVE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("server process");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let server: SocketAddr = line.trim().parse().expect("server address");
+    let domains: Vec<String> = (0..DOMAINS)
+        .map(|i| format!("d{i}.bench.example"))
+        .collect();
+    let uris: Vec<Uri> = domains
+        .iter()
+        .map(|d| format!("im:user@{d}").parse().unwrap())
+        .collect();
+
+    println!("end to end, {count} lookups per run, server {server} (separate process)");
+    println!("client       | concurrency | lookups/s | cpu-us/lookup | failed");
+    let mut results = BTreeMap::new();
+    for concurrency in [1usize, 64] {
+        // Warm both up, then measure.
+        let _ = loadgen::run(server, concurrency, count / 10, &uris).unwrap();
+        let ours = loadgen::run(server, concurrency, count, &uris).unwrap();
+        let _ = hickory_run(server, concurrency, count / 10, &domains);
+        let theirs = hickory_run(server, concurrency, count, &domains);
+        for (name, r) in [("impp-resolver", &ours), ("hickory 0.26", &theirs)] {
+            println!(
+                "{name:<12} | {concurrency:>11} | {:>9.0} | {:>13.1} | {} {:?}",
+                r.lookups_per_sec(),
+                r.cpu_us_per_lookup(),
+                r.failures(),
+                r.failed
+            );
+        }
+        results.insert(
+            concurrency,
+            theirs.cpu_us_per_lookup() / ours.cpu_us_per_lookup(),
+        );
+    }
+    for (concurrency, ratio) in results {
+        println!("concurrency {concurrency}: hickory-resolver uses {ratio:.2}x our CPU per lookup");
+    }
+    drop(child.stdin.take());
+    let _ = child.wait();
+}

@@ -1,0 +1,95 @@
+//! A load generator: resolves `im:`/`pres:` URIs against one DNS server as
+//! fast as it answers, `--concurrency` at a time, and reports throughput and
+//! client CPU per lookup. For sizing a deployment, and the driver of
+//! benchmark 4 (`benches/end_to_end.rs`).
+//!
+//! ```text
+//! cargo run --release --example loadgen -- --server IP:PORT \
+//!     --concurrency C --count N URI...
+//! ```
+//!
+//! URIs are resolved round-robin with the default protocols (`_xmpp`, then
+//! `_sip`): SRV and the addresses of every target, as `resolve` does; one
+//! lookup is one full resolution. Failed resolutions are counted by kind.
+//! The last two lines are `lookups/s: X` and `cpu-us/lookup: Y`.
+
+#[path = "support/loadgen.rs"]
+mod loadgen;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use impp_resolver::Uri;
+
+const USAGE: &str = "usage: loadgen --server IP:PORT --concurrency C --count N URI...";
+
+fn parse_args() -> Result<(SocketAddr, usize, u64, Vec<Uri>), String> {
+    let mut args = std::env::args().skip(1);
+    let (mut server, mut concurrency, mut count, mut uris) = (None, 1, 1000, Vec::new());
+    while let Some(arg) = args.next() {
+        let mut value = |flag: &str| args.next().ok_or(format!("{flag} needs a value"));
+        match arg.as_str() {
+            "--server" => {
+                let v = value("--server")?;
+                server = Some(
+                    v.parse()
+                        .map_err(|_| format!("--server: not IP:PORT: {v}"))?,
+                );
+            }
+            "--concurrency" => {
+                let v = value("--concurrency")?;
+                concurrency = v
+                    .parse()
+                    .ok()
+                    .filter(|&c| c > 0)
+                    .ok_or(format!("--concurrency: not a positive number: {v}"))?;
+            }
+            "--count" => {
+                let v = value("--count")?;
+                count = v
+                    .parse()
+                    .ok()
+                    .filter(|&c| c > 0)
+                    .ok_or(format!("--count: not a positive number: {v}"))?;
+            }
+            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            text => uris.push(text.parse().map_err(|e| format!("{text}: {e}"))?),
+        }
+    }
+    if uris.is_empty() {
+        return Err("at least one URI is required".into());
+    }
+    Ok((
+        server.ok_or("--server is required")?,
+        concurrency,
+        count,
+        uris,
+    ))
+}
+
+fn main() -> ExitCode {
+    let (server, concurrency, count, uris) = match parse_args() {
+        Ok(args) => args,
+        Err(problem) => {
+            eprintln!("loadgen: {problem}\n{USAGE}");
+            return ExitCode::from(1);
+        }
+    };
+    let report = match loadgen::run(server, concurrency, count, &uris) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: io: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("lookups: {}", report.lookups);
+    println!("failed: {} {:?}", report.failures(), report.failed);
+    println!(
+        "queries/lookup: {:.2}",
+        report.queries as f64 / report.lookups as f64
+    );
+    println!("wall-s: {:.3}", report.elapsed.as_secs_f64());
+    println!("lookups/s: {:.0}", report.lookups_per_sec());
+    println!("cpu-us/lookup: {:.1}", report.cpu_us_per_lookup());
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,152 @@
+//! The load generator behind `examples/loadgen.rs` and `benches/end_to_end.rs`:
+//! one thread, one UDP socket, one `mio` poll loop, keeping `concurrency`
+//! full resolutions (SRV and the addresses of every target) in flight until
+//! `count` have ended.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use impp_resolver::{Config, Event, Instant, Protocol, Resolver, Transport, Uri};
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token};
+
+/// What one run did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Resolutions that ended.
+    pub lookups: u64,
+    /// Those that failed, by error kind.
+    pub failed: BTreeMap<String, u64>,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// CPU time (user + system) of this process during the run.
+    pub cpu: Duration,
+    /// Queries sent.
+    pub queries: u64,
+}
+
+impl Report {
+    pub fn lookups_per_sec(&self) -> f64 {
+        self.lookups as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn cpu_us_per_lookup(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.lookups as f64
+    }
+
+    pub fn failures(&self) -> u64 {
+        self.failed.values().sum()
+    }
+}
+
+/// User + system CPU time of this process so far.
+pub fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(rc, 0, "getrusage");
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Resolves `uris` round-robin with the default protocols (`_xmpp`, then
+/// `_sip`), `concurrency` at a time, until `count` resolutions have ended.
+pub fn run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> io::Result<Report> {
+    let local: SocketAddr = if server.is_ipv4() {
+        "0.0.0.0:0".parse().unwrap()
+    } else {
+        "[::]:0".parse().unwrap()
+    };
+    let mut socket = UdpSocket::bind(local)?;
+    let mut poll = Poll::new()?;
+    poll.registry()
+        .register(&mut socket, Token(0), Interest::READABLE)?;
+    let config = Config {
+        servers: vec![server],
+        ..Config::default()
+    };
+    let mut resolver = Resolver::new(config, impp_resolver::blocking::os_rng()?);
+    let protocols = [Protocol::XMPP, Protocol::SIP];
+    let origin = std::time::Instant::now();
+    let now = || Instant::from_std(origin, std::time::Instant::now());
+
+    let cpu_start = cpu_time();
+    let mut report = Report::default();
+    let mut started = 0u64;
+    let mut next_uri = 0usize;
+    let mut events = Events::with_capacity(256);
+    let mut buf = vec![0u8; 65_535];
+    let mut start_one = |resolver: &mut Resolver<_>, started: &mut u64| {
+        let uri = &uris[next_uri % uris.len()];
+        next_uri += 1;
+        *started += 1;
+        resolver
+            .resolve_uri(uri, &protocols, None, now())
+            .map(|_| ())
+    };
+    while started < count.min(concurrency as u64) {
+        if let Err(e) = start_one(&mut resolver, &mut started) {
+            *report.failed.entry(e.kind().to_string()).or_default() += 1;
+            report.lookups += 1;
+        }
+    }
+    while report.lookups < count {
+        // Drain until quiet: an ended resolution starts the next one, whose
+        // queries must go out before waiting.
+        loop {
+            let mut busy = false;
+            while let Some(t) = resolver.poll_transmit() {
+                busy = true;
+                report.queries += 1;
+                match t.transport {
+                    Transport::Udp => {
+                        let _ = socket.send_to(&t.payload, t.server);
+                    }
+                    // UDP only: say so, and the machine moves on.
+                    Transport::Tcp => resolver.handle_stream_closed(now(), t.server),
+                }
+            }
+            while let Some(event) = resolver.poll_event() {
+                busy = true;
+                report.lookups += 1;
+                if let Event::Failed { error, .. } = event {
+                    *report.failed.entry(error.kind().to_string()).or_default() += 1;
+                }
+                if started < count
+                    && let Err(e) = start_one(&mut resolver, &mut started)
+                {
+                    *report.failed.entry(e.kind().to_string()).or_default() += 1;
+                    report.lookups += 1;
+                }
+            }
+            if !busy {
+                break;
+            }
+        }
+        if report.lookups >= count {
+            break;
+        }
+        let wait = resolver
+            .poll_timeout()
+            .map(|deadline| deadline.saturating_duration_since(now()) + Duration::from_micros(500));
+        match poll.poll(&mut events, wait) {
+            Err(e) if e.kind() != io::ErrorKind::Interrupted => return Err(e),
+            _ => {}
+        }
+        if !events.is_empty() {
+            loop {
+                match socket.recv_from(&mut buf) {
+                    Ok((len, from)) => resolver.handle_datagram(now(), from, &buf[..len]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(_) => break,
+                }
+            }
+        }
+        resolver.handle_timeout(now());
+    }
+    report.elapsed = origin.elapsed();
+    report.cpu = cpu_time() - cpu_start;
+    Ok(report)
+}

@@ -84,15 +84,23 @@ pub(crate) fn randomize_case<R: CryptoRng + ?Sized>(name: &Name, rng: &mut R) ->
     Name::from_labels(labels.collect::<Vec<_>>()).unwrap_or_else(|_| name.clone())
 }
 
+/// A response whose header and question matched the query (S19), with the
+/// decoder where vetting stopped: the rest is decoded from there, never
+/// the header and question twice.
+pub(crate) struct Vetted<'a> {
+    header: Header,
+    rest: BinDecoder<'a>,
+}
+
 /// Step one of S19: decode only the header and the question, and compare
-/// the question with the one asked. Returns the header on a match. With
-/// `exact_case` (S20), QNAME must also echo the sent letter case.
-pub(crate) fn vet(
-    bytes: &[u8],
+/// the question with the one asked. With `exact_case` (S20), QNAME must also
+/// echo the sent letter case.
+pub(crate) fn vet<'a>(
+    bytes: &'a [u8],
     name: &Name,
     rtype: RecordType,
     exact_case: bool,
-) -> Result<Header, Mismatch> {
+) -> Result<Vetted<'a>, Mismatch> {
     let mut decoder = BinDecoder::new(bytes);
     let header = Header::read(&mut decoder).map_err(|_| Mismatch::Unreadable)?;
     if header.metadata.message_type != MessageType::Response {
@@ -109,7 +117,10 @@ pub(crate) fn vet(
     if exact_case && !query.name().eq_case(name) {
         return Err(Mismatch::WrongCase);
     }
-    Ok(header)
+    Ok(Vetted {
+        header,
+        rest: decoder,
+    })
 }
 
 /// What a vetted answer says about the question.
@@ -135,18 +146,18 @@ pub(crate) enum Reply {
     CnameLoop,
 }
 
-/// Step two of S19: decode the whole vetted message and interpret it for
-/// the question `name`/`rtype` (S12, S25). An `Err` is what the server did
-/// instead of answering: TC=1 (S22: its records are never used), an error
-/// rcode, a referral, garbage, or more than `max_records` records (S27).
+/// Step two of S19: decode the rest of a vetted message and interpret it
+/// for the question `name`/`rtype` (S12, S25). An `Err` is what the server
+/// did instead of answering: TC=1 (S22: its records are never used), an
+/// error rcode, a referral, garbage, or more than `max_records` records (S27).
 pub(crate) fn read_reply(
-    bytes: &[u8],
-    header: &Header,
+    vetted: Vetted<'_>,
     name: &Name,
     rtype: RecordType,
     max_hops: u8,
     max_records: u16,
 ) -> Result<Reply, ServerFailure> {
+    let Vetted { header, mut rest } = vetted;
     if header.metadata.truncation {
         return Err(ServerFailure::Truncated);
     }
@@ -157,10 +168,24 @@ pub(crate) fn read_reply(
     if records > u32::from(max_records) {
         return Err(ServerFailure::TooLarge);
     }
-    let Ok(message) = Message::from_vec(bytes) else {
+    let op = header.metadata.op_code;
+    let mut section = |count: u16, additional: bool| {
+        Message::read_records(&mut rest, usize::from(count), additional, op).ok()
+    };
+    let sections = section(counts.answers, false).and_then(|(answers, ..)| {
+        let (authorities, ..) = section(counts.authorities, false)?;
+        let (additionals, edns, _) = section(counts.additionals, true)?;
+        Some((answers, authorities, additionals, edns))
+    });
+    let Some((answers, authorities, additionals, edns)) = sections else {
         return Err(ServerFailure::Malformed);
     };
-    let rcode = message.metadata.response_code;
+    let mut metadata = header.metadata;
+    if let Some(edns) = &edns {
+        // The rcode's high bits live in the OPT record (RFC 6891 §6.1.3).
+        metadata.merge_response_code(edns.rcode_high());
+    }
+    let rcode = metadata.response_code;
     if rcode != ResponseCode::NoError && rcode != ResponseCode::NXDomain {
         return Err(ServerFailure::Rcode(u16::from(rcode)));
     }
@@ -173,7 +198,7 @@ pub(crate) fn read_reply(
     let mut seen = BTreeSet::new();
     seen.insert(owner.clone());
     loop {
-        let next = message.answers.iter().find_map(|r| match &r.data {
+        let next = answers.iter().find_map(|r| match &r.data {
             RData::CNAME(cname) if r.dns_class == DNSClass::IN && r.name == owner => {
                 Some((cname.0.clone(), r.ttl))
             }
@@ -194,16 +219,14 @@ pub(crate) fn read_reply(
     // At most max_hops + 1 names were seen, so this fits.
     let hops = u8::try_from(seen.len() - 1).unwrap_or(u8::MAX);
 
-    let records: Vec<&Record> = message
-        .answers
+    let records: Vec<&Record> = answers
         .iter()
         .filter(|r| r.dns_class == DNSClass::IN && r.record_type() == rtype && r.name == owner)
         .collect();
     if !records.is_empty() {
         // S12: the RRset's TTL is its lowest.
         let ttl = records.iter().fold(ttl, |t, r| t.min(r.ttl));
-        let additional = message
-            .additionals
+        let additional = additionals
             .iter()
             .filter(|r| r.dns_class == DNSClass::IN)
             .filter_map(|r| match &r.data {
@@ -220,7 +243,7 @@ pub(crate) fn read_reply(
         });
     }
 
-    let in_authority = |rtype| message.authorities.iter().any(|r| r.record_type() == rtype);
+    let in_authority = |rtype| authorities.iter().any(|r| r.record_type() == rtype);
     let has_soa = in_authority(RecordType::SOA);
     if rcode == ResponseCode::NXDomain {
         return Ok(Reply::NxDomain);
@@ -234,8 +257,7 @@ pub(crate) fn read_reply(
             hops,
         });
     }
-    if owner == *name && !header.metadata.authoritative && !has_soa && in_authority(RecordType::NS)
-    {
+    if owner == *name && !metadata.authoritative && !has_soa && in_authority(RecordType::NS) {
         return Err(ServerFailure::Referral);
     }
     Ok(Reply::NoData)
@@ -260,8 +282,8 @@ mod tests {
 
     fn reply(m: &Message, q: &Name, rtype: RecordType) -> Result<Reply, ServerFailure> {
         let bytes = m.to_vec().unwrap();
-        let header = vet(&bytes, q, rtype, false).expect("vetted");
-        read_reply(&bytes, &header, q, rtype, 8, 100)
+        let vetted = vet(&bytes, q, rtype, false).expect("vetted");
+        read_reply(vetted, q, rtype, 8, 100)
     }
 
     fn soa() -> Record {
@@ -299,24 +321,24 @@ mod tests {
         let q = name("_im._xmpp.example.com.");
         let query = encode_query(7, &q, RecordType::SRV, None);
         assert_eq!(
-            vet(&query, &q, RecordType::SRV, false),
-            Err(Mismatch::NotResponse)
+            vet(&query, &q, RecordType::SRV, false).err(),
+            Some(Mismatch::NotResponse)
         );
         let other = response(7, &name("_im._sip.example.com."), RecordType::SRV)
             .to_vec()
             .unwrap();
         assert_eq!(
-            vet(&other, &q, RecordType::SRV, false),
-            Err(Mismatch::WrongQuestion)
+            vet(&other, &q, RecordType::SRV, false).err(),
+            Some(Mismatch::WrongQuestion)
         );
         let wrong_type = response(7, &q, RecordType::A).to_vec().unwrap();
         assert_eq!(
-            vet(&wrong_type, &q, RecordType::SRV, false),
-            Err(Mismatch::WrongQuestion)
+            vet(&wrong_type, &q, RecordType::SRV, false).err(),
+            Some(Mismatch::WrongQuestion)
         );
         assert_eq!(
-            vet(&[1, 2, 3], &q, RecordType::SRV, false),
-            Err(Mismatch::Unreadable)
+            vet(&[1, 2, 3], &q, RecordType::SRV, false).err(),
+            Some(Mismatch::Unreadable)
         );
         // Case differences in QNAME are accepted when 0x20 is off (S20).
         let upper = response(7, &name("_IM._XMPP.Example.COM."), RecordType::SRV)
@@ -325,8 +347,8 @@ mod tests {
         assert!(vet(&upper, &q, RecordType::SRV, false).is_ok());
         // With 0x20 on, only the exact echo passes.
         assert_eq!(
-            vet(&upper, &q, RecordType::SRV, true),
-            Err(Mismatch::WrongCase)
+            vet(&upper, &q, RecordType::SRV, true).err(),
+            Some(Mismatch::WrongCase)
         );
         let exact = response(7, &q, RecordType::SRV).to_vec().unwrap();
         assert!(vet(&exact, &q, RecordType::SRV, true).is_ok());
@@ -536,9 +558,9 @@ mod tests {
         ));
         let mut bytes = m.to_vec().unwrap();
         bytes.truncate(bytes.len() - 3);
-        let header = vet(&bytes, &q, RecordType::SRV, false).unwrap();
+        let vetted = vet(&bytes, &q, RecordType::SRV, false).unwrap();
         assert_eq!(
-            read_reply(&bytes, &header, &q, RecordType::SRV, 8, 100),
+            read_reply(vetted, &q, RecordType::SRV, 8, 100),
             Err(ServerFailure::Malformed)
         );
     }

@@ -556,8 +556,8 @@ impl Wire {
             .iter()
             .position(|s| s.transport == transport && s.id == id)?;
         let expected = q.sent[i].case.as_deref().unwrap_or(&q.name);
-        let header = match message::vet(bytes, expected, q.rtype, q.sent[i].case.is_some()) {
-            Ok(header) => header,
+        let vetted = match message::vet(bytes, expected, q.rtype, q.sent[i].case.is_some()) {
+            Ok(vetted) => vetted,
             Err(mismatch) => {
                 let counter = match mismatch {
                     Mismatch::Unreadable => &mut self.stats.dropped_unreadable,
@@ -571,8 +571,7 @@ impl Wire {
         };
         self.stats.answers_accepted += 1;
         let failure = match message::read_reply(
-            bytes,
-            &header,
+            vetted,
             &q.name,
             q.rtype,
             self.config.max_cname_hops,

@@ -131,7 +131,7 @@ pub fn order_srv<R: Rng + ?Sized>(records: Vec<SrvRecord>, rng: &mut R) -> SrvOr
 fn fingerprint(name: &Name) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for label in name.iter() {
-        for &byte in label.iter().chain(&[b'.']) {
+        for &byte in label.iter().chain(b".") {
             hash = (hash ^ u64::from(byte.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3);
         }
     }

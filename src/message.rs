@@ -6,7 +6,6 @@
 //! then is the whole message decoded and its rcode read. A forged or stray
 //! packet therefore never gets as far as saying "NXDOMAIN".
 
-use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
@@ -82,6 +81,22 @@ pub(crate) fn randomize_case<R: CryptoRng + ?Sized>(name: &Name, rng: &mut R) ->
     });
     // Same labels, same lengths: this cannot fail; fall back to the name as is.
     Name::from_labels(labels.collect::<Vec<_>>()).unwrap_or_else(|_| name.clone())
+}
+
+/// Whether two names are the same name: label by label, ASCII letters
+/// compared case-insensitively, as DNS requires (S12, S14). It agrees with
+/// hickory-proto's `==` but walks labels from the front, so different
+/// names usually part at the first byte: cheaper than `==`, which starts
+/// at the root, where the names of one answer agree.
+pub(crate) fn same_name(a: &Name, b: &Name) -> bool {
+    let (mut x, mut y) = (a.iter(), b.iter());
+    // `len` of a label iterator is a subtraction; `num_labels` walks.
+    a.is_fqdn() == b.is_fqdn()
+        && x.len() == y.len()
+        && x.all(|label| {
+            y.next()
+                .is_some_and(|other| label.eq_ignore_ascii_case(other))
+        })
 }
 
 /// A response whose header and question matched the query (S19), with the
@@ -193,14 +208,14 @@ pub(crate) fn read_reply(
     // Follow the CNAME chain inside the answer section (S25), with loop
     // detection and the hop limit. Records whose owner, type or class do not
     // fit are ignored (S12).
-    let mut owner = name.clone();
+    let mut owner = name;
     let mut ttl = u32::MAX;
-    let mut seen = BTreeSet::new();
-    seen.insert(owner.clone());
+    // Names the chain has reached besides `name`: none without a CNAME.
+    let mut seen: Vec<&Name> = Vec::new();
     loop {
         let next = answers.iter().find_map(|r| match &r.data {
-            RData::CNAME(cname) if r.dns_class == DNSClass::IN && r.name == owner => {
-                Some((cname.0.clone(), r.ttl))
+            RData::CNAME(cname) if r.dns_class == DNSClass::IN && same_name(&r.name, owner) => {
+                Some((&cname.0, r.ttl))
             }
             _ => None,
         });
@@ -210,33 +225,40 @@ pub(crate) fn read_reply(
         if rtype == RecordType::CNAME {
             break;
         }
-        if !seen.insert(target.clone()) || seen.len() > usize::from(max_hops) + 1 {
+        let looped = same_name(target, name) || seen.iter().any(|n| same_name(n, target));
+        if looped || seen.len() >= usize::from(max_hops) {
             return Ok(Reply::CnameLoop);
         }
+        seen.push(target);
         ttl = ttl.min(cname_ttl);
         owner = target;
     }
-    // At most max_hops + 1 names were seen, so this fits.
-    let hops = u8::try_from(seen.len() - 1).unwrap_or(u8::MAX);
+    // At most max_hops names were seen, so this fits.
+    let hops = u8::try_from(seen.len()).unwrap_or(u8::MAX);
 
-    let records: Vec<&Record> = answers
-        .iter()
-        .filter(|r| r.dns_class == DNSClass::IN && r.record_type() == rtype && r.name == owner)
-        .collect();
-    if !records.is_empty() {
+    // The chain's end outlives `answers`, whose records are moved out below.
+    let owner = owner.clone();
+    let is_wanted = |r: &Record| {
+        r.dns_class == DNSClass::IN && r.record_type() == rtype && same_name(&r.name, &owner)
+    };
+    if answers.iter().any(is_wanted) {
         // S12: the RRset's TTL is its lowest.
-        let ttl = records.iter().fold(ttl, |t, r| t.min(r.ttl));
+        let mut records = Vec::new();
+        for r in answers.into_iter().filter(is_wanted) {
+            ttl = ttl.min(r.ttl);
+            records.push(r.data);
+        }
         let additional = additionals
-            .iter()
+            .into_iter()
             .filter(|r| r.dns_class == DNSClass::IN)
-            .filter_map(|r| match &r.data {
-                RData::A(a) => Some((r.name.clone(), IpAddr::V4(a.0))),
-                RData::AAAA(aaaa) => Some((r.name.clone(), IpAddr::V6(aaaa.0))),
+            .filter_map(|r| match r.data {
+                RData::A(a) => Some((r.name, IpAddr::V4(a.0))),
+                RData::AAAA(aaaa) => Some((r.name, IpAddr::V6(aaaa.0))),
                 _ => None,
             })
             .collect();
         return Ok(Reply::Records {
-            records: records.into_iter().map(|r| r.data.clone()).collect(),
+            records,
             additional,
             ttl,
             hops,
@@ -248,7 +270,7 @@ pub(crate) fn read_reply(
     if rcode == ResponseCode::NXDomain {
         return Ok(Reply::NxDomain);
     }
-    if owner != *name && !has_soa {
+    if !same_name(&owner, name) && !has_soa {
         // An authoritative server that does not chase CNAMEs into other zones
         // (Knot, BIND: SPEC §8) returns the CNAME alone.
         return Ok(Reply::Alias {
@@ -257,7 +279,11 @@ pub(crate) fn read_reply(
             hops,
         });
     }
-    if owner == *name && !metadata.authoritative && !has_soa && in_authority(RecordType::NS) {
+    if same_name(&owner, name)
+        && !metadata.authoritative
+        && !has_soa
+        && in_authority(RecordType::NS)
+    {
         return Err(ServerFailure::Referral);
     }
     Ok(Reply::NoData)
@@ -300,6 +326,28 @@ mod tests {
                 5,
             )),
         )
+    }
+
+    #[test]
+    fn same_name_agrees_with_hickory_equality() {
+        let names = [
+            "a.example.com.",
+            "A.Example.COM.",
+            "a.example.com",
+            "ab.c.",
+            "a.bc.",
+            "example.com.",
+            "xmpp0.example.com.",
+            "xmpp1.example.com.",
+            ".",
+            "a\\.b.c.",
+        ];
+        for x in names {
+            for y in names {
+                let (a, b) = (name(x), name(y));
+                assert_eq!(same_name(&a, &b), a == b, "{x} vs {y}");
+            }
+        }
     }
 
     #[test]
@@ -360,7 +408,7 @@ mod tests {
         use rand_core::SeedableRng;
         let q = name("_im._xmpp.example.com.");
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let variants: BTreeSet<alloc::string::String> = (0..50)
+        let variants: alloc::collections::BTreeSet<alloc::string::String> = (0..50)
             .map(|_| {
                 let mixed = randomize_case(&q, &mut rng);
                 assert_eq!(mixed, q, "same name, case aside");

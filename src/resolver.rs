@@ -24,7 +24,7 @@ use rand_core::CryptoRng;
 
 use crate::config::{AddressOrder, Config};
 use crate::error::{Error, servers_failed};
-use crate::message::Reply;
+use crate::message::{Reply, same_name};
 use crate::service::{Protocol, domain_name, srv_name};
 use crate::srv::{SrvOrder, SrvRecord, order_srv};
 use crate::time::Instant;
@@ -583,35 +583,44 @@ impl<R: CryptoRng> Resolver<R> {
                     None => self.fall_back(id, now),
                 }
             }
-            Stage::Addresses { via, targets } => {
+            Stage::Addresses { targets, .. } => {
                 let pending = targets.iter().any(|t| {
                     t.v4.pending_question().is_some() || t.v6.pending_question().is_some()
                 });
                 if pending {
                     return;
                 }
+                // The resolution ends here: move its parts into the answer.
+                let Stage::Addresses { via, targets } =
+                    core::mem::replace(&mut r.stage, Stage::Srv(Vec::new()))
+                else {
+                    return;
+                };
                 let order = self.wire.config().address_order;
+                if let Via::Fallback { domain } = &*via
+                    && addresses(&targets[0].v4).is_empty()
+                    && addresses(&targets[0].v6).is_empty()
+                {
+                    let error = fallback_error(domain, &targets[0]);
+                    return self.finish(id, Err(error));
+                }
+                let ttl = r.ttl;
                 let endpoints: Vec<Endpoint> = targets
-                    .iter()
+                    .into_iter()
                     .map(|t| Endpoint {
+                        addresses: interleave(addresses(&t.v6), addresses(&t.v4), order),
                         priority: t.record.priority,
                         weight: t.record.weight,
                         port: t.record.port,
-                        target: t.record.target.clone(),
-                        addresses: interleave(addresses(&t.v6), addresses(&t.v4), order),
+                        target: t.record.target,
                     })
                     .collect();
-                let result = match &**via {
-                    Via::Fallback { domain } if endpoints[0].addresses.is_empty() => {
-                        Err(fallback_error(domain, &targets[0]))
-                    }
-                    _ => Ok(Answer {
-                        endpoints,
-                        via: (**via).clone(),
-                        ttl: r.ttl,
-                    }),
+                let answer = Answer {
+                    endpoints,
+                    via: *via,
+                    ttl,
                 };
-                self.finish(id, result);
+                self.finish(id, Ok(answer));
             }
         }
     }
@@ -677,31 +686,50 @@ impl<R: CryptoRng> Resolver<R> {
         additional: &[(Name, IpAddr)],
         now: Instant,
     ) {
-        // S14: additional-section addresses only when the owner is exactly the
-        // target (names compare case-insensitively).
-        let mut by_owner: BTreeMap<&Name, Vec<IpAddr>> = BTreeMap::new();
-        for (owner, ip) in additional {
-            by_owner.entry(owner).or_default().push(*ip);
-        }
+        // S14: additional-section addresses only when the owner is exactly
+        // the target (names compare case-insensitively). Comparing each
+        // target with each record is cheapest for the few records a real
+        // answer carries; a section of hundreds gets an index, so a hostile
+        // one costs n log n, not targets × records.
+        let index = (additional.len() > 32).then(|| {
+            let mut index: BTreeMap<&Name, Vec<IpAddr>> = BTreeMap::new();
+            for (owner, ip) in additional {
+                index.entry(owner).or_default().push(*ip);
+            }
+            index
+        });
         let mut targets = Vec::with_capacity(records.len());
         let mut to_ask = Vec::new();
         for (i, record) in records.into_iter().enumerate() {
-            let (v4, v6): (Vec<_>, Vec<_>) = by_owner
-                .get(&record.target)
-                .map(|ips| ips.iter().partition(|ip| ip.is_ipv4()))
-                .unwrap_or_default();
-            let name = record.target.clone();
+            let ips: Vec<IpAddr> = match &index {
+                Some(index) => index.get(&record.target).cloned().unwrap_or_default(),
+                None => additional
+                    .iter()
+                    .filter(|(owner, _)| same_name(owner, &record.target))
+                    .map(|(_, ip)| *ip)
+                    .collect(),
+            };
+            let mut v4 = Vec::new();
+            let mut v6 = Vec::new();
+            for ip in ips {
+                let data = ip_rdata(ip);
+                if ip.is_ipv4() {
+                    v4.push(data)
+                } else {
+                    v6.push(data)
+                }
+            }
             if v4.is_empty() && v6.is_empty() {
                 to_ask.push(i);
             }
-            let found = |ips: Vec<IpAddr>| LookupState::Found {
-                records: ips.into_iter().map(ip_rdata).collect(),
+            let found = |records| LookupState::Found {
+                records,
                 additional: Vec::new(),
             };
             targets.push(Target {
+                v4: Lookup::new(record.target.clone(), found(v4)),
+                v6: Lookup::new(record.target.clone(), found(v6)),
                 record,
-                v4: Lookup::new(name.clone(), found(v4)),
-                v6: Lookup::new(name, found(v6)),
             });
         }
         let mut asked = Vec::with_capacity(to_ask.len());
@@ -786,16 +814,25 @@ fn addresses(lookup: &Lookup) -> Vec<IpAddr> {
     let LookupState::Found { records, .. } = &lookup.state else {
         return Vec::new();
     };
-    let mut seen = BTreeSet::new();
-    records
-        .iter()
-        .filter_map(|r| match r {
-            RData::A(a) => Some(IpAddr::V4(a.0)),
-            RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
-            _ => None,
-        })
-        .filter(|ip| seen.insert(*ip))
-        .collect()
+    let ips = records.iter().filter_map(|r| match r {
+        RData::A(a) => Some(IpAddr::V4(a.0)),
+        RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
+        _ => None,
+    });
+    // A name has a few addresses, where a scan beats a set; a hostile
+    // RRset of thousands gets the set, so it costs n log n, not n².
+    if records.len() <= 16 {
+        let mut out = Vec::with_capacity(records.len());
+        for ip in ips {
+            if !out.contains(&ip) {
+                out.push(ip);
+            }
+        }
+        out
+    } else {
+        let mut seen = BTreeSet::new();
+        ips.filter(|ip| seen.insert(*ip)).collect()
+    }
 }
 
 /// S17: alternate families, the preferred one first.

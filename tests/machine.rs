@@ -415,6 +415,27 @@ fn additional_addresses_of_other_names_are_ignored() {
 }
 
 #[test]
+fn large_additional_section_gives_each_target_its_own_addresses() {
+    // S14 with more than 32 additional records, where the owners are
+    // indexed rather than scanned: the target's addresses, in order, exact
+    // duplicates dropped, case ignored; 60 decoys for other names ignored.
+    let mut additional: Vec<Record> = (0..60u8)
+        .map(|i| a(&format!("decoy{i}.example.com."), [198, 51, 100, i]))
+        .collect();
+    additional.insert(10, a("Xmpp.Example.Com.", [203, 0, 113, 1]));
+    additional.insert(30, a("xmpp.example.com.", [203, 0, 113, 2]));
+    additional.insert(50, a("XMPP.EXAMPLE.COM.", [203, 0, 113, 1]));
+    let zone = srv_with_additional(additional);
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone);
+    assert_eq!(
+        sim.asked_type(RecordType::A) + sim.asked_type(RecordType::AAAA),
+        0
+    );
+    assert_eq!(sim.first_addresses(), ["203.0.113.1", "203.0.113.2"]);
+    sim.assert_clean();
+}
+
+#[test]
 fn ipv4_first_when_configured() {
     let zone = basic_zone().on(
         "xmpp.example.com.",

@@ -10,7 +10,7 @@
 //! lookup at concurrency 1 and 64. Goal: our CPU per lookup ≥ 2× lower.
 //!
 //! `cargo bench --bench end_to_end` (`E2E_COUNT=N` lookups per run, default
-//! 20 000).
+//! 20 000; `E2E_RUNS=R` runs of each, default 3: median and range).
 
 #[path = "../examples/support/loadgen.rs"]
 mod loadgen;
@@ -137,6 +137,13 @@ fn hickory_run(server: SocketAddr, concurrency: usize, count: u64, domains: &[St
     })
 }
 
+/// Minimum, median and maximum.
+fn spread(values: impl Iterator<Item = f64>) -> (f64, f64, f64) {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    (v[0], v[v.len() / 2], v[v.len() - 1])
+}
+
 fn main() {
     if std::env::var_os("IMPP_E2E_SERVE").is_some() {
         return serve();
@@ -164,31 +171,49 @@ fn main() {
         .map(|d| format!("im:user@{d}").parse().unwrap())
         .collect();
 
-    println!("end to end, {count} lookups per run, server {server} (separate process)");
-    println!("client       | concurrency | lookups/s | cpu-us/lookup | failed");
-    let mut results = BTreeMap::new();
+    let runs: usize = std::env::var("E2E_RUNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(3);
+
+    println!("end to end, {runs} runs of {count} lookups, server {server} (separate process)");
+    println!("median [min–max] of the runs");
+    println!("client         | conc. | lookups/s              | cpu-us/lookup        | failed");
+    let mut ratios = Vec::new();
     for concurrency in [1usize, 64] {
-        // Warm both up, then measure.
+        // Warm both up, then alternate, so drift on the machine hits both.
         let _ = loadgen::run(server, concurrency, count / 10, &uris).unwrap();
-        let ours = loadgen::run(server, concurrency, count, &uris).unwrap();
         let _ = hickory_run(server, concurrency, count / 10, &domains);
-        let theirs = hickory_run(server, concurrency, count, &domains);
-        for (name, r) in [("impp-resolver", &ours), ("hickory 0.26", &theirs)] {
+        let mut ours = Vec::new();
+        let mut theirs = Vec::new();
+        for _ in 0..runs {
+            ours.push(loadgen::run(server, concurrency, count, &uris).unwrap());
+            theirs.push(hickory_run(server, concurrency, count, &domains));
+        }
+        for (name, reports) in [("impp-resolver", &ours), ("hickory 0.26", &theirs)] {
+            let rate = spread(reports.iter().map(Report::lookups_per_sec));
+            let cpu = spread(reports.iter().map(Report::cpu_us_per_lookup));
+            let failed: u64 = reports.iter().map(Report::failures).sum();
+            let kinds: BTreeMap<&String, u64> = reports.iter().flat_map(|r| r.failed.iter()).fold(
+                BTreeMap::new(),
+                |mut m, (k, v)| {
+                    *m.entry(k).or_default() += v;
+                    m
+                },
+            );
             println!(
-                "{name:<12} | {concurrency:>11} | {:>9.0} | {:>13.1} | {} {:?}",
-                r.lookups_per_sec(),
-                r.cpu_us_per_lookup(),
-                r.failures(),
-                r.failed
+                "{name:<14} | {concurrency:>5} | {:>6.0} [{:>6.0}–{:>6.0}] | {:>5.1} [{:>5.1}–{:>5.1}] | {failed} {kinds:?}",
+                rate.1, rate.0, rate.2, cpu.1, cpu.0, cpu.2,
             );
         }
-        results.insert(
-            concurrency,
-            theirs.cpu_us_per_lookup() / ours.cpu_us_per_lookup(),
-        );
+        let ours_cpu = spread(ours.iter().map(Report::cpu_us_per_lookup)).1;
+        let theirs_cpu = spread(theirs.iter().map(Report::cpu_us_per_lookup)).1;
+        ratios.push((concurrency, theirs_cpu / ours_cpu));
     }
-    for (concurrency, ratio) in results {
-        println!("concurrency {concurrency}: hickory-resolver uses {ratio:.2}x our CPU per lookup");
+    for (concurrency, ratio) in ratios {
+        println!(
+            "concurrency {concurrency}: hickory-resolver uses {ratio:.2}x our CPU per lookup (medians)"
+        );
     }
     drop(child.stdin.take());
     let _ = child.wait();

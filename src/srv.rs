@@ -17,6 +17,8 @@
 use alloc::vec::Vec;
 
 use hickory_proto::rr::Name;
+
+use crate::message::fingerprint;
 use rand_core::Rng;
 
 /// One SRV record: where a service is offered, and how to choose among them.
@@ -124,18 +126,6 @@ pub fn order_srv<R: Rng + ?Sized>(records: Vec<SrvRecord>, rng: &mut R) -> SrvOr
             .map(|i| core::mem::replace(&mut records[i as usize], placeholder.clone()))
             .collect(),
     )
-}
-
-/// FNV-1a over a name's lower-cased labels: names equal under DNS's
-/// case-insensitive comparison get equal fingerprints.
-fn fingerprint(name: &Name) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for label in name.iter() {
-        for &byte in label.iter().chain(b".") {
-            hash = (hash ^ u64::from(byte.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    hash
 }
 
 /// A record's sort key: priority, then weight, then port.
@@ -484,6 +474,32 @@ mod tests {
             &mut rng,
         ));
         assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn names_that_fold_alike_but_differ_are_both_kept() {
+        // The fingerprint sets bit 5 of every byte: `[` and `{` fold alike,
+        // as do `@` and a backquote, yet the names differ and both stay;
+        // true case variants are still dropped.
+        let raw = |label: &[u8]| SrvRecord {
+            priority: 0,
+            weight: 5,
+            port: 5222,
+            target: Name::from_labels([label, b"example"]).unwrap(),
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let t = targets(order_srv(
+            vec![
+                raw(b"a["),
+                raw(b"a{"),
+                raw(b"A{"),
+                raw(b"b@"),
+                raw(b"b`"),
+                raw(b"B`"),
+            ],
+            &mut rng,
+        ));
+        assert_eq!(t.len(), 4, "{t:?}");
     }
 
     #[test]

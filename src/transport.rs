@@ -23,7 +23,7 @@ use rand_core::CryptoRng;
 
 use crate::config::Config;
 use crate::error::ServerFailure;
-use crate::message::{self, Mismatch, Reply};
+use crate::message::{self, Mismatch, Reply, fingerprint};
 use crate::time::Instant;
 
 /// How a message travels to a server.
@@ -193,8 +193,10 @@ pub(crate) struct Wire {
     config: Config,
     next_id: u64,
     questions: BTreeMap<QuestionId, Question>,
-    /// S24: one query per (lower-cased name, type).
-    by_question: BTreeMap<(Name, RecordType), QuestionId>,
+    /// S24: one query per (name, type), names compared case-insensitively.
+    /// The name's fingerprint leads the key, so a lookup among thousands
+    /// compares integers, not names label by label (~600 instructions).
+    by_question: BTreeMap<(u64, RecordType, Name), QuestionId>,
     /// S19: answers are looked up by where they came from and their id.
     by_wire: BTreeMap<WireKey, QuestionId>,
     /// Attempt deadlines; entries whose timer has moved on are skipped.
@@ -247,7 +249,7 @@ impl Wire {
         now: Instant,
         rng: &mut R,
     ) -> Option<QuestionId> {
-        let key = (name.to_lowercase(), rtype);
+        let key = (fingerprint(name), rtype, name.clone());
         if let Some(&qid) = self.by_question.get(&key) {
             return Some(qid);
         }
@@ -284,7 +286,8 @@ impl Wire {
         let Some(q) = self.questions.remove(&qid) else {
             return;
         };
-        self.by_question.remove(&(q.name.to_lowercase(), q.rtype));
+        let key = (fingerprint(&q.name), q.rtype, q.name);
+        self.by_question.remove(&key);
         for sent in q.sent {
             self.unregister(&sent);
         }

@@ -432,6 +432,25 @@ fn oversized_tcp_message_breaks_the_connection() {
 }
 
 #[test]
+fn case_variants_of_a_domain_share_one_query() {
+    // S24: names compare case-insensitively, so `Example.COM` joins the
+    // question of `example.com`; a different domain gets its own.
+    let mut r = Resolver::new(config(&[S1]), ChaCha20Rng::seed_from_u64(4));
+    let xmpp = [impp_resolver::Protocol::XMPP];
+    for uri in [
+        "im:fred@example.com",
+        "im:wilma@Example.COM",
+        "im:barney@example.org",
+    ] {
+        let uri: Uri = uri.parse().unwrap();
+        r.resolve_uri(&uri, &xmpp, None, Instant::ZERO).unwrap();
+    }
+    let sent: Vec<_> = std::iter::from_fn(|| r.poll_transmit()).collect();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(r.stats().queries_in_flight, 2);
+}
+
+#[test]
 fn cancel_frees_everything_and_sends_no_event() {
     let mut r = Resolver::new(config(&[S1]), ChaCha20Rng::seed_from_u64(3));
     let uri: Uri = "im:fred@example.com".parse().unwrap();

@@ -21,6 +21,11 @@ use rand_core::{Rng, SeedableRng};
 /// Pseudo-random inputs per target in every `cargo test`.
 const RANDOM_INPUTS: u64 = 3_000;
 
+/// A CNAME record from `owner` to `target`.
+fn cname(owner: Name, target: Name) -> Record {
+    Record::from_rdata(owner, 60, RData::CNAME(CNAME(target)))
+}
+
 fn corpus_dir(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz/corpus")
@@ -131,42 +136,22 @@ fn answer_seeds() -> Vec<(&'static str, Vec<u8>)> {
         (
             "cname-chain",
             response(|m| {
-                m.add_answer(Record::from_rdata(
-                    name(owner),
-                    60,
-                    RData::CNAME(CNAME(name("one.example.com."))),
-                ));
-                m.add_answer(Record::from_rdata(
-                    name("one.example.com."),
-                    60,
-                    RData::CNAME(CNAME(name("two.example.net."))),
-                ));
+                m.add_answer(cname(name(owner), name("one.example.com.")));
+                m.add_answer(cname(name("one.example.com."), name("two.example.net.")));
                 m.add_answer(srv("two.example.net.", 0, 0, "a.example.com."));
             }),
         ),
         (
             "cname-alone",
             response(|m| {
-                m.add_answer(Record::from_rdata(
-                    name(owner),
-                    60,
-                    RData::CNAME(CNAME(name("elsewhere.example.net."))),
-                ));
+                m.add_answer(cname(name(owner), name("elsewhere.example.net.")));
             }),
         ),
         (
             "cname-loop",
             response(|m| {
-                m.add_answer(Record::from_rdata(
-                    name(owner),
-                    60,
-                    RData::CNAME(CNAME(name("loop.example.com."))),
-                ));
-                m.add_answer(Record::from_rdata(
-                    name("loop.example.com."),
-                    60,
-                    RData::CNAME(CNAME(name(owner))),
-                ));
+                m.add_answer(cname(name(owner), name("loop.example.com.")));
+                m.add_answer(cname(name("loop.example.com."), name(owner)));
             }),
         ),
         (

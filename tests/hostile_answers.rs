@@ -174,16 +174,8 @@ fn hostile_answers_end_typed_with_bounded_memory() {
     // 2. A CNAME loop inside one answer.
     let (mut r, id) = started(udp_config());
     let message = response(id, |m| {
-        m.add_answer(Record::from_rdata(
-            name(OWNER),
-            60,
-            RData::CNAME(CNAME(name("b.example.com."))),
-        ));
-        m.add_answer(Record::from_rdata(
-            name("b.example.com."),
-            60,
-            RData::CNAME(CNAME(name(OWNER))),
-        ));
+        m.add_answer(cname(name(OWNER), name("b.example.com.")));
+        m.add_answer(cname(name("b.example.com."), name(OWNER)));
     });
     let peak = peak_during(|| r.handle_datagram(Instant::from_millis(1), server(), &message));
     report.push(("CNAME loop", peak, outcome(&mut r)));
@@ -338,4 +330,9 @@ fn hostile_answers_end_typed_with_bounded_memory() {
             "resolved:4",
         ]
     );
+}
+
+/// A CNAME record from `owner` to `target`.
+fn cname(owner: Name, target: Name) -> Record {
+    Record::from_rdata(owner, 60, RData::CNAME(CNAME(target)))
 }

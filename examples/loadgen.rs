@@ -23,6 +23,17 @@ use impp_resolver::Uri;
 
 const USAGE: &str = "usage: loadgen --server IP:PORT --concurrency C --count N URI...";
 
+/// `v` as a number above zero, or an error naming `flag`.
+fn positive<T: std::str::FromStr + PartialOrd + Default>(
+    flag: &str,
+    v: String,
+) -> Result<T, String> {
+    v.parse()
+        .ok()
+        .filter(|n| *n > T::default())
+        .ok_or(format!("{flag}: not a positive number: {v}"))
+}
+
 fn parse_args() -> Result<(SocketAddr, usize, u64, Vec<Uri>), String> {
     let mut args = std::env::args().skip(1);
     let (mut server, mut concurrency, mut count, mut uris) = (None, 1, 1000, Vec::new());
@@ -36,22 +47,8 @@ fn parse_args() -> Result<(SocketAddr, usize, u64, Vec<Uri>), String> {
                         .map_err(|_| format!("--server: not IP:PORT: {v}"))?,
                 );
             }
-            "--concurrency" => {
-                let v = value("--concurrency")?;
-                concurrency = v
-                    .parse()
-                    .ok()
-                    .filter(|&c| c > 0)
-                    .ok_or(format!("--concurrency: not a positive number: {v}"))?;
-            }
-            "--count" => {
-                let v = value("--count")?;
-                count = v
-                    .parse()
-                    .ok()
-                    .filter(|&c| c > 0)
-                    .ok_or(format!("--count: not a positive number: {v}"))?;
-            }
+            "--concurrency" => concurrency = positive("--concurrency", value("--concurrency")?)?,
+            "--count" => count = positive("--count", value("--count")?)?,
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
             text => uris.push(text.parse().map_err(|e| format!("{text}: {e}"))?),
         }

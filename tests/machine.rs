@@ -109,13 +109,7 @@ fn servfail_moves_on_to_the_next_server() {
         RecordType::SRV,
         Script::Rcode(ResponseCode::ServFail),
     );
-    let mut sim = Sim::resolve(
-        config(&[S1, S2]),
-        "im:fred@example.com",
-        &[Protocol::XMPP],
-        None,
-        &zone,
-    );
+    let mut sim = Sim::resolve_xmpp(config(&[S1, S2]), &zone);
     assert_eq!(sim.answer().endpoints[0].target, name("xmpp.example.com."));
     let srv_servers: Vec<SocketAddr> = sim
         .asked
@@ -134,13 +128,7 @@ fn refused_everywhere_reports_the_rcode() {
         RecordType::SRV,
         Script::Rcode(ResponseCode::Refused),
     );
-    let mut sim = Sim::resolve(
-        config(&[S1, S2]),
-        "im:fred@example.com",
-        &[Protocol::XMPP],
-        None,
-        &zone,
-    );
+    let mut sim = Sim::resolve_xmpp(config(&[S1, S2]), &zone);
     assert_eq!(
         sim.error(),
         Error::Refused {
@@ -163,13 +151,7 @@ fn silent_server_is_skipped_after_the_attempt_timeout() {
         RecordType::SRV,
         Script::Silent,
     );
-    let mut sim = Sim::resolve(
-        config(&[S1, S2]),
-        "im:fred@example.com",
-        &[Protocol::XMPP],
-        None,
-        &zone,
-    );
+    let mut sim = Sim::resolve_xmpp(config(&[S1, S2]), &zone);
     assert_eq!(sim.answer().endpoints.len(), 1);
     let second = sim.asked.iter().find(|q| q.1 == addr(S2)).unwrap();
     assert_eq!(
@@ -457,7 +439,7 @@ fn ipv4_first_when_configured() {
 #[test]
 fn same_question_from_two_resolutions_is_asked_once() {
     let mut sim = Sim::new(config(&[S1]));
-    let first = sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    let first = sim.start_xmpp();
     let second = sim.start("im:alice@EXAMPLE.com", &[Protocol::XMPP], None);
     sim.run(&basic_zone());
     assert_eq!(sim.asked_type(RecordType::SRV), 1);
@@ -477,7 +459,7 @@ fn same_question_from_two_resolutions_is_asked_once() {
 fn duplicated_answers_are_dropped_without_a_second_event() {
     let mut sim = Sim::new(config(&[S1]));
     sim.duplicate = true;
-    sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+    sim.start_xmpp();
     sim.run(&basic_zone());
     assert_eq!(sim.answer().endpoints.len(), 1);
     let stats = sim.resolver.stats();
@@ -641,7 +623,7 @@ fn same_seed_replays_the_same_run() {
     );
     let run = || {
         let mut sim = Sim::new(config(&[S1]));
-        sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+        sim.start_xmpp();
         sim.run(&zone);
         (sim.asked.clone(), sim.answer())
     };
@@ -738,7 +720,7 @@ fn many_resolutions_on_one_silent_question_share_it_and_all_time_out() {
     cfg.resolution_timeout = Duration::from_millis(1_500);
     let mut sim = Sim::new(cfg);
     for _ in 0..N {
-        sim.start("im:fred@example.com", &[Protocol::XMPP], None);
+        sim.start_xmpp();
     }
     sim.run(&zone);
     assert_eq!(sim.events.len(), N);

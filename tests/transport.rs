@@ -58,11 +58,7 @@ fn truncated_answer_is_asked_again_over_tcp_and_complete() {
     let zone = big_zone(40, Script::Large);
     let mut sim = Sim::new(config(&[S1]));
     sim.fragment = 1;
-    sim.start(
-        "im:fred@example.com",
-        &[impp_resolver::Protocol::XMPP],
-        None,
-    );
+    sim.start_xmpp();
     sim.run(&zone);
     assert_eq!(sim.answer().endpoints.len(), 40);
     let srv_how: Vec<Transport> = sim
@@ -90,11 +86,7 @@ fn forced_tcp_pipelines_every_query_on_one_connection() {
     // Answers arrive in reverse order of the queries, as one server may.
     sim.reverse = true;
     sim.fragment = 7;
-    sim.start(
-        "im:fred@example.com",
-        &[impp_resolver::Protocol::XMPP],
-        None,
-    );
+    sim.start_xmpp();
     sim.run(&zone);
     assert_eq!(sim.answer().endpoints.len(), 3);
     assert!(sim.how.iter().all(|h| h.0 == Transport::Tcp));

@@ -251,6 +251,11 @@ impl Sim {
             .collect()
     }
 
+    /// Starts the usual resolution: `im:fred@example.com` over XMPP.
+    pub fn start_xmpp(&mut self) -> impp_resolver::ResolutionId {
+        self.start("im:fred@example.com", &[Protocol::XMPP], None)
+    }
+
     pub fn start(
         &mut self,
         uri: &str,

@@ -190,11 +190,10 @@ fn per_resolution(c: &mut Criterion) {
     });
     let mut queries = vec![srv_q.clone()];
     let mut answers = vec![srv.clone()];
-    for (key, answer) in &addresses {
+    for answer in addresses.values() {
         let m = Message::from_vec(answer).unwrap();
         queries.push(m.queries[0].clone());
         answers.push(answer.clone());
-        let _ = key;
     }
     group.bench_function("floor/address-queries", |b| {
         b.iter(|| floor(&queries, &answers))

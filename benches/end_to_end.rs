@@ -12,11 +12,6 @@
 //! `cargo bench --bench end_to_end` (`E2E_COUNT=N` lookups per run, default
 //! 20 000; `E2E_RUNS=R` runs of each, default 3: median and range).
 
-#[path = "../examples/support/loadgen.rs"]
-mod loadgen;
-#[path = "../tests/support/zone_server.rs"]
-mod zone_server;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -29,7 +24,8 @@ use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolverConfi
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use impp_resolver::Uri;
-use loadgen::{Report, cpu_time};
+use impp_test_support::loadgen::{self, Report, cpu_time};
+use impp_test_support::zone_server;
 
 const DOMAINS: usize = 100;
 

@@ -14,32 +14,21 @@
 //!   question, as an XMPP server's many users of one peer domain would.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant as StdInstant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use impp_resolver::proto::op::{Edns, Message, MessageType, OpCode, Query};
 use impp_resolver::proto::rr::rdata::{A, AAAA, SRV};
-use impp_resolver::proto::rr::{Name, RData, Record, RecordType};
+use impp_resolver::proto::rr::{RData, Record, RecordType};
 use impp_resolver::{Config, Event, Instant, Protocol, Resolver, Uri};
+use impp_test_support::records::{SERVER, config, name};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-const SERVER: &str = "192.0.2.53:53";
-
-fn server() -> SocketAddr {
-    SERVER.parse().unwrap()
-}
-
-fn name(s: &str) -> Name {
-    Name::from_ascii(s).unwrap()
-}
-
 fn resolver() -> Resolver<ChaCha20Rng> {
     let config = Config {
-        servers: vec![server()],
         max_queries: 32_768,
-        ..Config::default()
+        ..config(&[SERVER])
     };
     Resolver::new(config, ChaCha20Rng::seed_from_u64(7))
 }
@@ -127,7 +116,7 @@ fn query_key(q: Query) -> Vec<u8> {
 /// Hands `answer` in as the reply to `query`, with the query's id.
 fn answer_to(r: &mut Resolver<ChaCha20Rng>, query: &[u8], answer: &mut [u8]) {
     answer[..2].copy_from_slice(&query[..2]);
-    r.handle_datagram(Instant::ZERO, server(), answer);
+    r.handle_datagram(Instant::ZERO, SERVER, answer);
 }
 
 #[inline(never)] // a frame callgrind can select: --toggle-collect='*one_resolution*'

@@ -6,15 +6,11 @@
 //! cargo run --example demo
 //! ```
 
-#[path = "support/output.rs"]
-mod output;
-#[path = "../tests/support/zone_server.rs"]
-mod zone_server;
-
 use std::time::Duration;
 
 use impp_resolver::blocking::{self, BlockingError};
 use impp_resolver::{Config, Protocol, Uri};
+use impp_test_support::zone_server;
 
 fn main() {
     let server = zone_server::start(&[("example.com.", include_str!("demo.zone"))]);
@@ -50,11 +46,8 @@ fn main() {
             &[Protocol::XMPP, Protocol::SIP],
             *fallback,
         ) {
-            Ok(answer) => {
-                for line in output::endpoint_lines(&answer) {
-                    println!("{line}");
-                }
-            }
+            Ok(answer) => print!("{answer}"),
+            Err(BlockingError::Start(e)) => println!("error: {}: {e}", e.kind()),
             Err(BlockingError::Resolve(e)) => println!("error: {}: {e}", e.kind()),
             Err(BlockingError::Io(e)) => println!("error: io: {e}"),
         }

@@ -13,13 +13,11 @@
 //! lookup is one full resolution. Failed resolutions are counted by kind.
 //! The last two lines are `lookups/s: X` and `cpu-us/lookup: Y`.
 
-#[path = "support/loadgen.rs"]
-mod loadgen;
-
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use impp_resolver::Uri;
+use impp_test_support::loadgen;
 
 const USAGE: &str = "usage: loadgen --server IP:PORT --concurrency C --count N URI...";
 

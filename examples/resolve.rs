@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run --example resolve -- [--server IP:PORT]... [--protocol LABEL]...
-//!     [--fallback-port N] [--timeout-ms N] [--attempts N] [--tcp] [--0x20] URI
+//!     [--fallback-port N] [--timeout-ms N] [--attempts N] [--max-endpoints N]
+//!     [--tcp] [--0x20] URI
 //! ```
 //!
 //! Without `--server`, the system's resolvers (`/etc/resolv.conf`). Protocols
@@ -12,16 +13,16 @@
 //! rounds (default 2) over every server, each round twice as long as the
 //! one before, fit inside it. `--tcp` sends every query over TCP (otherwise
 //! UDP, and TCP after a truncated answer); `--0x20` randomises the letter
-//! case of UDP queries and requires it echoed.
+//! case of UDP queries and requires it echoed. `--max-endpoints N` (default
+//! 64) keeps the first N targets; how many more there were goes to stderr as
+//! `# N more endpoints not shown (max_endpoints M)`.
 //!
 //! Exit 0: one line per endpoint, `<priority> <weight> <port> <target> <addrs>`.
 //! Exit 2: `error: <kind>: <detail>` on stderr, where kind is one of
-//! `Error::kind()` (`unavailable`, `nxdomain`, `nodata`, `servfail`,
-//! `timeout`, `cname-loop`, `no-destination`, ...) or `invalid-uri`, or `io`
-//! when no socket or system configuration could be had. Exit 1: bad usage.
-
-#[path = "support/output.rs"]
-mod output;
+//! `ErrorKind::as_str()` (`unavailable`, `nxdomain`, `nodata`, `servfail`,
+//! `timeout`, `cname-loop`, `no-destination`, ...), or one of this program's
+//! own: `invalid-uri`, or `io` when no socket or system configuration could
+//! be had. Exit 1: bad usage.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -31,7 +32,7 @@ use impp_resolver::blocking::{self, BlockingError};
 use impp_resolver::{Config, Protocol, Transport, Uri};
 
 const USAGE: &str = "usage: resolve [--server IP:PORT]... [--protocol LABEL]... \
-[--fallback-port N] [--timeout-ms N] [--attempts N] [--tcp] [--0x20] URI";
+[--fallback-port N] [--timeout-ms N] [--attempts N] [--max-endpoints N] [--tcp] [--0x20] URI";
 
 struct Args {
     servers: Vec<SocketAddr>,
@@ -39,6 +40,7 @@ struct Args {
     fallback_port: Option<u16>,
     timeout: Duration,
     attempts: u8,
+    max_endpoints: usize,
     transport: Transport,
     case_randomization: bool,
     uri: String,
@@ -51,6 +53,7 @@ fn parse_args() -> Result<Args, String> {
     let mut fallback_port = None;
     let mut timeout = Duration::from_millis(5000);
     let mut attempts = 2;
+    let mut max_endpoints = Config::default().max_endpoints;
     let mut transport = Transport::Udp;
     let mut case_randomization = false;
     let mut uri = None;
@@ -90,6 +93,14 @@ fn parse_args() -> Result<Args, String> {
                     .filter(|n| (1..=16).contains(n))
                     .ok_or(format!("--attempts: not a number from 1 to 16: {v}"))?;
             }
+            "--max-endpoints" => {
+                let v = value("--max-endpoints")?;
+                max_endpoints = v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or(format!("--max-endpoints: not a positive number: {v}"))?;
+            }
             "--tcp" => transport = Transport::Tcp,
             "--0x20" => case_randomization = true,
             "-h" | "--help" => return Err(String::new()),
@@ -107,6 +118,7 @@ fn parse_args() -> Result<Args, String> {
         fallback_port,
         timeout,
         attempts,
+        max_endpoints,
         transport,
         case_randomization,
         uri: uri.ok_or("a URI is required")?,
@@ -151,6 +163,7 @@ fn main() -> ExitCode {
         attempt_timeout,
         max_attempt_timeout: attempt_timeout * (1 << (args.attempts - 1)),
         attempts: args.attempts,
+        max_endpoints: args.max_endpoints,
         resolution_timeout: args.timeout,
         transport: args.transport,
         case_randomization: args.case_randomization,
@@ -159,12 +172,17 @@ fn main() -> ExitCode {
     };
     match blocking::resolve_uri(config, &uri, &args.protocols, args.fallback_port) {
         Ok(answer) => {
-            for line in output::endpoint_lines(&answer) {
-                println!("{line}");
+            print!("{answer}");
+            if answer.omitted > 0 {
+                eprintln!(
+                    "# {} more endpoints not shown (max_endpoints {})",
+                    answer.omitted, args.max_endpoints
+                );
             }
             ExitCode::SUCCESS
         }
-        Err(BlockingError::Resolve(e)) => fail(e.kind(), e),
+        Err(BlockingError::Start(e)) => fail(e.kind().as_str(), e),
+        Err(BlockingError::Resolve(e)) => fail(e.kind().as_str(), e),
         Err(BlockingError::Io(e)) => fail("io", e),
     }
 }

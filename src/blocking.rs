@@ -19,7 +19,8 @@ use rand_core::SeedableRng;
 use hickory_proto::rr::Name;
 
 use crate::{
-    Answer, Config, Error, Event, Instant, Protocol, ResolutionId, Resolver, Transport, Uri,
+    Answer, Config, Error, Event, Instant, Protocol, ResolutionId, Resolver, StartError, Transport,
+    Uri,
 };
 
 /// Where DNS servers are listed on Unix systems.
@@ -28,6 +29,8 @@ pub const RESOLV_CONF: &str = "/etc/resolv.conf";
 /// Why the blocking driver could not produce an [`Answer`].
 #[derive(Debug)]
 pub enum BlockingError {
+    /// The resolution could not start.
+    Start(StartError),
     /// The resolution itself failed.
     Resolve(Error),
     /// A socket, the system configuration or the OS random source failed.
@@ -37,6 +40,7 @@ pub enum BlockingError {
 impl core::fmt::Display for BlockingError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
+            BlockingError::Start(e) => e.fmt(f),
             BlockingError::Resolve(e) => e.fmt(f),
             BlockingError::Io(e) => write!(f, "I/O error: {e}"),
         }
@@ -48,6 +52,12 @@ impl std::error::Error for BlockingError {}
 impl From<io::Error> for BlockingError {
     fn from(e: io::Error) -> Self {
         BlockingError::Io(e)
+    }
+}
+
+impl From<StartError> for BlockingError {
+    fn from(e: StartError) -> Self {
+        BlockingError::Start(e)
     }
 }
 
@@ -219,7 +229,7 @@ fn flush(connection: &mut Connection) -> io::Result<()> {
 /// Drives one resolution, started by `start`, to its event.
 fn run(
     mut config: Config,
-    start: impl FnOnce(&mut Resolver<ChaCha20Rng>, Instant) -> Result<ResolutionId, Error>,
+    start: impl FnOnce(&mut Resolver<ChaCha20Rng>, Instant) -> Result<ResolutionId, StartError>,
 ) -> Result<Answer, BlockingError> {
     if config.servers.is_empty() {
         config.servers = system_servers()?;

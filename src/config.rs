@@ -5,8 +5,6 @@ use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
 
-use crate::transport::Transport;
-
 /// The highest `Config::max_queries` honoured: query ids are 16 bits per
 /// server, and at most half of them are ever in use, so a fresh random id is
 /// found in two draws on average.
@@ -14,6 +12,18 @@ pub(crate) const MAX_QUERIES_CAP: usize = 32_768;
 
 /// The most servers used; later ones in `Config::servers` are ignored.
 pub const MAX_SERVERS: usize = 64;
+
+/// How a message travels to a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Transport {
+    /// One UDP datagram.
+    #[default]
+    Udp,
+    /// A TCP connection to the server, shared by all TCP queries to it
+    /// (RFC 7766 pipelining). Messages carry the two-byte length prefix.
+    Tcp,
+}
 
 /// Which address family to try first within one target (S17, RFC 8305 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -55,6 +65,13 @@ pub struct Config {
     /// whose UDP answer was truncated (S22). [`Transport::Tcp`]: every
     /// query over TCP.
     pub transport: Transport,
+    /// Whether a truncated UDP answer is asked again over TCP (S22).
+    /// Default on. Off is for drivers that have no TCP: a truncated answer
+    /// is then that server's failure
+    /// ([`ServerFailure::Truncated`](crate::ServerFailure::Truncated)),
+    /// and no TCP [`Transmit`](crate::Transmit) is ever made with
+    /// `transport` [`Transport::Udp`].
+    pub tcp_fallback: bool,
     /// S20 "0x20": randomise the letter case of each UDP query's name and
     /// accept only answers that echo it exactly. Default off: some
     /// middleboxes do not preserve case.
@@ -96,6 +113,7 @@ impl Default for Config {
             attempts: 2,
             resolution_timeout: Duration::from_secs(10),
             transport: Transport::Udp,
+            tcp_fallback: true,
             case_randomization: false,
             edns_payload: Some(1232),
             max_cname_hops: 8,
@@ -146,6 +164,7 @@ impl<'a> arbitrary::Arbitrary<'a> for Config {
             attempts: u.int_in_range(0..=4)?,
             resolution_timeout: Duration::from_millis(u.int_in_range(1..=20_000)?),
             transport: u.arbitrary()?,
+            tcp_fallback: u.arbitrary()?,
             case_randomization: u.arbitrary()?,
             edns_payload: u.arbitrary()?,
             max_cname_hops: u.int_in_range(0..=16)?,

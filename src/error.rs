@@ -1,5 +1,7 @@
-//! Why a resolution did not produce endpoints.
+//! Why a resolution did not start, or did not produce endpoints (S16,
+//! S23, S27, S32).
 
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 use core::net::SocketAddr;
@@ -8,24 +10,16 @@ use hickory_proto::rr::Name;
 
 use crate::service::NameError;
 
-/// Why a resolution failed, or could not start.
+/// Why a resolution that had started ended without endpoints: the error of
+/// [`Event::Failed`](crate::Event::Failed).
 ///
 /// Every variant is distinct so that callers can tell "the domain does not
 /// exist" from "the servers are broken" from "the network is down".
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
-    /// The URI has no destination (`im:`), so there is nothing to resolve (S4).
-    NoDestination,
-    /// No protocol to try and no fallback port: nothing could be found.
-    NoProtocols,
-    /// A name to resolve is not a valid DNS name.
-    InvalidName(NameError),
-    /// The configuration lists no DNS servers.
-    NoServers,
-    /// Starting this resolution would exceed `Config::max_resolutions` (S27).
-    TooManyResolutions,
-    /// Asking one more question would exceed `Config::max_queries` (S27).
+    /// Asking one more question would have exceeded `Config::max_queries`
+    /// (S27), so a lookup the resolution needed could not be made.
     TooManyQueries,
     /// The SRV RRset is the single target `.`: the service is decidedly not
     /// available at this domain (S11).
@@ -67,7 +61,8 @@ pub enum Error {
         /// What each server asked did.
         servers: Vec<(SocketAddr, ServerFailure)>,
     },
-    /// A CNAME chain loops or is longer than `Config::max_cname_hops` (S25).
+    /// A CNAME chain loops or is longer than `Config::max_cname_hops`
+    /// (S25), whatever rcode came with it (S32).
     CnameLoop {
         /// The name whose chain loops.
         name: Name,
@@ -104,43 +99,157 @@ pub enum Error {
     },
 }
 
-impl Error {
-    /// A short, stable, machine-readable name for the kind of error, as the
-    /// `resolve` example prints it: `unavailable`, `nxdomain`, `nodata`,
-    /// `servfail`, `refused`, `timeout`, `cname-loop`, `truncated`,
-    /// `referral`, `malformed`, `too-large`, `no-destination`, `no-protocols`, `invalid-name`,
-    /// `no-servers`, `too-many-resolutions`, `too-many-queries`.
-    pub fn kind(&self) -> &'static str {
+/// Why `resolve_uri` or `resolve_srv` started nothing. No event follows.
+///
+/// Kept apart from [`Error`] (as quinn-proto keeps `ConnectError` apart from
+/// `ConnectionError`): these are the caller's mistakes or the machine's
+/// limits, known before any packet is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The URI has no destination (`im:`), so there is nothing to resolve (S4).
+    NoDestination,
+    /// No protocol to try and no fallback port: nothing could be found.
+    NoProtocols,
+    /// A name to resolve is not a valid DNS name.
+    InvalidName(NameError),
+    /// The configuration lists no DNS servers.
+    NoServers,
+    /// Starting this resolution would exceed `Config::max_resolutions` (S27).
+    TooManyResolutions,
+    /// Its first questions would exceed `Config::max_queries` (S27).
+    TooManyQueries,
+}
+
+/// The kind of an [`Error`] or a [`StartError`], for matching and for
+/// printing a stable word (`as_str`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`Error::Unavailable`]
+    Unavailable,
+    /// [`Error::NxDomain`]
+    NxDomain,
+    /// [`Error::NoData`]
+    NoData,
+    /// [`Error::ServFail`]
+    ServFail,
+    /// [`Error::Refused`]
+    Refused,
+    /// [`Error::Timeout`]
+    Timeout,
+    /// [`Error::CnameLoop`]
+    CnameLoop,
+    /// [`Error::Truncated`]
+    Truncated,
+    /// [`Error::Referral`]
+    Referral,
+    /// [`Error::Malformed`]
+    Malformed,
+    /// [`Error::TooLarge`]
+    TooLarge,
+    /// [`StartError::NoDestination`]
+    NoDestination,
+    /// [`StartError::NoProtocols`]
+    NoProtocols,
+    /// [`StartError::InvalidName`]
+    InvalidName,
+    /// [`StartError::NoServers`]
+    NoServers,
+    /// [`StartError::TooManyResolutions`]
+    TooManyResolutions,
+    /// [`Error::TooManyQueries`] or [`StartError::TooManyQueries`]
+    TooManyQueries,
+}
+
+impl ErrorKind {
+    /// A short, stable, machine-readable word, as the `resolve` example
+    /// prints it: `unavailable`, `nxdomain`, `nodata`, `servfail`,
+    /// `refused`, `timeout`, `cname-loop`, `truncated`, `referral`,
+    /// `malformed`, `too-large`, `no-destination`, `no-protocols`,
+    /// `invalid-name`, `no-servers`, `too-many-resolutions`,
+    /// `too-many-queries`.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Error::NoDestination => "no-destination",
-            Error::NoProtocols => "no-protocols",
-            Error::InvalidName(_) => "invalid-name",
-            Error::NoServers => "no-servers",
-            Error::TooManyResolutions => "too-many-resolutions",
-            Error::TooManyQueries => "too-many-queries",
-            Error::Unavailable { .. } => "unavailable",
-            Error::NxDomain { .. } => "nxdomain",
-            Error::NoData { .. } => "nodata",
-            Error::ServFail { .. } => "servfail",
-            Error::Refused { .. } => "refused",
-            Error::Timeout { .. } => "timeout",
-            Error::CnameLoop { .. } => "cname-loop",
-            Error::Truncated { .. } => "truncated",
-            Error::Referral { .. } => "referral",
-            Error::Malformed { .. } => "malformed",
-            Error::TooLarge { .. } => "too-large",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::NxDomain => "nxdomain",
+            ErrorKind::NoData => "nodata",
+            ErrorKind::ServFail => "servfail",
+            ErrorKind::Refused => "refused",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::CnameLoop => "cname-loop",
+            ErrorKind::Truncated => "truncated",
+            ErrorKind::Referral => "referral",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::TooLarge => "too-large",
+            ErrorKind::NoDestination => "no-destination",
+            ErrorKind::NoProtocols => "no-protocols",
+            ErrorKind::InvalidName => "invalid-name",
+            ErrorKind::NoServers => "no-servers",
+            ErrorKind::TooManyResolutions => "too-many-resolutions",
+            ErrorKind::TooManyQueries => "too-many-queries",
         }
     }
 }
 
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Error {
+    /// The kind of error; `kind().as_str()` is the word `resolve` prints.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::TooManyQueries => ErrorKind::TooManyQueries,
+            Error::Unavailable { .. } => ErrorKind::Unavailable,
+            Error::NxDomain { .. } => ErrorKind::NxDomain,
+            Error::NoData { .. } => ErrorKind::NoData,
+            Error::ServFail { .. } => ErrorKind::ServFail,
+            Error::Refused { .. } => ErrorKind::Refused,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::CnameLoop { .. } => ErrorKind::CnameLoop,
+            Error::Truncated { .. } => ErrorKind::Truncated,
+            Error::Referral { .. } => ErrorKind::Referral,
+            Error::Malformed { .. } => ErrorKind::Malformed,
+            Error::TooLarge { .. } => ErrorKind::TooLarge,
+        }
+    }
+}
+
+impl StartError {
+    /// The kind of error; `kind().as_str()` is the word `resolve` prints.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StartError::NoDestination => ErrorKind::NoDestination,
+            StartError::NoProtocols => ErrorKind::NoProtocols,
+            StartError::InvalidName(_) => ErrorKind::InvalidName,
+            StartError::NoServers => ErrorKind::NoServers,
+            StartError::TooManyResolutions => ErrorKind::TooManyResolutions,
+            StartError::TooManyQueries => ErrorKind::TooManyQueries,
+        }
+    }
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::NoDestination => f.write_str("the URI has no destination"),
+            StartError::NoProtocols => f.write_str("no protocols to try and no fallback port"),
+            StartError::InvalidName(e) => write!(f, "invalid name: {e}"),
+            StartError::NoServers => f.write_str("no DNS servers configured"),
+            StartError::TooManyResolutions => f.write_str("too many resolutions in flight"),
+            StartError::TooManyQueries => f.write_str("too many queries in flight"),
+        }
+    }
+}
+
+impl core::error::Error for StartError {}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::NoDestination => f.write_str("the URI has no destination"),
-            Error::NoProtocols => f.write_str("no protocols to try and no fallback port"),
-            Error::InvalidName(e) => write!(f, "invalid name: {e}"),
-            Error::NoServers => f.write_str("no DNS servers configured"),
-            Error::TooManyResolutions => f.write_str("too many resolutions in flight"),
             Error::TooManyQueries => f.write_str("too many queries in flight"),
             Error::Unavailable { name } => {
                 write!(f, "{name} says the service is not available (target \".\")")
@@ -183,7 +292,7 @@ impl fmt::Display for Error {
 impl core::error::Error for Error {}
 
 /// What one server did with a question, when it did not answer it usefully.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ServerFailure {
     /// No answer within the attempt timeout.
@@ -192,8 +301,14 @@ pub enum ServerFailure {
     /// the answer came.
     Closed,
     /// An error rcode: SERVFAIL (2), NOTIMP (4), REFUSED (5), FORMERR (1)
-    /// also without EDNS, or another.
-    Rcode(u16),
+    /// also without EDNS, or another; with the Extended DNS Error the
+    /// server attached, if any (S32).
+    Rcode {
+        /// The DNS response code, extended bits included.
+        rcode: u16,
+        /// The answer's EDE option (RFC 8914).
+        extended: Option<ExtendedError>,
+    },
     /// TC=1 even over TCP.
     Truncated,
     /// A referral instead of an answer: not a recursive resolver for the name.
@@ -205,13 +320,61 @@ pub enum ServerFailure {
     TooLarge,
 }
 
+/// An Extended DNS Error (RFC 8914, S32): why a server failed, in its words.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExtendedError {
+    /// The INFO-CODE, e.g. 0 "other", 6 "DNSSEC bogus", 22 "no reachable authority".
+    pub code: u16,
+    /// The EXTRA-TEXT, at most [`ExtendedError::MAX_TEXT`] characters, with
+    /// control characters replaced so that it is safe to print.
+    pub text: String,
+}
+
+impl ExtendedError {
+    /// The longest EXTRA-TEXT kept, in characters (S27); the rest is cut.
+    pub const MAX_TEXT: usize = 200;
+
+    /// Reads an EDE option's data: a two-byte INFO-CODE, then UTF-8 text
+    /// (read lossily). `None` when shorter than two bytes.
+    pub(crate) fn from_option(data: &[u8]) -> Option<ExtendedError> {
+        let (code, text) = data.split_first_chunk::<2>()?;
+        let text = String::from_utf8_lossy(text)
+            .chars()
+            .take(Self::MAX_TEXT)
+            .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+            .collect();
+        Some(ExtendedError {
+            code: u16::from_be_bytes(*code),
+            text,
+        })
+    }
+}
+
+impl fmt::Display for ExtendedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EDE {}", self.code)?;
+        if !self.text.is_empty() {
+            write!(f, ": {}", self.text)?;
+        }
+        Ok(())
+    }
+}
+
 impl ServerFailure {
+    /// An error rcode without an Extended DNS Error.
+    pub const fn rcode(rcode: u16) -> ServerFailure {
+        ServerFailure::Rcode {
+            rcode,
+            extended: None,
+        }
+    }
+
     /// How much the failure says about the name, to pick the error a
     /// question ends with: an answer beats a garbled answer beats silence.
-    fn weight(self) -> u8 {
+    fn weight(&self) -> u8 {
         match self {
-            ServerFailure::Rcode(2) => 6,
-            ServerFailure::Rcode(_) => 5,
+            ServerFailure::Rcode { rcode: 2, .. } => 6,
+            ServerFailure::Rcode { .. } => 5,
             ServerFailure::Referral => 4,
             ServerFailure::TooLarge => 3,
             ServerFailure::Malformed => 2,
@@ -226,7 +389,14 @@ impl fmt::Display for ServerFailure {
         match self {
             ServerFailure::Timeout => f.write_str("timeout"),
             ServerFailure::Closed => f.write_str("connection closed"),
-            ServerFailure::Rcode(rcode) => RcodeName(*rcode).fmt(f),
+            ServerFailure::Rcode {
+                rcode,
+                extended: None,
+            } => RcodeName(*rcode).fmt(f),
+            ServerFailure::Rcode {
+                rcode,
+                extended: Some(extended),
+            } => write!(f, "{}, {extended}", RcodeName(*rcode)),
             ServerFailure::Truncated => f.write_str("truncated over TCP"),
             ServerFailure::Referral => f.write_str("referral"),
             ServerFailure::Malformed => f.write_str("malformed"),
@@ -240,13 +410,13 @@ impl fmt::Display for ServerFailure {
 pub(crate) fn servers_failed(name: Name, servers: Vec<(SocketAddr, ServerFailure)>) -> Error {
     let worst = servers
         .iter()
-        .map(|(_, failure)| *failure)
-        .fold(ServerFailure::Timeout, |a, b| {
+        .map(|(_, failure)| failure)
+        .fold(&ServerFailure::Timeout, |a, b| {
             if b.weight() > a.weight() { b } else { a }
         });
-    match worst {
-        ServerFailure::Rcode(2) => Error::ServFail { name, servers },
-        ServerFailure::Rcode(rcode) => Error::Refused {
+    match *worst {
+        ServerFailure::Rcode { rcode: 2, .. } => Error::ServFail { name, servers },
+        ServerFailure::Rcode { rcode, .. } => Error::Refused {
             name,
             rcode,
             servers,
@@ -291,8 +461,46 @@ impl fmt::Display for Reports<'_> {
     }
 }
 
-impl From<NameError> for Error {
+impl From<NameError> for StartError {
     fn from(e: NameError) -> Self {
-        Error::InvalidName(e)
+        StartError::InvalidName(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extended_error_text_is_bounded_and_printable() {
+        let mut data = alloc::vec![0, 6];
+        data.extend_from_slice(b"bad\x1b[31m sig");
+        let ede = ExtendedError::from_option(&data).unwrap();
+        assert_eq!(ede.code, 6);
+        assert_eq!(ede.text, "bad\u{FFFD}[31m sig");
+        let long = [&[0u8, 0][..], &[b'x'; 1000]].concat();
+        let ede = ExtendedError::from_option(&long).unwrap();
+        assert_eq!(ede.text.chars().count(), ExtendedError::MAX_TEXT);
+        assert_eq!(ExtendedError::from_option(&[1]), None);
+        let failure = ServerFailure::Rcode {
+            rcode: 2,
+            extended: ExtendedError::from_option(b"\0\0max. restarts reached"),
+        };
+        assert_eq!(
+            alloc::format!("{failure}"),
+            "SERVFAIL, EDE 0: max. restarts reached"
+        );
+    }
+
+    #[test]
+    fn kinds_keep_their_words() {
+        assert_eq!(Error::TooManyQueries.kind().as_str(), "too-many-queries");
+        assert_eq!(StartError::TooManyQueries.kind(), ErrorKind::TooManyQueries);
+        assert_eq!(StartError::NoDestination.kind().as_str(), "no-destination");
+        let name = Name::root();
+        assert_eq!(
+            alloc::format!("{}", Error::CnameLoop { name }.kind()),
+            "cname-loop"
+        );
     }
 }

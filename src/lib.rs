@@ -16,7 +16,7 @@
 //! one [`Event`], by its deadline, unless [`Resolver::cancel`]led.
 //!
 //! ```
-//! use impp_resolver::{Config, Event, Instant, Protocol, Resolver, Uri};
+//! use impp_resolver::{Config, ErrorKind, Event, Instant, Protocol, Resolver, Uri};
 //! # use rand_chacha::ChaCha20Rng; use rand_core::SeedableRng;
 //! # let rng = ChaCha20Rng::seed_from_u64(1); // use an OS-seeded CSPRNG in real code
 //! let config = Config {
@@ -44,15 +44,36 @@
 //! match resolver.poll_event() {
 //!     Some(Event::Failed { id: ended, error }) => {
 //!         assert_eq!(ended, id);
-//!         assert_eq!(error.kind(), "timeout");
+//!         assert_eq!(error.kind(), ErrorKind::Timeout);
 //!     }
 //!     other => panic!("{other:?}"),
 //! }
 //! ```
 //!
-//! Module map (each holds the SPEC rules named):
-//! [`uri`] S1–S5, [`service`] S6–S8, [`srv`] S9–S13, `message` S12 S18–S22,
-//! `transport` S18–S24 S27, `config` S21–S23 S27, `resolver` S7 S11 S14–S17 S25.
+//! # Module map
+//!
+//! One concept a file; the SPEC.md rules each holds are named after it.
+//! Data flows from the top of this list down to the wire and back.
+//!
+//! - [`uri`]: `im:`/`pres:` URIs (S1–S5).
+//! - [`service`]: SRV owner names such as `_im._xmpp.example.com.` (S6, S8).
+//! - [`srv`]: RFC 2782 ordering of one SRV RRset (S9–S13).
+//! - `resolver`: the public state machine, [`Resolver`] (S7, S27).
+//! - `plan`: one resolution's lookups and stages (S7, S11, S14–S17, S25).
+//! - `event`: what a resolution hands back: [`Event`], [`Answer`],
+//!   [`Endpoint`], [`Via`] (S13, S17).
+//! - `waiters`: which resolutions wait on which question (S24).
+//! - `scheduler`: the question scheduler: ids, servers, attempts, UDP and
+//!   TCP, matching answers (S18–S24, S27).
+//! - `tcp`: the TCP length prefix and reassembly (S22, S27).
+//! - `message`: the only code that reads or writes DNS messages, through
+//!   hickory-proto (S12, S18–S22, S25, S32).
+//! - `timer`: deadlines with lazy deletion.
+//! - `config`: [`Config`] and [`Transport`] (S20–S23, S27).
+//! - `error`: [`StartError`], [`Error`], [`ServerFailure`] (S16, S23, S32).
+//! - `stats`: [`Stats`] counters (S19, S27).
+//! - `time`: the caller's clock, [`Instant`].
+//! - `blocking` (feature `std`): a driver over real sockets.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -61,24 +82,32 @@ extern crate alloc;
 
 mod config;
 mod error;
+mod event;
 mod message;
+mod plan;
 mod resolver;
+mod scheduler;
 pub mod service;
 pub mod srv;
+mod stats;
+mod tcp;
 mod time;
-mod transport;
+mod timer;
 pub mod uri;
+mod waiters;
 
 #[cfg(feature = "std")]
 pub mod blocking;
 
-pub use config::{AddressOrder, Config, MAX_SERVERS};
-pub use error::{Error, ServerFailure};
-pub use resolver::{Answer, Endpoint, Event, ResolutionId, Resolver, Via};
+pub use config::{AddressOrder, Config, MAX_SERVERS, Transport};
+pub use error::{Error, ErrorKind, ExtendedError, ServerFailure, StartError};
+pub use event::{Answer, Endpoint, Event, ResolutionId, Via};
+pub use resolver::Resolver;
+pub use scheduler::Transmit;
 pub use service::{NameError, Protocol};
 pub use srv::{SrvOrder, SrvRecord, order_srv};
+pub use stats::Stats;
 pub use time::Instant;
-pub use transport::{Stats, Transmit, Transport};
 pub use uri::{Mailbox, Scheme, Uri, UriError, UriErrorKind};
 
 /// The hickory-proto crate this one speaks DNS with, for its [`Name`](proto::rr::Name) type.

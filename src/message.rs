@@ -12,10 +12,11 @@ use core::net::IpAddr;
 use rand_core::CryptoRng;
 
 use hickory_proto::op::{Edns, Header, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
-use crate::error::ServerFailure;
+use crate::error::{ExtendedError, ServerFailure};
 
 /// Why a received packet was not accepted as the answer to a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,40 +225,29 @@ pub(crate) fn read_reply(
         metadata.merge_response_code(edns.rcode_high());
     }
     let rcode = metadata.response_code;
+    let chain = follow_chain(&answers, name, rtype, max_hops);
     if rcode != ResponseCode::NoError && rcode != ResponseCode::NXDomain {
-        return Err(ServerFailure::Rcode(u16::from(rcode)));
-    }
-
-    // Follow the CNAME chain inside the answer section (S25), with loop
-    // detection and the hop limit. Records whose owner, type or class do not
-    // fit are ignored (S12).
-    let mut owner = name;
-    let mut ttl = u32::MAX;
-    // Names the chain has reached besides `name`: none without a CNAME.
-    let mut seen: Vec<&Name> = Vec::new();
-    loop {
-        let next = answers.iter().find_map(|r| match &r.data {
-            RData::CNAME(cname) if r.dns_class == DNSClass::IN && same_name(&r.name, owner) => {
-                Some((&cname.0, r.ttl))
-            }
-            _ => None,
-        });
-        let Some((target, cname_ttl)) = next else {
-            break;
-        };
-        if rtype == RecordType::CNAME {
-            break;
-        }
-        let looped = same_name(target, name) || seen.iter().any(|n| same_name(n, target));
-        if looped || seen.len() >= usize::from(max_hops) {
+        // S32: a loop is a loop whatever rcode came with it (BIND answers
+        // one with SERVFAIL and both CNAMEs).
+        if chain.is_err() {
             return Ok(Reply::CnameLoop);
         }
-        seen.push(target);
-        ttl = ttl.min(cname_ttl);
-        owner = target;
+        let extended =
+            edns.as_ref()
+                .and_then(|edns| match edns.option(EdnsCode::Unknown(EDE_OPTION)) {
+                    Some(EdnsOption::Unknown(_, data)) => ExtendedError::from_option(data),
+                    _ => None,
+                });
+        return Err(ServerFailure::Rcode {
+            rcode: u16::from(rcode),
+            extended,
+        });
     }
+    let Ok((owner, mut ttl, seen)) = chain else {
+        return Ok(Reply::CnameLoop);
+    };
     // At most max_hops names were seen, so this fits.
-    let hops = u8::try_from(seen.len()).unwrap_or(u8::MAX);
+    let hops = u8::try_from(seen).unwrap_or(u8::MAX);
 
     // The chain's end outlives `answers`, whose records are moved out below.
     let owner = owner.clone();
@@ -310,6 +300,46 @@ pub(crate) fn read_reply(
         return Err(ServerFailure::Referral);
     }
     Ok(Reply::NoData)
+}
+
+/// The EDNS option code of Extended DNS Errors (RFC 8914 §2).
+const EDE_OPTION: u16 = 15;
+
+/// The answer's chain loops or is longer than the hop limit (S25).
+struct Looped;
+
+/// Follows the CNAME chain from `name` inside the answer section (S25),
+/// with loop detection and the hop limit. Records whose owner, type or
+/// class do not fit are ignored (S12). Gives the chain's last name, the
+/// lowest TTL of its CNAMEs (`u32::MAX` without one) and the hops taken.
+fn follow_chain<'a>(
+    answers: &'a [Record],
+    name: &'a Name,
+    rtype: RecordType,
+    max_hops: u8,
+) -> Result<(&'a Name, u32, usize), Looped> {
+    let mut owner = name;
+    let mut ttl = u32::MAX;
+    // Names the chain has reached besides `name`: none without a CNAME.
+    let mut seen: Vec<&Name> = Vec::new();
+    if rtype == RecordType::CNAME {
+        return Ok((owner, ttl, 0));
+    }
+    while let Some((target, cname_ttl)) = answers.iter().find_map(|r| match &r.data {
+        RData::CNAME(cname) if r.dns_class == DNSClass::IN && same_name(&r.name, owner) => {
+            Some((&cname.0, r.ttl))
+        }
+        _ => None,
+    }) {
+        let looped = same_name(target, name) || seen.iter().any(|n| same_name(n, target));
+        if looped || seen.len() >= usize::from(max_hops) {
+            return Err(Looped);
+        }
+        seen.push(target);
+        ttl = ttl.min(cname_ttl);
+        owner = target;
+    }
+    Ok((owner, ttl, seen.len()))
 }
 
 #[cfg(test)]
@@ -588,7 +618,7 @@ mod tests {
         servfail.metadata.response_code = ResponseCode::ServFail;
         assert_eq!(
             reply(&servfail, &q, RecordType::SRV),
-            Err(ServerFailure::Rcode(2))
+            Err(ServerFailure::rcode(2))
         );
 
         let mut tc = response(1, &q, RecordType::SRV);

@@ -6,25 +6,19 @@
 //! `cargo test --all-features --test fuzz_checks -- --ignored`.
 #![cfg(feature = "arbitrary")]
 
-#[path = "../fuzz/checks.rs"]
-mod checks;
-
 use std::path::{Path, PathBuf};
 
-use impp_resolver::proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use impp_resolver::proto::op::{Edns, Message, ResponseCode};
 use impp_resolver::proto::rr::rdata::opt::EdnsOption;
-use impp_resolver::proto::rr::rdata::{A, AAAA, CNAME, NS, SOA, SRV};
-use impp_resolver::proto::rr::{Name, RData, Record, RecordType};
+use impp_resolver::proto::rr::rdata::{A, AAAA, NS};
+use impp_resolver::proto::rr::{RData, Record};
+use impp_test_support::checks;
+use impp_test_support::records::{self, cname, name, soa, srv_response};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
 /// Pseudo-random inputs per target in every `cargo test`.
 const RANDOM_INPUTS: u64 = 3_000;
-
-/// A CNAME record from `owner` to `target`.
-fn cname(owner: Name, target: Name) -> Record {
-    Record::from_rdata(owner, 60, RData::CNAME(CNAME(target)))
-}
 
 fn corpus_dir(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -71,42 +65,14 @@ fn pseudo_random_inputs_keep_every_invariant() {
     }
 }
 
-fn name(s: &str) -> Name {
-    Name::from_ascii(s).unwrap()
-}
-
 /// A response to the `answer` checker's query (`_im._xmpp.example.com.` SRV).
 fn response(build: impl FnOnce(&mut Message)) -> Vec<u8> {
-    let owner = name("_im._xmpp.example.com.");
-    let mut m = Message::new(0, MessageType::Response, OpCode::Query);
-    m.metadata.recursion_available = true;
-    m.add_query(Query::query(owner, RecordType::SRV));
-    build(&mut m);
-    m.to_vec().unwrap()
+    srv_response(0, build)
 }
 
+/// An SRV record on port 5222.
 fn srv(owner: &str, priority: u16, weight: u16, target: &str) -> Record {
-    Record::from_rdata(
-        name(owner),
-        300,
-        RData::SRV(SRV::new(priority, weight, 5222, name(target))),
-    )
-}
-
-fn soa() -> Record {
-    Record::from_rdata(
-        name("example.com."),
-        60,
-        RData::SOA(SOA::new(
-            name("ns.example.com."),
-            name("hostmaster.example.com."),
-            1,
-            3600,
-            600,
-            86400,
-            60,
-        )),
-    )
+    records::srv(owner, priority, weight, 5222, target)
 }
 
 /// Answers built through hickory-proto from zone-like data: compression
@@ -136,22 +102,22 @@ fn answer_seeds() -> Vec<(&'static str, Vec<u8>)> {
         (
             "cname-chain",
             response(|m| {
-                m.add_answer(cname(name(owner), name("one.example.com.")));
-                m.add_answer(cname(name("one.example.com."), name("two.example.net.")));
+                m.add_answer(cname(owner, "one.example.com."));
+                m.add_answer(cname("one.example.com.", "two.example.net."));
                 m.add_answer(srv("two.example.net.", 0, 0, "a.example.com."));
             }),
         ),
         (
             "cname-alone",
             response(|m| {
-                m.add_answer(cname(name(owner), name("elsewhere.example.net.")));
+                m.add_answer(cname(owner, "elsewhere.example.net."));
             }),
         ),
         (
             "cname-loop",
             response(|m| {
-                m.add_answer(cname(name(owner), name("loop.example.com.")));
-                m.add_answer(cname(name("loop.example.com."), name(owner)));
+                m.add_answer(cname(owner, "loop.example.com."));
+                m.add_answer(cname("loop.example.com.", owner));
             }),
         ),
         (
@@ -177,13 +143,13 @@ fn answer_seeds() -> Vec<(&'static str, Vec<u8>)> {
             "nxdomain",
             response(|m| {
                 m.metadata.response_code = ResponseCode::NXDomain;
-                m.add_authority(soa());
+                m.add_authority(soa("example.com."));
             }),
         ),
         (
             "nodata",
             response(|m| {
-                m.add_authority(soa());
+                m.add_authority(soa("example.com."));
             }),
         ),
         (
@@ -199,6 +165,20 @@ fn answer_seeds() -> Vec<(&'static str, Vec<u8>)> {
         (
             "servfail",
             response(|m| m.metadata.response_code = ResponseCode::ServFail),
+        ),
+        (
+            // BIND 9.18 on a CNAME loop: SERVFAIL, both CNAMEs, EDE 0 (S32).
+            "servfail-cname-loop-ede",
+            response(|m| {
+                m.metadata.response_code = ResponseCode::ServFail;
+                m.add_answer(cname(owner, "loop.example.com."));
+                m.add_answer(cname("loop.example.com.", owner));
+                let mut edns = Edns::new();
+                edns.set_max_payload(1232);
+                let ede = [&[0u8, 0][..], b"max. restarts reached"].concat();
+                edns.options_mut().insert(EdnsOption::Unknown(15, ede));
+                m.set_edns(edns);
+            }),
         ),
         (
             "formerr",

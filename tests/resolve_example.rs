@@ -2,9 +2,7 @@
 //! binary against a real DNS server on loopback. `cargo test` builds examples
 //! before running tests, so the binary sits beside this test's own.
 
-#[path = "support/zone_server.rs"]
-mod zone_server;
-
+use impp_test_support::zone_server;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;

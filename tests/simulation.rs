@@ -15,9 +15,6 @@
 //! `SIM_SEEDS=N` runs N seeds (default 10 000); `SIM_SEED=S` replays one
 //! with a trace of every packet.
 
-#[path = "support/scripted.rs"]
-mod scripted;
-
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::net::{IpAddr, SocketAddr};
@@ -26,9 +23,9 @@ use std::time::Duration;
 use impp_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
 use impp_resolver::proto::rr::RecordType;
 use impp_resolver::{Config, Endpoint, Event, Instant, Protocol, Resolver, Transport, Uri};
+use impp_test_support::scripted::*;
 use rand_chacha::{ChaCha8Rng, ChaCha20Rng};
 use rand_core::{Rng, SeedableRng};
-use scripted::*;
 
 /// The address forged answers point to.
 const EVIL: [u8; 4] = [203, 0, 113, 66];

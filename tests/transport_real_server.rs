@@ -3,16 +3,14 @@
 //! SRV set overflows UDP (S22), dead and silent first servers (S23), and a
 //! small real server that answers SERVFAIL to everything.
 
-#[path = "support/zone_server.rs"]
-mod zone_server;
-
+use impp_test_support::records::config;
+use impp_test_support::zone_server::{self, resolve_blocking};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use impp_resolver::blocking::{self, BlockingError};
 use impp_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
-use impp_resolver::{Answer, Config, Error, Protocol, ServerFailure, Transport, Uri};
+use impp_resolver::{Answer, Config, Error, Protocol, ServerFailure, Transport};
 
 fn server() -> SocketAddr {
     zone_server::example_zones()
@@ -42,22 +40,17 @@ fn servfail_server() -> SocketAddr {
     })
 }
 
-fn config(servers: Vec<SocketAddr>) -> Config {
+/// Short attempts and a long deadline: room for every retry.
+fn retrying_config(servers: &[SocketAddr]) -> Config {
     Config {
-        servers,
         attempt_timeout: Duration::from_millis(300),
         resolution_timeout: Duration::from_secs(10),
-        ..Config::default()
+        ..config(servers)
     }
 }
 
 fn resolve(config: Config, uri: &str) -> Result<Answer, Error> {
-    let uri: Uri = uri.parse().unwrap();
-    match blocking::resolve_uri(config, &uri, &[Protocol::XMPP], None) {
-        Ok(answer) => Ok(answer),
-        Err(BlockingError::Resolve(e)) => Err(e),
-        Err(BlockingError::Io(e)) => panic!("I/O error: {e}"),
-    }
+    resolve_blocking(config, uri, &[Protocol::XMPP], None)
 }
 
 fn assert_all_forty(answer: &Answer) {
@@ -105,17 +98,17 @@ fn oversized_srv_set_comes_whole_over_tcp_after_truncation() {
     let udp = Message::from_vec(&buf[..len]).unwrap();
     assert!(udp.metadata.truncation, "the server must truncate over UDP");
     // A truncated answer is never used, so 40 endpoints mean TCP worked.
-    let answer = resolve(config(vec![server()]), "im:fred@big.example.com").unwrap();
+    let answer = resolve(retrying_config(&[server()]), "im:fred@big.example.com").unwrap();
     assert_all_forty(&answer);
 }
 
 #[test]
 fn forced_tcp_resolves_everything_over_one_connection_per_server() {
-    let mut cfg = config(vec![server()]);
+    let mut cfg = retrying_config(&[server()]);
     cfg.transport = Transport::Tcp;
     let answer = resolve(cfg, "im:fred@big.example.com").unwrap();
     assert_all_forty(&answer);
-    let mut cfg = config(vec![server()]);
+    let mut cfg = retrying_config(&[server()]);
     cfg.transport = Transport::Tcp;
     let answer = resolve(cfg, "im:fred@example.com").unwrap();
     assert_eq!(answer.endpoints.len(), 4);
@@ -124,7 +117,7 @@ fn forced_tcp_resolves_everything_over_one_connection_per_server() {
 #[test]
 fn silent_first_server_then_the_real_one() {
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let cfg = config(vec![silent.local_addr().unwrap(), server()]);
+    let cfg = retrying_config(&[silent.local_addr().unwrap(), server()]);
     let answer = resolve(cfg, "im:fred@example.com").unwrap();
     assert_eq!(answer.endpoints.len(), 4);
     // The silent server really was asked.
@@ -142,7 +135,7 @@ fn closed_port() -> SocketAddr {
 
 #[test]
 fn closed_first_server_then_the_real_one() {
-    let cfg = config(vec![closed_port(), server()]);
+    let cfg = retrying_config(&[closed_port(), server()]);
     let answer = resolve(cfg, "im:fred@example.com").unwrap();
     assert_eq!(answer.endpoints.len(), 4);
 }
@@ -150,7 +143,7 @@ fn closed_first_server_then_the_real_one() {
 #[test]
 fn refused_tcp_connection_fails_over_to_the_next_server() {
     // Over TCP a closed port refuses the connection: handle_stream_closed.
-    let mut cfg = config(vec![closed_port(), server()]);
+    let mut cfg = retrying_config(&[closed_port(), server()]);
     cfg.transport = Transport::Tcp;
     let answer = resolve(cfg, "im:fred@example.com").unwrap();
     assert_eq!(answer.endpoints.len(), 4);
@@ -158,7 +151,7 @@ fn refused_tcp_connection_fails_over_to_the_next_server() {
 
 #[test]
 fn servfail_moves_on_to_the_next_server() {
-    let cfg = config(vec![servfail_server(), server()]);
+    let cfg = retrying_config(&[servfail_server(), server()]);
     let answer = resolve(cfg, "im:fred@example.com").unwrap();
     assert_eq!(answer.endpoints.len(), 4);
 }
@@ -167,14 +160,14 @@ fn servfail_moves_on_to_the_next_server() {
 fn servfail_everywhere_says_what_each_server_did() {
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let silent = silent.local_addr().unwrap();
-    let cfg = config(vec![servfail_server(), silent]);
+    let cfg = retrying_config(&[servfail_server(), silent]);
     let error = resolve(cfg, "im:fred@example.com").unwrap_err();
     assert_eq!(
         error,
         Error::ServFail {
             name: "_im._xmpp.example.com.".parse().unwrap(),
             servers: vec![
-                (servfail_server(), ServerFailure::Rcode(2)),
+                (servfail_server(), ServerFailure::rcode(2)),
                 (silent, ServerFailure::Timeout)
             ],
         }

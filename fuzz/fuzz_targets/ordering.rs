@@ -1,7 +1,7 @@
-//! Fuzz target `ordering`: see `fuzz/checks.rs` for the invariants it checks.
+//! Fuzz target `ordering`: see `test-support/src/checks.rs` for the invariants
+//! it checks.
 #![no_main]
 
-#[path = "../checks.rs"]
-mod checks;
+use impp_test_support::checks;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::ordering(data));

@@ -1,29 +1,25 @@
 //! A scripted DNS world for driving the state machine through virtual
 //! time: servers that answer per (server, name, type) rule, and a `Sim`
 //! that shuttles transmits and replies (UDP and TCP) and logs everything.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
 use impp_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
-use impp_resolver::proto::rr::rdata::{A, AAAA, CNAME, SOA, SRV};
-use impp_resolver::proto::rr::{Name, RData, Record, RecordType};
-use impp_resolver::{Config, Error, Event, Instant, Protocol, Resolver, Transport, Uri};
+use impp_resolver::proto::rr::{Name, Record, RecordType};
+use impp_resolver::{
+    Answer, Config, Error, Event, Instant, Protocol, ResolutionId, Resolver, Transport, Uri,
+};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-pub const S1: &str = "192.0.2.53:53";
-pub const S2: &str = "198.51.100.53:53";
+pub use crate::records::*;
 
-pub fn addr(s: &str) -> SocketAddr {
-    s.parse().unwrap()
-}
-
-pub fn name(s: &str) -> Name {
-    Name::from_ascii(s).unwrap()
-}
+/// The first scripted server.
+pub const S1: SocketAddr = SERVER;
+/// The second scripted server.
+pub const S2: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, 53), 53));
 
 /// What a scripted server does with one question.
 #[derive(Clone)]
@@ -75,13 +71,13 @@ impl Zone {
 
     pub fn on_server(
         mut self,
-        server: &str,
+        server: SocketAddr,
         name: &str,
         rtype: RecordType,
         script: Script,
     ) -> Self {
         self.rules
-            .insert((Some(addr(server)), name.to_lowercase(), rtype), script);
+            .insert((Some(server), name.to_lowercase(), rtype), script);
         self
     }
 
@@ -102,21 +98,7 @@ impl Zone {
         m.metadata.recursion_desired = true;
         m.metadata.recursion_available = true;
         m.add_query(question.clone());
-        let soa = || {
-            Record::from_rdata(
-                name("example."),
-                60,
-                RData::SOA(SOA::new(
-                    name("ns.example."),
-                    name("h.example."),
-                    1,
-                    2,
-                    3,
-                    4,
-                    60,
-                )),
-            )
-        };
+        let soa = || soa("example.");
         let mut script = self.script(server, question.name(), question.query_type());
         loop {
             script = match script {
@@ -159,42 +141,26 @@ impl Zone {
     }
 }
 
-pub fn srv(owner: &str, priority: u16, weight: u16, port: u16, target: &str) -> Record {
-    Record::from_rdata(
-        name(owner),
-        300,
-        RData::SRV(SRV::new(priority, weight, port, name(target))),
-    )
-}
-
-pub fn a(owner: &str, ip: [u8; 4]) -> Record {
-    Record::from_rdata(
-        name(owner),
-        300,
-        RData::A(A::from(std::net::Ipv4Addr::from(ip))),
-    )
-}
-
-pub fn aaaa(owner: &str, ip: &str) -> Record {
-    Record::from_rdata(
-        name(owner),
-        300,
-        RData::AAAA(AAAA::from(ip.parse::<std::net::Ipv6Addr>().unwrap())),
-    )
-}
-
-pub fn cname(owner: &str, target: &str) -> Record {
-    Record::from_rdata(name(owner), 300, RData::CNAME(CNAME(name(target))))
+/// One query the machine sent, as the simulation logged it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentQuery {
+    /// When it was sent.
+    pub at: Instant,
+    pub server: SocketAddr,
+    /// The question name, lower-cased.
+    pub name: String,
+    pub rtype: RecordType,
+    pub transport: Transport,
+    /// Whether it carried an OPT record.
+    pub edns: bool,
 }
 
 /// A resolver plus virtual time and a log of what it asked.
 pub struct Sim {
     pub resolver: Resolver<ChaCha20Rng>,
     pub now: Instant,
-    /// (time, server, name, type) of every query sent.
-    pub asked: Vec<(Instant, SocketAddr, String, RecordType)>,
-    /// The transport and EDNS presence of each query in `asked`.
-    pub how: Vec<(Transport, bool)>,
+    /// Every query sent, in order.
+    pub asked: Vec<SentQuery>,
     /// Connections the machine said to close.
     pub closed: Vec<SocketAddr>,
     /// Hand TCP answers over in fragments of at most this many bytes.
@@ -213,7 +179,6 @@ impl Sim {
             resolver: Resolver::new(config, ChaCha20Rng::seed_from_u64(42)),
             now: Instant::ZERO,
             asked: Vec::new(),
-            how: Vec::new(),
             closed: Vec::new(),
             fragment: usize::MAX,
             events: Vec::new(),
@@ -252,7 +217,7 @@ impl Sim {
     }
 
     /// Starts the usual resolution: `im:fred@example.com` over XMPP.
-    pub fn start_xmpp(&mut self) -> impp_resolver::ResolutionId {
+    pub fn start_xmpp(&mut self) -> ResolutionId {
         self.start("im:fred@example.com", &[Protocol::XMPP], None)
     }
 
@@ -261,7 +226,7 @@ impl Sim {
         uri: &str,
         protocols: &[Protocol],
         fallback: Option<u16>,
-    ) -> impp_resolver::ResolutionId {
+    ) -> ResolutionId {
         let uri: Uri = uri.parse().unwrap();
         self.resolver
             .resolve_uri(&uri, protocols, fallback, self.now)
@@ -283,19 +248,16 @@ impl Sim {
                 };
                 let q = Message::from_vec(query).unwrap();
                 let question = &q.queries[0];
-                self.asked.push((
-                    self.now,
-                    t.server,
-                    question.name().to_ascii().to_lowercase(),
-                    question.query_type(),
-                ));
-                self.how.push((t.transport, q.edns.is_some()));
+                self.asked.push(SentQuery {
+                    at: self.now,
+                    server: t.server,
+                    name: question.name().to_ascii().to_lowercase(),
+                    rtype: question.query_type(),
+                    transport: t.transport,
+                    edns: q.edns.is_some(),
+                });
                 let reply = match zone.reply(t.server, query, tcp) {
-                    Reply::Bytes(bytes) if tcp => {
-                        let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
-                        framed.extend_from_slice(&bytes);
-                        framed
-                    }
+                    Reply::Bytes(bytes) if tcp => framed(&bytes),
                     Reply::Bytes(bytes) => bytes,
                     Reply::Silence => continue,
                     Reply::Close => Vec::new(),
@@ -359,15 +321,20 @@ impl Sim {
         }
     }
 
-    pub fn answer(&self) -> impp_resolver::Answer {
+    pub fn answer(&self) -> Answer {
         match self.only_event() {
             Event::Resolved { answer, .. } => answer.clone(),
             e => panic!("expected an answer, got {e:?}"),
         }
     }
 
+    /// How each query went: its transport and whether it carried EDNS.
+    pub fn how(&self) -> Vec<(Transport, bool)> {
+        self.asked.iter().map(|q| (q.transport, q.edns)).collect()
+    }
+
     pub fn asked_type(&self, rtype: RecordType) -> usize {
-        self.asked.iter().filter(|q| q.3 == rtype).count()
+        self.asked.iter().filter(|q| q.rtype == rtype).count()
     }
 
     /// Every resolution ended and nothing was left behind.
@@ -377,13 +344,6 @@ impl Sim {
         assert_eq!(self.resolver.stats().tcp_connections, 0);
         assert_eq!(self.resolver.poll_timeout(), None);
         assert_eq!(self.resolver.poll_close(), None);
-    }
-}
-
-pub fn config(servers: &[&str]) -> Config {
-    Config {
-        servers: servers.iter().map(|s| addr(s)).collect(),
-        ..Config::default()
     }
 }
 

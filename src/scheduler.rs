@@ -1,5 +1,6 @@
-//! One question's life on the wire: ids, servers, attempts, UDP and TCP,
-//! matching (SPEC S18–S24, S27). Knows nothing of SRV records or URIs.
+//! The question scheduler: one question's life on the wire — ids, which
+//! server to ask when, UDP and TCP, matching answers (SPEC S18–S24, S27).
+//! Knows nothing of SRV records or URIs.
 //!
 //! A question goes to server *k* mod *n* on its *k*-th attempt, each
 //! attempt waiting twice as long as the round before (S23). Queries already
@@ -13,30 +14,20 @@
 //! question share one query (S24).
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BinaryHeap, VecDeque};
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
-use core::cmp::Reverse;
 use core::net::SocketAddr;
 
 use hickory_proto::rr::{Name, RecordType};
 use rand_core::CryptoRng;
 
-use crate::config::Config;
+use crate::config::{Config, Transport};
 use crate::error::ServerFailure;
 use crate::message::{self, Mismatch, Reply, fingerprint};
+use crate::stats::Stats;
+use crate::tcp::{self, Connection, TooLong};
 use crate::time::Instant;
-
-/// How a message travels to a server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub enum Transport {
-    /// One UDP datagram.
-    #[default]
-    Udp,
-    /// A TCP connection to the server, shared by all TCP queries to it
-    /// (RFC 7766 pipelining). Messages carry the two-byte length prefix.
-    Tcp,
-}
+use crate::timer::Timers;
 
 /// A message for the caller to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,47 +41,7 @@ pub struct Transmit {
     pub payload: Vec<u8>,
 }
 
-/// Counters of what the machine sent, received and dropped; a snapshot from
-/// [`Resolver::stats`](crate::Resolver::stats).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Queries handed to the caller to send, over UDP and TCP.
-    pub queries_sent: u64,
-    /// Of those, queries over TCP.
-    pub tcp_queries_sent: u64,
-    /// Attempts after a question's first: timeouts and failed servers (S23).
-    pub retransmissions: u64,
-    /// Queries asked again without EDNS after FORMERR (S21).
-    pub edns_retries: u64,
-    /// Queries asked again over TCP after a truncated answer (S22).
-    pub tcp_retries: u64,
-    /// Datagrams handed in by the caller.
-    pub datagrams_received: u64,
-    /// Whole DNS messages framed from TCP streams.
-    pub stream_messages_received: u64,
-    /// Messages matched to a query in flight, whatever they said.
-    pub answers_accepted: u64,
-    /// Dropped: no query in flight to this server, port and transport with
-    /// this id (a late, duplicate, stray or forged packet).
-    pub dropped_unmatched: u64,
-    /// Dropped: QR not set (a query, not a response).
-    pub dropped_not_response: u64,
-    /// Dropped: the question differs from the one asked.
-    pub dropped_wrong_question: u64,
-    /// Dropped: the question's letter case differs from the one sent (S20).
-    pub dropped_wrong_case: u64,
-    /// Dropped: too short or garbled to read a header and question.
-    pub dropped_unreadable: u64,
-    /// Dropped: TCP bytes from a server with no query pending over TCP, or
-    /// a length prefix over `Config::max_tcp_message` (S27).
-    pub dropped_stream_bytes: u64,
-    /// Questions currently on the wire.
-    pub queries_in_flight: usize,
-    /// TCP connections the machine currently wants open.
-    pub tcp_connections: usize,
-}
-
-/// Identifies one question inside the transport.
+/// Identifies one question inside the scheduler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct QuestionId(u64);
 
@@ -178,18 +129,8 @@ impl Question {
     }
 }
 
-/// A TCP connection the machine wants open, and its reassembly buffer.
-#[derive(Default)]
-struct Stream {
-    /// Bytes of the message being received, length prefix included; never
-    /// more than one message (S27).
-    buffer: Vec<u8>,
-    /// Queries pending on this connection.
-    pending: usize,
-}
-
-/// All questions on the wire.
-pub(crate) struct Wire {
+/// All questions on the wire, and when each is asked of which server.
+pub(crate) struct Scheduler {
     config: Config,
     next_id: u64,
     questions: BTreeMap<QuestionId, Question>,
@@ -199,24 +140,25 @@ pub(crate) struct Wire {
     by_question: BTreeMap<(u64, RecordType, Name), QuestionId>,
     /// S19: answers are looked up by where they came from and their id.
     by_wire: BTreeMap<WireKey, QuestionId>,
-    /// Attempt deadlines; entries whose timer has moved on are skipped.
-    timers: BinaryHeap<Reverse<(Instant, QuestionId, u32)>>,
-    streams: BTreeMap<SocketAddr, Stream>,
+    /// Attempt deadlines, keyed by question and its timer generation:
+    /// entries whose timer has moved on are skipped.
+    timers: Timers<(QuestionId, u32)>,
+    streams: BTreeMap<SocketAddr, Connection>,
     transmits: VecDeque<Transmit>,
     closes: VecDeque<SocketAddr>,
     stats: Stats,
 }
 
-impl Wire {
+impl Scheduler {
     /// `config` must be [`Config::normalized`].
     pub(crate) fn new(config: Config) -> Self {
-        Wire {
+        Scheduler {
             config,
             next_id: 0,
             questions: BTreeMap::new(),
             by_question: BTreeMap::new(),
             by_wire: BTreeMap::new(),
-            timers: BinaryHeap::new(),
+            timers: Timers::new(),
             streams: BTreeMap::new(),
             transmits: VecDeque::new(),
             closes: VecDeque::new(),
@@ -378,9 +320,7 @@ impl Wire {
         let query_name = case.as_deref().unwrap_or(&q.name);
         let mut payload = message::encode_query(id, query_name, q.rtype, edns);
         if transport == Transport::Tcp {
-            // RFC 7766 §8: two-byte length prefix. A query is far below 64 KiB.
-            let len = u16::try_from(payload.len()).unwrap_or(u16::MAX);
-            payload.splice(0..0, len.to_be_bytes());
+            payload = tcp::frame(payload);
         }
         q.sent.push(Sent {
             server,
@@ -394,7 +334,7 @@ impl Wire {
             q.timer += 1;
             let round = (q.attempts.saturating_sub(1)) / self.config.servers.len() as u32;
             let due = now + self.config.attempt_timeout_of(round);
-            self.timers.push(Reverse((due, qid, q.timer)));
+            self.timers.push(due, (qid, q.timer));
         }
         if let Some(previous) = previous {
             self.unregister(&previous);
@@ -454,22 +394,25 @@ impl Wire {
     ) {
         let max = usize::from(self.config.max_tcp_message);
         while !bytes.is_empty() {
-            let Some(stream) = self.streams.get_mut(&server) else {
+            let Some(connection) = self.streams.get_mut(&server) else {
                 // Nothing pending over TCP to this server: stray bytes.
                 self.stats.dropped_stream_bytes += bytes.len() as u64;
                 return;
             };
-            let Some(message) = next_message(&mut stream.buffer, &mut bytes, max) else {
-                if stream.buffer.len() >= 2 && message_len(&stream.buffer) > max {
+            match connection.next_message(&mut bytes, max) {
+                Ok(None) => {}
+                Ok(Some(message)) => {
+                    self.stats.stream_messages_received += 1;
+                    ended.extend(self.accept(now, server, Transport::Tcp, &message, rng));
+                }
+                Err(TooLong) => {
                     // S27: a message longer than allowed breaks the connection.
-                    self.stats.dropped_stream_bytes += (stream.buffer.len() + bytes.len()) as u64;
+                    let dropped = connection.buffered() + bytes.len();
+                    self.stats.dropped_stream_bytes += dropped as u64;
                     self.break_stream(now, server, ServerFailure::TooLarge, rng, ended);
                     return;
                 }
-                continue;
-            };
-            self.stats.stream_messages_received += 1;
-            ended.extend(self.accept(now, server, Transport::Tcp, &message, rng));
+            }
         }
     }
 
@@ -522,7 +465,7 @@ impl Wire {
                 continue;
             };
             let sent = q.sent.swap_remove(i);
-            q.record(sent.server, failure);
+            q.record(sent.server, failure.clone());
             if failure != ServerFailure::Closed {
                 // It did answer, too much: asking again would only repeat that.
                 q.done |= bit(sent.server);
@@ -591,13 +534,15 @@ impl Wire {
         let timed = q.current == server;
         let retry = match failure {
             // S22: never use a truncated answer; ask the same server over TCP.
-            ServerFailure::Truncated if sent.transport == Transport::Udp => {
+            ServerFailure::Truncated
+                if sent.transport == Transport::Udp && self.config.tcp_fallback =>
+            {
                 q.over_tcp |= bit(server);
                 self.stats.tcp_retries += 1;
                 true
             }
             // S21: FORMERR to an OPT record: once more without it.
-            ServerFailure::Rcode(1) if sent.edns => {
+            ServerFailure::Rcode { rcode: 1, .. } if sent.edns => {
                 q.no_edns |= bit(server);
                 self.stats.edns_retries += 1;
                 true
@@ -627,11 +572,7 @@ impl Wire {
         rng: &mut R,
         ended: &mut Vec<Ended>,
     ) {
-        while let Some(&Reverse((due, qid, timer))) = self.timers.peek() {
-            if due > now {
-                break;
-            }
-            self.timers.pop();
+        while let Some((qid, timer)) = self.timers.pop_due(now) {
             let Some(q) = self.questions.get_mut(&qid) else {
                 continue;
             };
@@ -649,13 +590,9 @@ impl Wire {
 
     /// The next attempt deadline, skipping timers that have moved on.
     pub(crate) fn poll_timeout(&mut self) -> Option<Instant> {
-        while let Some(&Reverse((due, qid, timer))) = self.timers.peek() {
-            if self.questions.get(&qid).is_some_and(|q| q.timer == timer) {
-                return Some(due);
-            }
-            self.timers.pop();
-        }
-        None
+        let questions = &self.questions;
+        self.timers
+            .next(|(qid, timer)| questions.get(&qid).is_some_and(|q| q.timer == timer))
     }
 
     pub(crate) fn poll_transmit(&mut self) -> Option<Transmit> {
@@ -679,36 +616,6 @@ impl Wire {
 fn key_of(servers: &[SocketAddr], address: SocketAddr) -> Option<u8> {
     let i = servers.iter().position(|s| *s == address)?;
     u8::try_from(i).ok()
-}
-
-/// The length a buffered two-byte prefix announces.
-fn message_len(buffer: &[u8]) -> usize {
-    usize::from(u16::from_be_bytes([buffer[0], buffer[1]]))
-}
-
-/// RFC 7766 §8 framing: moves bytes from `input` into `buffer` up to the
-/// end of the current message and returns that message once complete.
-/// `buffer` never holds more than one message of at most `max` bytes.
-fn next_message(buffer: &mut Vec<u8>, input: &mut &[u8], max: usize) -> Option<Vec<u8>> {
-    while buffer.len() < 2 {
-        let (&byte, rest) = input.split_first()?;
-        buffer.push(byte);
-        *input = rest;
-    }
-    let len = message_len(buffer);
-    if len > max {
-        return None;
-    }
-    let want = 2 + len - buffer.len();
-    let take = want.min(input.len());
-    buffer.extend_from_slice(&input[..take]);
-    *input = &input[take..];
-    if buffer.len() < 2 + len {
-        return None;
-    }
-    let message = buffer.split_off(2);
-    buffer.clear();
-    Some(message)
 }
 
 #[cfg(test)]
@@ -746,7 +653,7 @@ mod tests {
     #[test]
     fn stuck_generator_still_gets_distinct_ids_per_server() {
         let server: SocketAddr = "192.0.2.1:53".parse().unwrap();
-        let mut wire = Wire::new(
+        let mut scheduler = Scheduler::new(
             Config {
                 servers: alloc::vec![server],
                 attempt_timeout: Duration::from_secs(1),
@@ -759,52 +666,25 @@ mod tests {
         for i in 0..100 {
             let name = Name::from_ascii(alloc::format!("h{i}.example.")).unwrap();
             assert!(
-                wire.ask(&name, RecordType::A, Instant::ZERO, &mut Zeros)
+                scheduler
+                    .ask(&name, RecordType::A, Instant::ZERO, &mut Zeros)
                     .is_some()
             );
-            let t = wire.poll_transmit().unwrap();
+            let t = scheduler.poll_transmit().unwrap();
             ids.insert(u16::from_be_bytes([t.payload[0], t.payload[1]]));
         }
         assert_eq!(ids.len(), 100);
         // The cap: a new question beyond it is refused, a repeated one joins.
         let extra = Name::from_ascii("extra.example.").unwrap();
         assert_eq!(
-            wire.ask(&extra, RecordType::A, Instant::ZERO, &mut Zeros),
+            scheduler.ask(&extra, RecordType::A, Instant::ZERO, &mut Zeros),
             None
         );
         let again = Name::from_ascii("H0.example.").unwrap();
         assert!(
-            wire.ask(&again, RecordType::A, Instant::ZERO, &mut Zeros)
+            scheduler
+                .ask(&again, RecordType::A, Instant::ZERO, &mut Zeros)
                 .is_some()
         );
-    }
-
-    #[test]
-    fn framing_across_any_fragmentation() {
-        let stream: Vec<u8> = [&[0u8, 3, 1, 2, 3][..], &[0, 0], &[0, 1, 9]].concat();
-        for cut in 0..=stream.len() {
-            for cut2 in cut..=stream.len() {
-                let mut buffer = Vec::new();
-                let mut out = Vec::new();
-                for mut part in [&stream[..cut], &stream[cut..cut2], &stream[cut2..]] {
-                    while !part.is_empty() {
-                        if let Some(m) = next_message(&mut buffer, &mut part, 100) {
-                            out.push(m);
-                        }
-                    }
-                }
-                assert_eq!(out, [alloc::vec![1, 2, 3], alloc::vec![], alloc::vec![9]]);
-                assert!(buffer.is_empty());
-            }
-        }
-    }
-
-    #[test]
-    fn framing_never_buffers_past_the_cap() {
-        let mut buffer = Vec::new();
-        let mut input: &[u8] = &[0x10, 0x00, 1, 2, 3];
-        assert_eq!(next_message(&mut buffer, &mut input, 100), None);
-        assert_eq!(buffer, [0x10, 0x00]);
-        assert_eq!(input.len(), 3, "nothing consumed past an oversized prefix");
     }
 }

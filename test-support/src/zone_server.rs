@@ -11,6 +11,8 @@ use hickory_server::proto::rr::Name;
 use hickory_server::proto::serialize::txt::Parser;
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
+use impp_resolver::blocking::{self, BlockingError};
+use impp_resolver::{Answer, Config, Error, Protocol, Uri};
 
 /// Starts a server for `zones` (origin, zone file text) on 127.0.0.1, UDP and
 /// TCP on the same port, in a background thread that lives as long as the
@@ -50,13 +52,35 @@ pub fn start(zones: &[(&str, &str)]) -> SocketAddr {
 }
 
 /// One server for the whole test binary, serving `tests/zones/`.
-#[allow(dead_code)]
 pub fn example_zones() -> SocketAddr {
     static SERVER: OnceLock<SocketAddr> = OnceLock::new();
     *SERVER.get_or_init(|| {
         start(&[
-            ("example.com.", include_str!("../zones/example.com.zone")),
-            ("example.net.", include_str!("../zones/example.net.zone")),
+            (
+                "example.com.",
+                include_str!("../../tests/zones/example.com.zone"),
+            ),
+            (
+                "example.net.",
+                include_str!("../../tests/zones/example.net.zone"),
+            ),
         ])
     })
+}
+
+/// Resolves `uri` through the blocking driver; a start or I/O error is a
+/// broken test, so it panics.
+pub fn resolve_blocking(
+    config: Config,
+    uri: &str,
+    protocols: &[Protocol],
+    fallback: Option<u16>,
+) -> Result<Answer, Error> {
+    let uri: Uri = uri.parse().expect("test URI parses");
+    match blocking::resolve_uri(config, &uri, protocols, fallback) {
+        Ok(answer) => Ok(answer),
+        Err(BlockingError::Resolve(e)) => Err(e),
+        Err(BlockingError::Start(e)) => panic!("did not start: {e}"),
+        Err(BlockingError::Io(e)) => panic!("I/O error: {e}"),
+    }
 }

@@ -1,14 +1,15 @@
 //! The load generator behind `examples/loadgen.rs` and `benches/end_to_end.rs`:
 //! one thread, one UDP socket, one `mio` poll loop, keeping `concurrency`
 //! full resolutions (SRV and the addresses of every target) in flight until
-//! `count` have ended.
+//! `count` have ended. UDP only (`tcp_fallback: false`): a truncated answer
+//! counts as that server's failure.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use impp_resolver::{Config, Event, Instant, Protocol, Resolver, Transport, Uri};
+use impp_resolver::{Config, Event, Instant, Protocol, Resolver, Uri};
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
@@ -28,14 +29,17 @@ pub struct Report {
 }
 
 impl Report {
+    /// Resolutions ended per second of wall time.
     pub fn lookups_per_sec(&self) -> f64 {
         self.lookups as f64 / self.elapsed.as_secs_f64()
     }
 
+    /// Microseconds of CPU per resolution.
     pub fn cpu_us_per_lookup(&self) -> f64 {
         self.cpu.as_secs_f64() * 1e6 / self.lookups as f64
     }
 
+    /// Resolutions that failed, whatever the kind.
     pub fn failures(&self) -> u64 {
         self.failed.values().sum()
     }
@@ -65,6 +69,7 @@ pub fn run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> 
         .register(&mut socket, Token(0), Interest::READABLE)?;
     let config = Config {
         servers: vec![server],
+        tcp_fallback: false,
         ..Config::default()
     };
     let mut resolver = Resolver::new(config, impp_resolver::blocking::os_rng()?);
@@ -100,13 +105,8 @@ pub fn run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> 
             while let Some(t) = resolver.poll_transmit() {
                 busy = true;
                 report.queries += 1;
-                match t.transport {
-                    Transport::Udp => {
-                        let _ = socket.send_to(&t.payload, t.server);
-                    }
-                    // UDP only: say so, and the machine moves on.
-                    Transport::Tcp => resolver.handle_stream_closed(now(), t.server),
-                }
+                // No TCP fallback: every transmit is a datagram.
+                let _ = socket.send_to(&t.payload, t.server);
             }
             while let Some(event) = resolver.poll_event() {
                 busy = true;

@@ -1,10 +1,9 @@
-//! The invariant checkers behind every fuzz target. The same file is
-//! compiled into the cargo-fuzz targets (`fuzz/fuzz_targets/*.rs`) and into
-//! the stable test `tests/fuzz_checks.rs`, which runs it over the checked-in
-//! corpus and over seeded pseudo-random inputs on every `cargo test`.
+//! The invariant checkers behind every fuzz target. The cargo-fuzz targets
+//! (`fuzz/fuzz_targets/*.rs`) call them, and so does the stable test
+//! `tests/fuzz_checks.rs`, over the checked-in corpus and over seeded
+//! pseudo-random inputs on every `cargo test`.
 //!
 //! Each checker takes raw bytes and panics when an invariant breaks.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -21,8 +20,7 @@ use impp_resolver::{
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-/// The server of the `answer` checker.
-pub const SERVER: &str = "192.0.2.53:53";
+use crate::records::{SERVER, framed, query_id};
 
 /// `uri`: any text that parses re-serialises to text that parses back to
 /// the same value (S1–S5); nothing panics.
@@ -95,7 +93,7 @@ pub fn answer(data: &[u8]) {
     let Some((&mode, bytes)) = data.split_first() else {
         return;
     };
-    let server: SocketAddr = SERVER.parse().unwrap();
+    let server = SERVER;
     let tcp = mode & 1 != 0;
     let config = Config {
         servers: vec![server],
@@ -109,11 +107,7 @@ pub fn answer(data: &[u8]) {
         .resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO)
         .unwrap();
     let query = r.poll_transmit().unwrap();
-    let query_id = if tcp {
-        [query.payload[2], query.payload[3]]
-    } else {
-        [query.payload[0], query.payload[1]]
-    };
+    let query_id = query_id(&query).to_be_bytes();
     let mut answer = bytes.to_vec();
     if mode & 4 == 0 && answer.len() >= 2 {
         answer[..2].copy_from_slice(&query_id);
@@ -121,11 +115,10 @@ pub fn answer(data: &[u8]) {
     let now = Instant::from_millis(1);
     let before = r.stats();
     if tcp {
-        let Ok(len) = u16::try_from(answer.len()) else {
+        if u16::try_from(answer.len()).is_err() {
             return;
-        };
-        let mut framed = len.to_be_bytes().to_vec();
-        framed.extend_from_slice(&answer);
+        }
+        let framed = framed(&answer);
         // In two pieces, cut where the input says.
         let cut = usize::from(mode >> 3) % (framed.len() + 1);
         r.handle_stream(now, server, &framed[..cut]);
@@ -303,8 +296,7 @@ fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
                     match transport {
                         Transport::Udp => r.handle_datagram(now, from, &reply),
                         Transport::Tcp => {
-                            let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
-                            framed.extend_from_slice(&reply);
+                            let framed = framed(&reply);
                             let mut rest = &framed[..];
                             while !rest.is_empty() {
                                 let cut = u.int_in_range(1..=rest.len())?;

@@ -1,0 +1,168 @@
+//! What a resolution hands back: its id, its endpoints and where they came
+//! from, and the one event that ends it (SPEC S13, S17).
+
+use alloc::vec::Vec;
+use core::fmt;
+use core::net::IpAddr;
+
+use hickory_proto::rr::Name;
+
+use crate::error::Error;
+
+/// Names one resolution from start to its single final [`Event`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResolutionId(pub(crate) u64);
+
+/// One place to try, in order: a target host, its port and its addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// SRV priority (0 for the S16 fallback).
+    pub priority: u16,
+    /// SRV weight (0 for the S16 fallback).
+    pub weight: u16,
+    /// Port to connect to.
+    pub port: u16,
+    /// The target host name (absolute).
+    pub target: Name,
+    /// The target's addresses in Happy Eyeballs order (S17). Empty when the
+    /// target's A and AAAA lookups found nothing or failed: the caller may
+    /// skip it or resolve the name itself.
+    pub addresses: Vec<IpAddr>,
+}
+
+/// One line, as the `resolve` example prints it:
+/// `<priority> <weight> <port> <target> <addr>[,<addr>...]`, the target
+/// without its trailing dot, `-` for no addresses.
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let target = self.target.to_ascii();
+        let target = target.strip_suffix('.').unwrap_or(&target);
+        write!(
+            f,
+            "{} {} {} {target} ",
+            self.priority, self.weight, self.port
+        )?;
+        if self.addresses.is_empty() {
+            return f.write_str("-");
+        }
+        for (i, ip) in self.addresses.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{ip}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the endpoints came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// An SRV RRset.
+    Srv {
+        /// The SRV owner name asked (before any CNAME).
+        owner: Name,
+        /// Its position in the caller's list of protocols (0 for `resolve_srv`).
+        index: usize,
+    },
+    /// The domain's own addresses, standing in for one SRV record (S16).
+    Fallback {
+        /// The domain.
+        domain: Name,
+    },
+}
+
+/// A finished resolution's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// Endpoints in the order to try them (S13).
+    pub endpoints: Vec<Endpoint>,
+    /// Targets left out by `Config::max_endpoints` (S13): the RRset had
+    /// this many more usable records than `endpoints` holds.
+    pub omitted: usize,
+    /// Where they came from: which protocol's SRV records, or the fallback.
+    pub via: Via,
+    /// Seconds the answer may be reused: the lowest TTL of the records used.
+    pub ttl: u32,
+}
+
+/// The endpoints, one line each as [`Endpoint`] prints them.
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for endpoint in &self.endpoints {
+            writeln!(f, "{endpoint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What the machine tells the caller. Each resolution ends with exactly one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The resolution produced endpoints.
+    Resolved {
+        /// Which resolution.
+        id: ResolutionId,
+        /// Its result.
+        answer: Answer,
+    },
+    /// The resolution failed.
+    Failed {
+        /// Which resolution.
+        id: ResolutionId,
+        /// Why.
+        error: Error,
+    },
+}
+
+impl Event {
+    /// The resolution this event ends.
+    pub fn id(&self) -> ResolutionId {
+        match self {
+            Event::Resolved { id, .. } | Event::Failed { id, .. } => *id,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+    use alloc::vec;
+
+    #[test]
+    fn endpoints_print_as_resolve_lines() {
+        let endpoint = Endpoint {
+            priority: 10,
+            weight: 75,
+            port: 5222,
+            target: Name::from_ascii("chat1.example.com.").unwrap(),
+            addresses: vec![
+                "2001:db8::11".parse().unwrap(),
+                "192.0.2.11".parse().unwrap(),
+            ],
+        };
+        assert_eq!(
+            format!("{endpoint}"),
+            "10 75 5222 chat1.example.com 2001:db8::11,192.0.2.11"
+        );
+        let bare = Endpoint {
+            addresses: Vec::new(),
+            ..endpoint.clone()
+        };
+        assert_eq!(format!("{bare}"), "10 75 5222 chat1.example.com -");
+        let answer = Answer {
+            endpoints: vec![endpoint, bare],
+            omitted: 0,
+            via: Via::Fallback {
+                domain: Name::root(),
+            },
+            ttl: 60,
+        };
+        assert_eq!(
+            format!("{answer}"),
+            "10 75 5222 chat1.example.com 2001:db8::11,192.0.2.11\n\
+             10 75 5222 chat1.example.com -\n"
+        );
+    }
+}

@@ -1,0 +1,432 @@
+//! One resolution's plan and where it stands: the lookups it waits on, the
+//! targets it chose, and how their results become an [`Answer`] or an
+//! [`Error`] (SPEC S7, S11, S14–S17, S25). The machine in `resolver.rs`
+//! moves a plan along; this module only describes it.
+//!
+//! The plan for `im:fred@example.com` with protocols `[_xmpp, _sip]`:
+//!
+//! 1. Ask SRV for `_im._xmpp.example.com.` and `_im._sip.example.com.` at
+//!    once (S7 policy), and wait for them in the caller's order: the first
+//!    protocol with records wins; an error on a preferred protocol ends the
+//!    resolution with that error; NXDOMAIN/NODATA moves on to the next.
+//! 2. Order the winning RRset (S9–S12). A sole `.` target ends it (S11).
+//! 3. Take each target's addresses from the additional section when their
+//!    owner is exactly the target (S14), else ask A and AAAA for it.
+//! 4. With no SRV records anywhere and a fallback port, the domain's own
+//!    A/AAAA stand in for one SRV record (S16).
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeSet;
+use alloc::vec::Vec;
+use core::net::IpAddr;
+
+use hickory_proto::rr::{Name, RData, RecordType};
+
+use crate::config::AddressOrder;
+use crate::error::Error;
+use crate::event::{Answer, Endpoint, Via};
+use crate::scheduler::QuestionId;
+use crate::srv::SrvRecord;
+
+/// One name being looked up, following CNAMEs across queries (S25).
+#[derive(Debug)]
+pub(crate) struct Lookup {
+    /// The name asked now.
+    pub(crate) name: Name,
+    /// The name asked first, once a CNAME has replaced it in `name`; boxed,
+    /// as most lookups never follow one.
+    pub(crate) first: Option<Box<Name>>,
+    /// CNAME hops followed so far, across all answers (S25).
+    pub(crate) hops: u8,
+    pub(crate) state: LookupState,
+}
+
+/// Why a lookup found no records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Absence {
+    /// The name does not exist.
+    NxDomain,
+    /// The name exists without records of the type asked.
+    NoData,
+}
+
+#[derive(Debug)]
+pub(crate) enum LookupState {
+    Pending(QuestionId),
+    Found {
+        records: Vec<RData>,
+        additional: Vec<(Name, IpAddr)>,
+    },
+    Missing(Absence),
+    /// Boxed: errors are large and rare, lookups many.
+    Failed(Box<Error>),
+}
+
+impl Lookup {
+    pub(crate) fn new(name: Name, state: LookupState) -> Self {
+        Lookup {
+            name,
+            first: None,
+            hops: 0,
+            state,
+        }
+    }
+
+    /// A lookup that needs no question: its records are already known.
+    pub(crate) fn found(name: Name, records: Vec<RData>) -> Self {
+        let additional = Vec::new();
+        Lookup::new(
+            name,
+            LookupState::Found {
+                records,
+                additional,
+            },
+        )
+    }
+
+    /// The name asked first, before any CNAME.
+    pub(crate) fn origin(&self) -> &Name {
+        self.first.as_deref().unwrap_or(&self.name)
+    }
+
+    pub(crate) fn pending_question(&self) -> Option<QuestionId> {
+        match self.state {
+            LookupState::Pending(qid) => Some(qid),
+            _ => None,
+        }
+    }
+
+    /// The lookup's addresses in answer order, exact duplicates dropped (S12).
+    fn addresses(&self) -> Vec<IpAddr> {
+        let LookupState::Found { records, .. } = &self.state else {
+            return Vec::new();
+        };
+        let ips = records.iter().filter_map(|r| match r {
+            RData::A(a) => Some(IpAddr::V4(a.0)),
+            RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
+            _ => None,
+        });
+        // A name has a few addresses, where a scan beats a set; a hostile
+        // RRset of thousands gets the set, so it costs n log n, not n².
+        if records.len() <= 16 {
+            let mut out = Vec::with_capacity(records.len());
+            for ip in ips {
+                if !out.contains(&ip) {
+                    out.push(ip);
+                }
+            }
+            out
+        } else {
+            let mut seen = BTreeSet::new();
+            ips.filter(|ip| seen.insert(*ip)).collect()
+        }
+    }
+}
+
+/// An address family, and with it the record type that holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    pub(crate) fn record_type(self) -> RecordType {
+        match self {
+            Family::V4 => RecordType::A,
+            Family::V6 => RecordType::AAAA,
+        }
+    }
+}
+
+/// Which lookup of a resolution a question answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Slot {
+    /// The SRV lookup of the i-th owner name.
+    Srv(usize),
+    /// The A or AAAA lookup of the i-th target.
+    Address { target: usize, family: Family },
+}
+
+impl Slot {
+    /// The lowest and highest slots, for range queries.
+    pub(crate) const FIRST: Slot = Slot::Srv(0);
+    pub(crate) const LAST: Slot = Slot::Address {
+        target: usize::MAX,
+        family: Family::V6,
+    };
+}
+
+/// A chosen SRV target and the lookups of its addresses.
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub(crate) record: SrvRecord,
+    pub(crate) v4: Lookup,
+    pub(crate) v6: Lookup,
+}
+
+impl Target {
+    /// A target whose addresses are known, from an additional section or
+    /// none; `needs_lookup` says whether to ask for them.
+    pub(crate) fn new(record: SrvRecord, ips: Vec<IpAddr>) -> Self {
+        let (v4, v6): (Vec<IpAddr>, Vec<IpAddr>) = ips.into_iter().partition(IpAddr::is_ipv4);
+        let rdata = |ips: Vec<IpAddr>| -> Vec<RData> {
+            ips.into_iter()
+                .map(|ip| match ip {
+                    IpAddr::V4(v4) => RData::A(v4.into()),
+                    IpAddr::V6(v6) => RData::AAAA(v6.into()),
+                })
+                .collect()
+        };
+        Target {
+            v4: Lookup::found(record.target.clone(), rdata(v4)),
+            v6: Lookup::found(record.target.clone(), rdata(v6)),
+            record,
+        }
+    }
+
+    /// Whether no address came with the target (S14: then ask A and AAAA).
+    pub(crate) fn needs_lookup(&self) -> bool {
+        self.v4.addresses().is_empty() && self.v6.addresses().is_empty()
+    }
+
+    pub(crate) fn lookup_mut(&mut self, family: Family) -> &mut Lookup {
+        match family {
+            Family::V4 => &mut self.v4,
+            Family::V6 => &mut self.v6,
+        }
+    }
+
+    fn is_pending(&self) -> bool {
+        self.v4.pending_question().is_some() || self.v6.pending_question().is_some()
+    }
+
+    /// The endpoint, its addresses interleaved by family (S17).
+    fn into_endpoint(self, order: AddressOrder) -> Endpoint {
+        Endpoint {
+            addresses: interleave(self.v6.addresses(), self.v4.addresses(), order),
+            priority: self.record.priority,
+            weight: self.record.weight,
+            port: self.record.port,
+            target: self.record.target,
+        }
+    }
+}
+
+/// Where a resolution stands.
+#[derive(Debug)]
+pub(crate) enum Stage {
+    /// Waiting for SRV answers, one lookup per owner name in preference order.
+    Srv(Vec<Lookup>),
+    /// Waiting for the addresses of the chosen targets.
+    Addresses {
+        via: Box<Via>,
+        targets: Vec<Target>,
+        /// Usable records left out by `Config::max_endpoints` (S13).
+        omitted: usize,
+    },
+}
+
+impl Stage {
+    /// The lookup a slot refers to in the current stage, with its record type.
+    pub(crate) fn lookup_at(&mut self, slot: Slot) -> Option<(&mut Lookup, RecordType)> {
+        match (self, slot) {
+            (Stage::Srv(lookups), Slot::Srv(i)) => lookups.get_mut(i).map(|l| (l, RecordType::SRV)),
+            (Stage::Addresses { targets, .. }, Slot::Address { target, family }) => {
+                let lookup = targets.get_mut(target)?.lookup_mut(family);
+                Some((lookup, family.record_type()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What the SRV stage has come to, in the caller's order of protocols (S7).
+pub(crate) enum SrvOutcome {
+    /// A preferred protocol is still unanswered.
+    Waiting,
+    /// The first protocol with records: its index and owner, records and
+    /// additional-section addresses, moved out of the lookup.
+    Found {
+        index: usize,
+        owner: Name,
+        records: Vec<RData>,
+        additional: Vec<(Name, IpAddr)>,
+    },
+    /// An error on a protocol preferred to any with records.
+    Failed(Error),
+    /// No protocol has records.
+    Nothing,
+}
+
+/// One resolution in flight.
+#[derive(Debug)]
+pub(crate) struct Resolution {
+    /// The domain and port of the S16 fallback, when enabled.
+    /// Boxed: most resolutions have none, and every byte here is paid per
+    /// resolution in flight.
+    pub(crate) fallback: Option<Box<(Name, u16)>>,
+    pub(crate) stage: Stage,
+    pub(crate) ttl: u32,
+    /// Every question this resolution has waited on, for clean-up.
+    pub(crate) asked: Vec<QuestionId>,
+}
+
+impl Resolution {
+    /// Step 1 of the plan: what the SRV answers so far decide (S7).
+    pub(crate) fn srv_outcome(&mut self) -> SrvOutcome {
+        let Stage::Srv(lookups) = &mut self.stage else {
+            return SrvOutcome::Waiting;
+        };
+        for (index, lookup) in lookups.iter_mut().enumerate() {
+            match &mut lookup.state {
+                LookupState::Pending(_) => return SrvOutcome::Waiting,
+                LookupState::Missing(_) => continue,
+                LookupState::Failed(e) => return SrvOutcome::Failed((**e).clone()),
+                LookupState::Found {
+                    records,
+                    additional,
+                } => {
+                    // `origin()`, from the fields the match leaves free.
+                    let owner = lookup.first.as_deref().unwrap_or(&lookup.name);
+                    return SrvOutcome::Found {
+                        index,
+                        owner: owner.clone(),
+                        records: core::mem::take(records),
+                        additional: core::mem::take(additional),
+                    };
+                }
+            }
+        }
+        SrvOutcome::Nothing
+    }
+
+    /// Step 3–4 of the plan: once no address lookup is pending, the result.
+    /// `None` while some are.
+    pub(crate) fn finished(&mut self, order: AddressOrder) -> Option<Result<Answer, Error>> {
+        let Stage::Addresses { targets, .. } = &self.stage else {
+            return None;
+        };
+        if targets.iter().any(Target::is_pending) {
+            return None;
+        }
+        // The resolution ends here: move its parts into the answer.
+        let Stage::Addresses {
+            via,
+            targets,
+            omitted,
+        } = core::mem::replace(&mut self.stage, Stage::Srv(Vec::new()))
+        else {
+            return None;
+        };
+        if let Via::Fallback { domain } = &*via
+            && targets[0].needs_lookup()
+        {
+            return Some(Err(fallback_error(domain, &targets[0])));
+        }
+        let endpoints = targets
+            .into_iter()
+            .map(|t| t.into_endpoint(order))
+            .collect();
+        Some(Ok(Answer {
+            endpoints,
+            omitted,
+            via: *via,
+            ttl: self.ttl,
+        }))
+    }
+
+    /// The error when no protocol had SRV records and there is no fallback:
+    /// NXDOMAIN when every owner was NXDOMAIN, else NODATA for the first
+    /// NODATA.
+    pub(crate) fn no_records_error(&self) -> Error {
+        let lookups: &[Lookup] = match &self.stage {
+            Stage::Srv(lookups) => lookups,
+            Stage::Addresses { .. } => &[],
+        };
+        let nodata = lookups
+            .iter()
+            .find(|l| matches!(l.state, LookupState::Missing(Absence::NoData)));
+        // `start` refuses a resolution with no owner and no fallback, so
+        // there is a last lookup; the root stands in should there not be.
+        let name = nodata.or(lookups.last()).map(|l| l.name.clone());
+        let name = name.unwrap_or_else(Name::root);
+        match nodata {
+            Some(_) => Error::NoData { name },
+            None => Error::NxDomain { name },
+        }
+    }
+
+    /// A name the resolution is still waiting on, and its question, for a
+    /// timeout's message.
+    pub(crate) fn pending_lookup(&self) -> (Name, Option<QuestionId>) {
+        let lookups: Vec<&Lookup> = match &self.stage {
+            Stage::Srv(lookups) => lookups.iter().collect(),
+            Stage::Addresses { targets, .. } => {
+                targets.iter().flat_map(|t| [&t.v6, &t.v4]).collect()
+            }
+        };
+        let pending = lookups.iter().find(|l| l.pending_question().is_some());
+        let name = pending
+            .or(lookups.first())
+            .map(|l| l.name.clone())
+            .or_else(|| self.fallback.as_ref().map(|f| f.0.clone()))
+            .unwrap_or_else(Name::root);
+        (name, pending.and_then(|l| l.pending_question()))
+    }
+}
+
+/// S17: alternate families, the preferred one first.
+fn interleave(v6: Vec<IpAddr>, v4: Vec<IpAddr>, order: AddressOrder) -> Vec<IpAddr> {
+    let (first, second) = match order {
+        AddressOrder::Ipv6First => (v6, v4),
+        AddressOrder::Ipv4First => (v4, v6),
+    };
+    let mut out = Vec::with_capacity(first.len() + second.len());
+    let mut a = first.into_iter();
+    let mut b = second.into_iter();
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return out,
+            (x, y) => out.extend(x.into_iter().chain(y)),
+        }
+    }
+}
+
+/// The error when the fallback found no address: a lookup's failure first,
+/// then NXDOMAIN if both said so, else NODATA.
+fn fallback_error(domain: &Name, target: &Target) -> Error {
+    for lookup in [&target.v6, &target.v4] {
+        if let LookupState::Failed(e) = &lookup.state {
+            return (**e).clone();
+        }
+    }
+    let nx = |l: &Lookup| matches!(l.state, LookupState::Missing(Absence::NxDomain));
+    let name = domain.clone();
+    if nx(&target.v4) && nx(&target.v6) {
+        Error::NxDomain { name }
+    } else {
+        Error::NoData { name }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn families_interleave_preferred_first() {
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let v6 = vec![ip("::1"), ip("::2")];
+        let v4 = vec![ip("10.0.0.1")];
+        assert_eq!(
+            interleave(v6.clone(), v4.clone(), AddressOrder::Ipv6First),
+            [ip("::1"), ip("10.0.0.1"), ip("::2")]
+        );
+        assert_eq!(
+            interleave(v6, v4, AddressOrder::Ipv4First),
+            [ip("10.0.0.1"), ip("::1"), ip("::2")]
+        );
+    }
+}

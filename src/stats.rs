@@ -1,0 +1,41 @@
+//! Counters of what the machine sent, received and dropped (SPEC S19, S27).
+
+/// Counters of what the machine sent, received and dropped; a snapshot from
+/// [`Resolver::stats`](crate::Resolver::stats).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Queries handed to the caller to send, over UDP and TCP.
+    pub queries_sent: u64,
+    /// Of those, queries over TCP.
+    pub tcp_queries_sent: u64,
+    /// Attempts after a question's first: timeouts and failed servers (S23).
+    pub retransmissions: u64,
+    /// Queries asked again without EDNS after FORMERR (S21).
+    pub edns_retries: u64,
+    /// Queries asked again over TCP after a truncated answer (S22).
+    pub tcp_retries: u64,
+    /// Datagrams handed in by the caller.
+    pub datagrams_received: u64,
+    /// Whole DNS messages framed from TCP streams.
+    pub stream_messages_received: u64,
+    /// Messages matched to a query in flight, whatever they said.
+    pub answers_accepted: u64,
+    /// Dropped: no query in flight to this server, port and transport with
+    /// this id (a late, duplicate, stray or forged packet).
+    pub dropped_unmatched: u64,
+    /// Dropped: QR not set (a query, not a response).
+    pub dropped_not_response: u64,
+    /// Dropped: the question differs from the one asked.
+    pub dropped_wrong_question: u64,
+    /// Dropped: the question's letter case differs from the one sent (S20).
+    pub dropped_wrong_case: u64,
+    /// Dropped: too short or garbled to read a header and question.
+    pub dropped_unreadable: u64,
+    /// Dropped: TCP bytes from a server with no query pending over TCP, or
+    /// a length prefix over `Config::max_tcp_message` (S27).
+    pub dropped_stream_bytes: u64,
+    /// Questions currently on the wire.
+    pub queries_in_flight: usize,
+    /// TCP connections the machine currently wants open.
+    pub tcp_connections: usize,
+}

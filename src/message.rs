@@ -665,4 +665,36 @@ mod tests {
             Err(ServerFailure::Malformed)
         );
     }
+
+    #[test]
+    fn a_cname_loop_under_servfail_is_a_loop_and_ede_is_read() {
+        let q = name("a.example.com.");
+        let mut m = response(1, &q, RecordType::A);
+        m.metadata.response_code = ResponseCode::ServFail;
+        let mut edns = Edns::new();
+        let ede = [&[0u8, 0][..], b"max. restarts reached"].concat();
+        edns.options_mut()
+            .insert(EdnsOption::Unknown(EDE_OPTION, ede));
+        m.set_edns(edns);
+        let Err(ServerFailure::Rcode {
+            rcode: 2,
+            extended: Some(extended),
+        }) = reply(&m, &q, RecordType::A)
+        else {
+            panic!("SERVFAIL with its EDE expected");
+        };
+        assert_eq!(
+            (extended.code, &*extended.text),
+            (0, "max. restarts reached")
+        );
+        // The same SERVFAIL with a looping chain (BIND 9.18, S32).
+        let b = name("b.example.com.");
+        m.add_answer(Record::from_rdata(
+            q.clone(),
+            5,
+            RData::CNAME(CNAME(b.clone())),
+        ));
+        m.add_answer(Record::from_rdata(b, 5, RData::CNAME(CNAME(q.clone()))));
+        assert_eq!(reply(&m, &q, RecordType::A), Ok(Reply::CnameLoop));
+    }
 }

@@ -512,6 +512,11 @@ fn endpoint_cap_limits_results_and_lookups() {
         ["h0.example.com.", "h1.example.com.", "h2.example.com."]
     );
     assert_eq!(sim.asked_type(RecordType::A), 3);
+    assert_eq!(
+        sim.answer().omitted,
+        7,
+        "the Answer says what was cut (S13)"
+    );
     // Their lookups failed (NXDOMAIN): the endpoints stay, without addresses.
     assert!(
         sim.answer()

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use impp_resolver::proto::op::{Message, MessageType, OpCode};
+use impp_resolver::proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
+use impp_resolver::proto::rr::rdata::opt::EdnsOption;
+use impp_test_support::records::cname;
 
 fn resolve_binary() -> PathBuf {
     example_binary("resolve")
@@ -104,6 +106,43 @@ fn hostile_server(trickle: bool) -> SocketAddr {
         }
     });
     addr
+}
+
+/// A UDP server on loopback that answers every query with `answer(query)`.
+fn udp_server(answer: fn(&Message) -> Message) -> SocketAddr {
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = udp.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((len, from)) = udp.recv_from(&mut buf) {
+            if let Ok(query) = Message::from_vec(&buf[..len]) {
+                let _ = udp.send_to(&answer(&query).to_vec().unwrap(), from);
+            }
+        }
+    });
+    addr
+}
+
+/// SERVFAIL to `query`, with an Extended DNS Error 0 "max. restarts reached".
+fn servfail_with_ede(query: &Message) -> Message {
+    let mut m = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+    m.metadata.response_code = ResponseCode::ServFail;
+    m.add_query(query.queries[0].clone());
+    let mut edns = Edns::new();
+    let ede = [&[0u8, 0][..], b"max. restarts reached"].concat();
+    edns.options_mut().insert(EdnsOption::Unknown(15, ede));
+    m.set_edns(edns);
+    m
+}
+
+/// What BIND 9.18 answers for a name whose CNAMEs loop: SERVFAIL, the two
+/// CNAMEs, and the EDE.
+fn bind_cname_loop(query: &Message) -> Message {
+    let mut m = servfail_with_ede(query);
+    let owner = query.queries[0].name().to_ascii();
+    m.add_answer(cname(&owner, "loop.example.com."));
+    m.add_answer(cname("loop.example.com.", &owner));
+    m
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -277,4 +316,49 @@ fn bad_uris_and_bad_usage() {
     ] {
         assert_eq!(run(args).status.code(), Some(1), "{args:?}");
     }
+}
+
+#[test]
+fn extended_dns_errors_show_in_the_detail() {
+    // S32: the server's EDE code and text, beside its rcode.
+    let server = udp_server(servfail_with_ede);
+    let out = run_bounded(&["--server", &server.to_string(), "im:fred@example.com"]);
+    assert_fails_with(&out, "servfail");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "({server}: SERVFAIL, EDE 0: max. restarts reached)"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_cname_loop_is_a_loop_whatever_the_rcode() {
+    // S32: BIND's SERVFAIL with both CNAMEs is a loop, not a server failure.
+    let server = udp_server(bind_cname_loop);
+    let out = run_bounded(&["--server", &server.to_string(), "im:fred@example.com"]);
+    assert_fails_with(&out, "cname-loop");
+}
+
+#[test]
+fn max_endpoints_cuts_and_says_how_many_more() {
+    let server = zone_server::example_zones().to_string();
+    let out = run(&[
+        "--server",
+        &server,
+        "--protocol",
+        "_xmpp",
+        "--max-endpoints",
+        "2",
+        "im:fred@example.com",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 2);
+    assert_eq!(
+        text(&out.stderr),
+        "# 2 more endpoints not shown (max_endpoints 2)\n"
+    );
+    let bad = run(&["--max-endpoints", "0", "im:fred@example.com"]);
+    assert_eq!(bad.status.code(), Some(1));
 }

@@ -56,9 +56,9 @@
 //! Data flows from the top of this list down to the wire and back.
 //!
 //! - [`uri`]: `im:`/`pres:` URIs (S1–S5).
-//! - [`service`]: SRV owner names such as `_im._xmpp.example.com.` (S6, S8).
-//! - [`srv`]: RFC 2782 ordering of one SRV RRset (S9–S13).
-//! - `resolver`: the public state machine, [`Resolver`] (S7, S27).
+//! - [`service`]: SRV owner names such as `_im._xmpp.example.com.` (S6–S8).
+//! - [`srv`]: RFC 2782 ordering of one SRV RRset (S9–S12).
+//! - `resolver`: the public state machine, [`Resolver`] (S27).
 //! - `plan`: one resolution's lookups and stages (S7, S11, S14–S17, S25).
 //! - `event`: what a resolution hands back: [`Event`], [`Answer`],
 //!   [`Endpoint`], [`Via`] (S13, S17).
@@ -67,10 +67,11 @@
 //!   TCP, matching answers (S18–S24, S27).
 //! - `tcp`: the TCP length prefix and reassembly (S22, S27).
 //! - `message`: the only code that reads or writes DNS messages, through
-//!   hickory-proto (S12, S18–S22, S25, S32).
+//!   hickory-proto (S12, S18–S22, S25, S27, S32).
 //! - `timer`: deadlines with lazy deletion.
-//! - `config`: [`Config`] and [`Transport`] (S20–S23, S27).
-//! - `error`: [`StartError`], [`Error`], [`ServerFailure`] (S16, S23, S32).
+//! - `config`: [`Config`] and [`Transport`] (S21–S23, S27).
+//! - `error`: [`StartError`], [`Error`], [`ServerFailure`] (S16, S23, S27,
+//!   S32).
 //! - `stats`: [`Stats`] counters (S19, S27).
 //! - `time`: the caller's clock, [`Instant`].
 //! - `blocking` (feature `std`): a driver over real sockets.

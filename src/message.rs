@@ -1,4 +1,4 @@
-//! Building queries and reading answers (SPEC S12, S18–S22, S25, S27).
+//! Building queries and reading answers (SPEC S12, S18–S22, S25, S27, S32).
 //!
 //! This is the only module that touches the DNS wire format, all of it
 //! through hickory-proto. An answer is vetted in two steps: the header and

@@ -1,6 +1,7 @@
 //! The public state machine: it starts resolutions, hands their questions to
 //! the scheduler, and moves each resolution's plan (`plan.rs`) along as
-//! answers arrive, until it ends with exactly one [`Event`].
+//! answers arrive, until it ends with exactly one [`Event`] (SPEC S27: every
+//! resolution is bounded and ends by its deadline).
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};

@@ -254,13 +254,15 @@ pub(crate) fn read_reply(
     let is_wanted = |r: &Record| {
         r.dns_class == DNSClass::IN && r.record_type() == rtype && same_name(&r.name, &owner)
     };
-    if answers.iter().any(is_wanted) {
+    // One pass: each record's owner is compared once, and its data moved
+    // once, into room made up front.
+    let mut records = Vec::with_capacity(answers.len());
+    for r in answers.into_iter().filter(is_wanted) {
         // S12: the RRset's TTL is its lowest.
-        let mut records = Vec::new();
-        for r in answers.into_iter().filter(is_wanted) {
-            ttl = ttl.min(r.ttl);
-            records.push(r.data);
-        }
+        ttl = ttl.min(r.ttl);
+        records.push(r.data);
+    }
+    if !records.is_empty() {
         let additional = additionals
             .into_iter()
             .filter(|r| r.dns_class == DNSClass::IN)

@@ -4,4 +4,7 @@
 
 use impp_test_support::checks;
 
+#[global_allocator]
+static ALLOCATOR: checks::CappedAllocator = checks::CappedAllocator;
+
 libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::ordering(data));

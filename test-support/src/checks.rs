@@ -366,6 +366,42 @@ fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
     result
 }
 
+/// The largest single allocation a fuzz target may make: 512 MiB.
+pub const ALLOCATION_CAP: usize = 512 << 20;
+
+/// The fuzz targets' global allocator: the system's, except that an
+/// allocation over [`ALLOCATION_CAP`] aborts, which libFuzzer reports as a
+/// crash with its input. It stands in for `-malloc_limit_mb`, which needs a
+/// sanitizer's malloc hooks, so that the fast runs without AddressSanitizer
+/// still catch an answer that makes the machine allocate what a header
+/// claims (S27).
+pub struct CappedAllocator;
+
+// SAFETY: every call is forwarded unchanged to `System`, which upholds the
+// `GlobalAlloc` contract; the cap only aborts before forwarding.
+unsafe impl std::alloc::GlobalAlloc for CappedAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if layout.size() > ALLOCATION_CAP {
+            std::process::abort();
+        }
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: `ptr` came from `System` with this layout.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, size: usize) -> *mut u8 {
+        if size > ALLOCATION_CAP {
+            std::process::abort();
+        }
+        // SAFETY: `ptr` came from `System` with this layout.
+        unsafe { std::alloc::System.realloc(ptr, layout, size) }
+    }
+}
+
 /// A checker: panics when an invariant breaks on the input.
 pub type Check = fn(&[u8]);
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use impp_resolver::proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
 use impp_resolver::proto::rr::rdata::opt::EdnsOption;
-use impp_test_support::records::cname;
+use impp_test_support::records::{cname, framed};
 
 fn resolve_binary() -> PathBuf {
     example_binary("resolve")
@@ -85,22 +85,30 @@ fn hostile_server(trickle: bool) -> SocketAddr {
         for stream in tcp.incoming() {
             let Ok(mut stream) = stream else { continue };
             std::thread::spawn(move || {
-                let mut buf = [0u8; 514];
-                let Ok(len) = stream.read(&mut buf) else {
-                    return;
-                };
                 if trickle {
                     // A length prefix of 65 535 and then a byte at a time.
                     let _ = stream.write_all(&[0xFF, 0xFF]);
                     while stream.write_all(&[0]).is_ok() {
                         std::thread::sleep(Duration::from_millis(20));
                     }
-                } else if len > 2
-                    && let Some(reply) = truncated(&buf[2..len])
-                {
-                    let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
-                    framed.extend(reply);
-                    let _ = stream.write_all(&framed);
+                    return;
+                }
+                // Every query on the connection (several questions share
+                // it) gets its truncated answer, until the client closes.
+                let mut pending = Vec::new();
+                let mut buf = [0u8; 1024];
+                while let Ok(len @ 1..) = stream.read(&mut buf) {
+                    pending.extend_from_slice(&buf[..len]);
+                    while pending.len() >= 2 {
+                        let size = usize::from(u16::from_be_bytes([pending[0], pending[1]]));
+                        if pending.len() < 2 + size {
+                            break;
+                        }
+                        let query: Vec<u8> = pending.drain(..2 + size).skip(2).collect();
+                        if let Some(reply) = truncated(&query) {
+                            let _ = stream.write_all(&framed(&reply));
+                        }
+                    }
                 }
             });
         }

@@ -140,6 +140,10 @@ pub(crate) struct Scheduler {
     by_question: BTreeMap<(u64, RecordType, Name), QuestionId>,
     /// S19: answers are looked up by where they came from and their id.
     by_wire: BTreeMap<WireKey, QuestionId>,
+    /// Queries whose question ended, oldest first, at most `max_queries`:
+    /// an answer to one is late, not unmatched ([`Stats::late_answers`]).
+    ended: VecDeque<WireKey>,
+    ended_set: BTreeMap<WireKey, u32>,
     /// Attempt deadlines, keyed by question and its timer generation:
     /// entries whose timer has moved on are skipped.
     timers: Timers<(QuestionId, u32)>,
@@ -158,6 +162,8 @@ impl Scheduler {
             questions: BTreeMap::new(),
             by_question: BTreeMap::new(),
             by_wire: BTreeMap::new(),
+            ended: VecDeque::new(),
+            ended_set: BTreeMap::new(),
             timers: Timers::new(),
             streams: BTreeMap::new(),
             transmits: VecDeque::new(),
@@ -232,7 +238,32 @@ impl Scheduler {
         self.by_question.remove(&key);
         for sent in q.sent {
             self.unregister(&sent);
+            self.remember_ended(self.wire_key(&sent));
         }
+    }
+
+    /// Where answers to `sent` are looked up.
+    fn wire_key(&self, sent: &Sent) -> WireKey {
+        let address = self.config.servers[sent.server];
+        let key = key_of(&self.config.servers, address).unwrap_or_default();
+        (key, sent.transport, sent.id)
+    }
+
+    /// Remembers a query whose question ended, forgetting the oldest beyond
+    /// `max_queries` (S27). A key can be in twice (ids are reused); the
+    /// count keeps the later one when the earlier is forgotten.
+    fn remember_ended(&mut self, key: WireKey) {
+        if self.ended.len() >= self.config.max_queries
+            && let Some(oldest) = self.ended.pop_front()
+            && let Some(count) = self.ended_set.get_mut(&oldest)
+        {
+            *count -= 1;
+            if *count == 0 {
+                self.ended_set.remove(&oldest);
+            }
+        }
+        self.ended.push_back(key);
+        *self.ended_set.entry(key).or_default() += 1;
     }
 
     /// What each server asked has done so far, silent ones as timeouts.
@@ -491,9 +522,12 @@ impl Scheduler {
             self.stats.dropped_unreadable += 1;
             return None;
         };
-        let key = key_of(&self.config.servers, from);
-        let Some(&qid) = key.and_then(|key| self.by_wire.get(&(key, transport, id))) else {
-            self.stats.dropped_unmatched += 1;
+        let key = key_of(&self.config.servers, from).map(|key| (key, transport, id));
+        let Some(&qid) = key.and_then(|key| self.by_wire.get(&key)) else {
+            match key {
+                Some(key) if self.ended_set.contains_key(&key) => self.stats.late_answers += 1,
+                _ => self.stats.dropped_unmatched += 1,
+            }
             return None;
         };
         let q = self.questions.get_mut(&qid)?;

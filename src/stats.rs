@@ -21,8 +21,15 @@ pub struct Stats {
     /// Messages matched to a query in flight, whatever they said.
     pub answers_accepted: u64,
     /// Dropped: no query in flight to this server, port and transport with
-    /// this id (a late, duplicate, stray or forged packet).
+    /// this id, nor one that ended lately (a stray or forged packet).
     pub dropped_unmatched: u64,
+    /// Dropped: the answer to a query whose question had already ended —
+    /// answered, failed, or wanted by nobody any more (the protocol that lost
+    /// to a preferred one, a cancelled resolution). Late and duplicate
+    /// answers land here, not in `dropped_unmatched`: they say the network
+    /// is slow or repeats itself, not that someone is forging. The last
+    /// `Config::max_queries` ended queries are remembered for this.
+    pub late_answers: u64,
     /// Dropped: QR not set (a query, not a response).
     pub dropped_not_response: u64,
     /// Dropped: the question differs from the one asked.

@@ -615,6 +615,7 @@ fn run(
     assert_eq!(stats.tcp_connections, 0, "seed {seed}: connections left");
     assert_eq!(resolver.poll_timeout(), None, "seed {seed}: timers left");
     net.tally.dropped = stats.dropped_unmatched
+        + stats.late_answers
         + stats.dropped_not_response
         + stats.dropped_wrong_question
         + stats.dropped_wrong_case

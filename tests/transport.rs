@@ -376,7 +376,8 @@ fn drops_are_counted_by_reason() {
     r.handle_datagram(now, S1, &good);
     r.handle_datagram(now, S1, &good); // a duplicate, after the end
     assert_eq!(r.stats().answers_accepted, 1);
-    assert_eq!(r.stats().dropped_unmatched, 2);
+    assert_eq!(r.stats().dropped_unmatched, 1);
+    assert_eq!(r.stats().late_answers, 1);
 }
 
 #[test]
@@ -440,7 +441,7 @@ fn cancel_frees_everything_and_sends_no_event() {
     assert_eq!(events[0].id(), b);
 
     // Cancelling the only waiter stops the question: no retries, and the
-    // late answer is dropped as unmatched.
+    // late answer is dropped, counted as late.
     let c = r.resolve_uri(&uri, &xmpp, None, secs(1.0)).unwrap();
     let t = r.poll_transmit().unwrap();
     assert!(r.cancel(c));
@@ -449,7 +450,10 @@ fn cancel_frees_everything_and_sends_no_event() {
     assert_eq!(r.poll_timeout(), None);
     r.handle_datagram(secs(1.5), S1, &reply_naming(&t.payload, None));
     assert_eq!(r.poll_event(), None);
-    assert_eq!(r.stats().dropped_unmatched, 1);
+    assert_eq!(
+        (r.stats().late_answers, r.stats().dropped_unmatched),
+        (1, 0)
+    );
 }
 
 #[test]
@@ -484,9 +488,12 @@ fn late_answer_from_an_earlier_server_still_counts() {
     };
     // The answer was the `.` target: "unavailable", not a timeout.
     assert_eq!(error.kind().as_str(), "unavailable");
-    // The query to S2 is forgotten with the question.
+    // The query to S2 is forgotten with the question: its answer is late.
     r.handle_datagram(secs(2.6), S2, &reply_naming(&second.payload, None));
-    assert_eq!(r.stats().dropped_unmatched, 1);
+    assert_eq!(
+        (r.stats().late_answers, r.stats().dropped_unmatched),
+        (1, 0)
+    );
 }
 
 #[test]

@@ -6,8 +6,8 @@
 //! Each checker takes raw bytes and panics when an invariant breaks.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use arbitrary::{Arbitrary, Unstructured};
@@ -75,6 +75,7 @@ fn without_drops(s: Stats) -> Stats {
         datagrams_received: 0,
         stream_messages_received: 0,
         dropped_unmatched: 0,
+        late_answers: 0,
         dropped_not_response: 0,
         dropped_wrong_question: 0,
         dropped_wrong_case: 0,

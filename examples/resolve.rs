@@ -153,23 +153,16 @@ fn main() -> ExitCode {
     } else {
         args.servers
     };
-    // Every attempt fits inside the deadline: n servers and a rounds of
-    // doubling timeouts take n × t × (2^a − 1) in all.
-    let defaults = Config::default();
-    let rounds = (1u32 << args.attempts) - 1;
-    let slots = rounds.saturating_mul(u32::try_from(servers.len().max(1)).unwrap_or(u32::MAX));
-    let attempt_timeout = (args.timeout / slots).min(defaults.attempt_timeout);
+    // Every attempt fits inside the deadline.
     let config = Config {
-        attempt_timeout,
-        max_attempt_timeout: attempt_timeout * (1 << (args.attempts - 1)),
         attempts: args.attempts,
         max_endpoints: args.max_endpoints,
-        resolution_timeout: args.timeout,
         transport: args.transport,
         case_randomization: args.case_randomization,
         servers,
-        ..defaults
-    };
+        ..Config::default()
+    }
+    .fit_to_deadline(args.timeout);
     match blocking::resolve_uri(config, &uri, &args.protocols, args.fallback_port) {
         Ok(answer) => {
             print!("{answer}");

@@ -1,10 +1,11 @@
 //! A blocking driver over UDP and TCP sockets (feature `std`).
 //!
-//! It runs the sans-IO [`Resolver`] to completion for one URI, with one
-//! `mio` poll loop over a UDP socket per address family and a TCP
-//! connection per server that needs one (S22): handy for command-line
-//! tools and tests. Servers and event loops should drive the [`Resolver`]
-//! themselves; this module shows how.
+//! [`Client`] keeps a [`Resolver`] and its sockets across calls and runs
+//! any number of resolutions at once on them: one `mio` poll loop over a
+//! UDP socket per address family and a TCP connection per server that
+//! needs one (S22). [`resolve_uri`] and [`resolve_srv`] are one-shot
+//! conveniences over a fresh `Client`. Programs with an event loop of their
+//! own should drive the [`Resolver`] themselves; this module shows how.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -13,14 +14,12 @@ use std::time::Duration;
 
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token};
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
 
 use hickory_proto::rr::Name;
 
 use crate::{
-    Answer, Config, Error, Event, Instant, Protocol, ResolutionId, Resolver, StartError, Transport,
-    Uri,
+    Answer, Clock, Config, DefaultRng, Error, Event, Protocol, ResolutionId, Resolver, StartError,
+    Transport, Uri, os_rng,
 };
 
 /// Where DNS servers are listed on Unix systems.
@@ -85,31 +84,219 @@ pub fn servers_from_resolv_conf(text: &[u8]) -> io::Result<Vec<SocketAddr>> {
         .collect())
 }
 
-/// A ChaCha20 generator seeded from the operating system.
-pub fn os_rng() -> io::Result<ChaCha20Rng> {
-    let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| io::Error::other(format!("OS random source: {e}")))?;
-    Ok(ChaCha20Rng::from_seed(seed))
-}
-
-/// Resolves `uri` over UDP, blocking until the answer or
-/// `config.resolution_timeout`, whichever comes first. With no
-/// `config.servers`, the system's are used. Randomness comes from the OS.
+/// Resolves `uri`, blocking until its answer or `config.resolution_timeout`,
+/// whichever comes first: UDP, and TCP for answers too large for UDP (S22).
+/// With no `config.servers`, the system's are used. Randomness comes from
+/// the OS. For more than one resolution, keep a [`Client`].
 pub fn resolve_uri(
     config: Config,
     uri: &Uri,
     protocols: &[Protocol],
     fallback_port: Option<u16>,
 ) -> Result<Answer, BlockingError> {
-    run(config, |resolver, now| {
-        resolver.resolve_uri(uri, protocols, fallback_port, now)
-    })
+    let mut client = Client::new(config)?;
+    let id = client.start_uri(uri, protocols, fallback_port)?;
+    Ok(client.wait(id)??)
 }
 
 /// Resolves a plain RFC 2782 owner name such as
 /// `_xmpp-server._tcp.example.com.` (S8), as [`resolve_uri`] does a URI.
 pub fn resolve_srv(config: Config, owner: &Name) -> Result<Answer, BlockingError> {
-    run(config, |resolver, now| resolver.resolve_srv(owner, now))
+    let mut client = Client::new(config)?;
+    let id = client.start_srv(owner)?;
+    Ok(client.wait(id)??)
+}
+
+/// A blocking resolver that keeps its [`Resolver`] and sockets across
+/// calls, and runs several resolutions at once on them.
+///
+/// Start resolutions with [`start_uri`](Client::start_uri) or
+/// [`start_srv`](Client::start_srv), then [`wait`](Client::wait) for each:
+/// while it waits for one, every other in flight moves on too, and its
+/// result is kept until asked for.
+///
+/// ```
+/// # let server = impp_test_support::zone_server::example_zones();
+/// use impp_resolver::blocking::Client;
+/// use impp_resolver::{Config, Protocol, Uri};
+///
+/// let config = Config {
+///     servers: vec![server], // a DNS server on loopback, serving example.com
+///     ..Config::default()
+/// };
+/// let mut client = Client::new(config)?;
+/// let mut started = Vec::new();
+/// for text in ["im:fred@example.com", "pres:fred@example.com", "im:nobody@nowhere.example.com"] {
+///     let uri: Uri = text.parse()?;
+///     started.push((text, client.start_uri(&uri, &[Protocol::XMPP, Protocol::SIP], None)?));
+/// }
+/// // The three are on the wire together; collect them in any order.
+/// for (text, id) in started {
+///     match client.wait(id)? {
+///         Ok(answer) => print!("{text}\n{answer}"),
+///         Err(error) => println!("{text}\nerror: {}: {error}", error.kind()),
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Client {
+    resolver: Resolver<DefaultRng>,
+    sockets: Sockets,
+    clock: Clock,
+    /// Results of resolutions that ended and were not yet collected.
+    ended: BTreeMap<ResolutionId, Result<Answer, Error>>,
+    events: Events,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    /// A client for `config`; with no `config.servers`, the system's
+    /// ([`system_servers`]). Fails when no socket or no OS randomness can
+    /// be had.
+    pub fn new(mut config: Config) -> io::Result<Client> {
+        if config.servers.is_empty() {
+            config.servers = system_servers()?;
+        }
+        Ok(Client {
+            sockets: Sockets::new(&config.servers)?,
+            resolver: Resolver::new(config, os_rng()?),
+            clock: Clock::new(),
+            ended: BTreeMap::new(),
+            events: Events::with_capacity(64),
+            buf: vec![0u8; 65_535],
+        })
+    }
+
+    /// Starts resolving `uri`, as [`Resolver::resolve_uri`]; its queries go
+    /// out at once.
+    pub fn start_uri(
+        &mut self,
+        uri: &Uri,
+        protocols: &[Protocol],
+        fallback_port: Option<u16>,
+    ) -> Result<ResolutionId, StartError> {
+        let now = self.clock.now();
+        let id = self
+            .resolver
+            .resolve_uri(uri, protocols, fallback_port, now)?;
+        self.flush();
+        Ok(id)
+    }
+
+    /// Starts resolving a plain SRV owner name, as [`Resolver::resolve_srv`].
+    pub fn start_srv(&mut self, owner: &Name) -> Result<ResolutionId, StartError> {
+        let id = self.resolver.resolve_srv(owner, self.clock.now())?;
+        self.flush();
+        Ok(id)
+    }
+
+    /// Blocks until resolution `id` ends (by its deadline at the latest)
+    /// and returns its result, moving every other resolution along
+    /// meanwhile. `Err` on a socket error, or with
+    /// [`io::ErrorKind::InvalidInput`] when `id` is not in flight here and
+    /// its result was already taken (or it never started here).
+    pub fn wait(&mut self, id: ResolutionId) -> io::Result<Result<Answer, Error>> {
+        loop {
+            self.flush();
+            if let Some(result) = self.ended.remove(&id) {
+                return Ok(result);
+            }
+            let Some(deadline) = self.resolver.poll_timeout() else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("resolution {id:?} is not in flight"),
+                ));
+            };
+            self.poll_once(deadline)?;
+        }
+    }
+
+    /// The machine, for its [`stats`](Resolver::stats) and configuration.
+    pub fn resolver(&self) -> &Resolver<DefaultRng> {
+        &self.resolver
+    }
+
+    /// Sends what the machine asks, closes what it says, keeps its events.
+    fn flush(&mut self) {
+        loop {
+            let mut busy = false;
+            while let Some(transmit) = self.resolver.poll_transmit() {
+                busy = true;
+                if let Err(server) = self.sockets.send(&transmit) {
+                    self.sockets.close(server);
+                    self.resolver.handle_stream_closed(self.clock.now(), server);
+                }
+            }
+            while let Some(server) = self.resolver.poll_close() {
+                self.sockets.close(server);
+            }
+            while let Some(event) = self.resolver.poll_event() {
+                let (id, result) = match event {
+                    Event::Resolved { id, answer } => (id, Ok(answer)),
+                    Event::Failed { id, error } => (id, Err(error)),
+                };
+                self.ended.insert(id, result);
+            }
+            if !busy {
+                return;
+            }
+        }
+    }
+
+    /// Waits for readiness or `deadline`, hands in what arrived, then the time.
+    fn poll_once(&mut self, deadline: crate::Instant) -> io::Result<()> {
+        let clock = self.clock;
+        // Round up: waking a little early would spin until the deadline.
+        let wait = deadline.saturating_duration_since(clock.now()) + Duration::from_micros(500);
+        match self.sockets.poll.poll(&mut self.events, Some(wait)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        let resolver = &mut self.resolver;
+        let buf = &mut self.buf;
+        for event in self.events.iter() {
+            match event.token() {
+                UDP_V4 | UDP_V6 => {
+                    let socket = if event.token() == UDP_V4 {
+                        &self.sockets.v4
+                    } else {
+                        &self.sockets.v6
+                    };
+                    let Some(socket) = socket else { continue };
+                    loop {
+                        match socket.recv_from(buf) {
+                            Ok((len, from)) => {
+                                resolver.handle_datagram(clock.now(), from, &buf[..len])
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                            // ICMP errors and the like: as a lost packet.
+                            Err(_) => break,
+                        }
+                    }
+                }
+                token => {
+                    let Some((&server, connection)) =
+                        self.sockets.tcp.iter_mut().find(|(_, c)| c.token == token)
+                    else {
+                        continue;
+                    };
+                    if read_stream(connection, buf, |bytes| {
+                        resolver.handle_stream(clock.now(), server, bytes)
+                    })
+                    .is_err()
+                    {
+                        self.sockets.close(server);
+                        resolver.handle_stream_closed(clock.now(), server);
+                    }
+                }
+            }
+        }
+        // Always, even after traffic: a flood of stray packets or a trickle
+        // of TCP bytes must not keep the deadline from being enforced.
+        resolver.handle_timeout(clock.now());
+        Ok(())
+    }
 }
 
 const UDP_V4: Token = Token(0);
@@ -224,95 +411,6 @@ fn flush(connection: &mut Connection) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Drives one resolution, started by `start`, to its event.
-fn run(
-    mut config: Config,
-    start: impl FnOnce(&mut Resolver<ChaCha20Rng>, Instant) -> Result<ResolutionId, StartError>,
-) -> Result<Answer, BlockingError> {
-    if config.servers.is_empty() {
-        config.servers = system_servers()?;
-    }
-    let mut sockets = Sockets::new(&config.servers)?;
-    let origin = std::time::Instant::now();
-    let now = || Instant::from_std(origin, std::time::Instant::now());
-
-    let mut resolver = Resolver::new(config, os_rng()?);
-    let id = start(&mut resolver, now())?;
-    let mut events = Events::with_capacity(64);
-    let mut buf = vec![0u8; 65_535];
-    loop {
-        while let Some(transmit) = resolver.poll_transmit() {
-            if let Err(server) = sockets.send(&transmit) {
-                sockets.close(server);
-                resolver.handle_stream_closed(now(), server);
-            }
-        }
-        while let Some(server) = resolver.poll_close() {
-            sockets.close(server);
-        }
-        while let Some(event) = resolver.poll_event() {
-            match event {
-                Event::Resolved { id: done, answer } if done == id => return Ok(answer),
-                Event::Failed { id: done, error } if done == id => return Err(error.into()),
-                _ => {}
-            }
-        }
-        let Some(deadline) = resolver.poll_timeout() else {
-            // Cannot happen while the resolution is in flight; be safe anyway.
-            return Err(Error::Timeout {
-                name: Name::root(),
-                servers: Vec::new(),
-            }
-            .into());
-        };
-        // Round up: waking a little early would spin until the deadline.
-        let wait = deadline.saturating_duration_since(now()) + Duration::from_micros(500);
-        match sockets.poll.poll(&mut events, Some(wait)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-        for event in events.iter() {
-            match event.token() {
-                UDP_V4 | UDP_V6 => {
-                    let socket = if event.token() == UDP_V4 {
-                        &sockets.v4
-                    } else {
-                        &sockets.v6
-                    };
-                    let Some(socket) = socket else { continue };
-                    loop {
-                        match socket.recv_from(&mut buf) {
-                            Ok((len, from)) => resolver.handle_datagram(now(), from, &buf[..len]),
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                            // ICMP errors and the like: as a lost packet.
-                            Err(_) => break,
-                        }
-                    }
-                }
-                token => {
-                    let Some((&server, connection)) =
-                        sockets.tcp.iter_mut().find(|(_, c)| c.token == token)
-                    else {
-                        continue;
-                    };
-                    if read_stream(connection, &mut buf, |bytes| {
-                        resolver.handle_stream(now(), server, bytes)
-                    })
-                    .is_err()
-                    {
-                        sockets.close(server);
-                        resolver.handle_stream_closed(now(), server);
-                    }
-                }
-            }
-        }
-        // Always, even after traffic: a flood of stray packets or a trickle
-        // of TCP bytes must not keep the deadline from being enforced.
-        resolver.handle_timeout(now());
-    }
 }
 
 /// Finishes connecting, writes what is pending and reads what arrived.

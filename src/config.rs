@@ -53,6 +53,13 @@ pub struct Config {
     /// driver reads `/etc/resolv.conf`).
     pub servers: Vec<SocketAddr>,
     /// How long the first round of attempts waits for each server. Default 2 s.
+    ///
+    /// All `attempts` rounds over `n` servers take up to
+    /// `n × attempt_timeout × (2^attempts − 1)` (less where
+    /// `max_attempt_timeout` caps a round). A `resolution_timeout` shorter
+    /// than that ends the resolution before its last attempts are made:
+    /// with the defaults and one server, a 1.5 s deadline leaves room for
+    /// no retry at all. [`Config::fit_to_deadline`] sizes the two together.
     pub attempt_timeout: Duration,
     /// The cap of the doubling attempt timeout. Default 8 s.
     pub max_attempt_timeout: Duration,
@@ -60,6 +67,9 @@ pub struct Config {
     /// as 1. Default 2.
     pub attempts: u8,
     /// Deadline of a whole resolution, from its start. Default 10 s.
+    ///
+    /// It wins over the attempts: see `attempt_timeout` for how long they
+    /// take, and [`Config::fit_to_deadline`] to make them fit.
     pub resolution_timeout: Duration,
     /// [`Transport::Udp`] (default): UDP first, and TCP for a question
     /// whose UDP answer was truncated (S22). [`Transport::Tcp`]: every
@@ -128,6 +138,39 @@ impl Default for Config {
 }
 
 impl Config {
+    /// This configuration with `resolution_timeout` set to `deadline` and
+    /// the attempt timeouts sized so that every attempt fits inside it:
+    /// `n` servers and `a` rounds of doubling timeouts take
+    /// `n × t × (2^a − 1)`, so `t` is `deadline / (n × (2^a − 1))`, never
+    /// more than the `attempt_timeout` already set, and the cap of the
+    /// doubling is `t × 2^(a−1)`. Set `servers` and `attempts` first.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use impp_resolver::Config;
+    ///
+    /// let config = Config {
+    ///     servers: vec!["127.0.0.1:53".parse().unwrap(), "[::1]:53".parse().unwrap()],
+    ///     attempts: 2,
+    ///     ..Config::default()
+    /// }
+    /// .fit_to_deadline(Duration::from_millis(1500));
+    /// // Two servers, two rounds: 2 × t × 3 = 1.5 s, so t = 250 ms, then 500 ms.
+    /// assert_eq!(config.attempt_timeout, Duration::from_millis(250));
+    /// assert_eq!(config.max_attempt_timeout, Duration::from_millis(500));
+    /// assert_eq!(config.resolution_timeout, Duration::from_millis(1500));
+    /// ```
+    pub fn fit_to_deadline(mut self, deadline: Duration) -> Config {
+        let attempts = u32::from(self.attempts.clamp(1, 31));
+        let rounds = (1u32 << attempts) - 1;
+        let servers = u32::try_from(self.servers.len().clamp(1, MAX_SERVERS)).unwrap_or(1);
+        let slots = rounds.saturating_mul(servers);
+        self.attempt_timeout = (deadline / slots).min(self.attempt_timeout);
+        self.max_attempt_timeout = self.attempt_timeout.saturating_mul(1 << (attempts - 1));
+        self.resolution_timeout = deadline;
+        self
+    }
+
     /// The configuration with every value brought into its documented range.
     pub(crate) fn normalized(mut self) -> Self {
         self.servers.truncate(MAX_SERVERS);
@@ -196,6 +239,35 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(odd.attempt_timeout_of(5), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn fitted_attempts_fill_the_deadline_and_no_more() {
+        for servers in 1..=4u16 {
+            for attempts in 1..=5u8 {
+                let config = Config {
+                    servers: (0..servers)
+                        .map(|p| SocketAddr::from(([127, 0, 0, 1], 5300 + p)))
+                        .collect(),
+                    attempts,
+                    ..Config::default()
+                }
+                .fit_to_deadline(Duration::from_millis(1500));
+                let total: Duration = (0..u32::from(attempts))
+                    .map(|round| config.attempt_timeout_of(round) * u32::from(servers))
+                    .sum();
+                assert!(total <= config.resolution_timeout, "{servers} {attempts}");
+                assert!(config.attempt_timeout > Duration::ZERO);
+            }
+        }
+        // Never longer than the attempt timeout already chosen.
+        let roomy = Config {
+            servers: alloc::vec![SocketAddr::from(([127, 0, 0, 1], 53))],
+            ..Config::default()
+        }
+        .fit_to_deadline(Duration::from_secs(60));
+        assert_eq!(roomy.attempt_timeout, Duration::from_secs(2));
+        assert_eq!(roomy.max_attempt_timeout, Duration::from_secs(4));
     }
 
     #[test]

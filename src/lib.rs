@@ -14,15 +14,24 @@
 //! [`Resolver::poll_event`], then ask [`Resolver::poll_timeout`] when to call
 //! [`Resolver::handle_timeout`]. Every started resolution ends with exactly
 //! one [`Event`], by its deadline, unless [`Resolver::cancel`]led.
+//! [`Resolver`]'s own documentation gives the rules a TCP driver follows.
+//!
+//! With the `std` feature, [`Clock`] gives the machine's time from the
+//! system's monotonic clock, [`os_rng`] an OS-seeded generator, and
+//! [`blocking::Client`] a ready-made driver that runs many resolutions at
+//! once over UDP and TCP.
 //!
 //! ```
 //! use impp_resolver::{Config, ErrorKind, Event, Instant, Protocol, Resolver, Uri};
-//! # use rand_chacha::ChaCha20Rng; use rand_core::SeedableRng;
-//! # let rng = ChaCha20Rng::seed_from_u64(1); // use an OS-seeded CSPRNG in real code
+//!
 //! let config = Config {
 //!     servers: vec!["192.0.2.53:53".parse().unwrap()],
 //!     ..Config::default()
 //! };
+//! // Every random number the machine draws (query ids, the SRV order) comes
+//! // from this generator: OS-seeded ChaCha20 here (feature `std`); any
+//! // `rand_core::CryptoRng` will do, and a seeded one replays a run.
+//! let rng = impp_resolver::os_rng().expect("OS randomness");
 //! let mut resolver = Resolver::new(config, rng);
 //! let uri: Uri = "im:alice@example.com".parse().unwrap();
 //! let now = Instant::ZERO;
@@ -73,7 +82,8 @@
 //! - `error`: [`StartError`], [`Error`], [`ServerFailure`] (S16, S23, S27,
 //!   S32).
 //! - `stats`: [`Stats`] counters (S19, S27).
-//! - `time`: the caller's clock, [`Instant`].
+//! - `time`: the caller's clock, [`Instant`] (and [`Clock`], feature `std`).
+//! - `rng` (feature `std`): [`DefaultRng`] and [`os_rng`].
 //! - `blocking` (feature `std`): a driver over real sockets.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -99,16 +109,25 @@ mod waiters;
 
 #[cfg(feature = "std")]
 pub mod blocking;
+#[cfg(feature = "std")]
+mod rng;
 
 pub use config::{AddressOrder, Config, MAX_SERVERS, Transport};
 pub use error::{Error, ErrorKind, ExtendedError, ServerFailure, StartError};
 pub use event::{Answer, Endpoint, Event, ResolutionId, Via};
 pub use resolver::Resolver;
+#[cfg(feature = "std")]
+pub use rng::{DefaultRng, os_rng};
 pub use scheduler::Transmit;
 pub use service::{NameError, Protocol};
 pub use srv::{SrvOrder, SrvRecord, order_srv};
 pub use stats::Stats;
+#[cfg(feature = "std")]
+pub use time::Clock;
 pub use time::Instant;
+
+/// The rand_core crate (0.10) whose `CryptoRng` the [`Resolver`] takes.
+pub use rand_core;
 pub use uri::{Mailbox, Scheme, Uri, UriError, UriErrorKind};
 
 /// The hickory-proto crate this one speaks DNS with, for its [`Name`](proto::rr::Name) type.

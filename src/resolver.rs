@@ -29,9 +29,47 @@ use crate::waiters::Waiters;
 
 /// The sans-IO resolver. See the crate documentation for the driving loop.
 ///
-/// `R` is the caller's cryptographically secure generator: it draws query
-/// ids (S18) and the weighted SRV order (S10), and nothing else draws
-/// randomness, so a seeded generator replays a run exactly.
+/// `R` is the caller's cryptographically secure generator, any
+/// [`rand_core::CryptoRng`] (rand_core 0.10, re-exported as
+/// [`crate::rand_core`]); [`crate::os_rng`] makes one with feature `std`. It
+/// draws query ids (S18) and the weighted SRV order (S10), and nothing else
+/// draws randomness, so a seeded generator replays a run exactly.
+///
+/// # Driving it
+///
+/// After every call that hands something in (`resolve_*`, `cancel`,
+/// `handle_*`), drain [`poll_transmit`](Self::poll_transmit),
+/// [`poll_close`](Self::poll_close) and [`poll_event`](Self::poll_event),
+/// then ask [`poll_timeout`](Self::poll_timeout) when to call
+/// [`handle_timeout`](Self::handle_timeout). The three queues are
+/// independent: drain them in any order.
+///
+/// # TCP, as a driver must handle it
+///
+/// - A [`Transmit`] over [`Transport::Tcp`](crate::Transport::Tcp) goes on
+///   your one connection to its server; open it if there is none. Its
+///   payload carries the length prefix already. Several queries share the
+///   connection, and their answers come back in any order.
+/// - Hand every byte read from the connection to
+///   [`handle_stream`](Self::handle_stream), however it is cut.
+/// - When the connection fails, is refused or is closed by the server,
+///   call [`handle_stream_closed`](Self::handle_stream_closed): its queries
+///   move on to the next server at once.
+/// - When [`poll_close`](Self::poll_close) names a server, close its
+///   connection. Do **not** call `handle_stream_closed` for it: the machine
+///   already forgot the connection (calling it anyway does nothing).
+/// - A close and a new query to the same server cannot race: a new TCP
+///   query to a server whose close is still queued takes the close back
+///   out, so a server is never both in `poll_close` and behind a TCP
+///   transmit not yet drained. A TCP transmit after a drained close means
+///   "open a new connection".
+///
+/// # Time
+///
+/// Calling [`handle_timeout`](Self::handle_timeout) early, late or often is
+/// harmless: it acts only on deadlines at or before the `now` it is given.
+/// Late costs only lateness; every resolution still ends by its deadline as
+/// soon as the machine is told the time.
 pub struct Resolver<R> {
     rng: R,
     scheduler: Scheduler,

@@ -38,7 +38,9 @@ impl Instant {
         Duration::from_micros(self.micros.saturating_sub(earlier.micros))
     }
 
-    /// `std::time::Instant` `now` as an [`Instant`] counted from `origin`.
+    /// The `std::time::Instant` `now` as an [`Instant`] counted from the
+    /// `std::time::Instant` `origin` (zero if `now` is earlier). [`Clock`]
+    /// keeps the origin for you.
     #[cfg(feature = "std")]
     pub fn from_std(origin: std::time::Instant, now: std::time::Instant) -> Instant {
         let micros = now.saturating_duration_since(origin).as_micros();
@@ -47,10 +49,57 @@ impl Instant {
         }
     }
 
-    /// This instant as a `std::time::Instant`, counted from `origin`.
+    /// This instant as a `std::time::Instant`, counted from the
+    /// `std::time::Instant` `origin`.
     #[cfg(feature = "std")]
     pub fn to_std(self, origin: std::time::Instant) -> std::time::Instant {
         origin + Duration::from_micros(self.micros)
+    }
+}
+
+/// The machine's time from the system's monotonic clock (feature `std`):
+/// the origin is when the clock was made, kept inside.
+///
+/// ```
+/// let clock = impp_resolver::Clock::new();
+/// let start = clock.now();
+/// std::thread::sleep(std::time::Duration::from_millis(2));
+/// assert!(clock.now() - start >= std::time::Duration::from_millis(2));
+/// // And back, to wait until a deadline the machine gave:
+/// let deadline: std::time::Instant = clock.to_std(start);
+/// assert!(deadline <= std::time::Instant::now());
+/// ```
+#[cfg(feature = "std")]
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    origin: std::time::Instant,
+}
+
+#[cfg(feature = "std")]
+impl Clock {
+    /// A clock whose [`Instant::ZERO`] is now.
+    pub fn new() -> Clock {
+        Clock {
+            origin: std::time::Instant::now(),
+        }
+    }
+
+    /// The time now, to hand to the machine.
+    pub fn now(&self) -> Instant {
+        Instant::from_std(self.origin, std::time::Instant::now())
+    }
+
+    /// One of the machine's instants (a `poll_timeout` deadline, say) as a
+    /// `std::time::Instant`.
+    pub fn to_std(&self, instant: Instant) -> std::time::Instant {
+        instant.to_std(self.origin)
+    }
+}
+
+#[cfg(feature = "std")]
+impl Default for Clock {
+    fn default() -> Clock {
+        Clock::new()
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use impp_resolver::blocking::{self, BlockingError};
 use impp_resolver::proto::op::{Message, ResponseCode};
 use impp_resolver::{
-    Answer, Config, Error, Event, Instant, Protocol, Resolver, StartError, Uri, Via,
+    Answer, Clock, Config, Error, Event, Instant, Protocol, Resolver, StartError, Uri, Via,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -204,8 +204,8 @@ fn silent_server_times_out_by_the_deadline() {
 
 /// Drives `resolver` over `socket` until `count` events have arrived.
 fn drive(resolver: &mut Resolver<ChaCha20Rng>, socket: &UdpSocket, count: usize) -> Vec<Event> {
-    let origin = std::time::Instant::now();
-    let now = || Instant::from_std(origin, std::time::Instant::now());
+    let clock = Clock::new();
+    let now = || clock.now();
     let mut events = Vec::new();
     let mut buf = [0u8; 65_535];
     while events.len() < count {

@@ -9,7 +9,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use impp_resolver::{Config, Event, Instant, Protocol, Resolver, Uri};
+use impp_resolver::{Clock, Config, Event, Instant, Protocol, Resolver, Uri};
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
@@ -72,10 +72,10 @@ pub fn run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> 
         tcp_fallback: false,
         ..Config::default()
     };
-    let mut resolver = Resolver::new(config, impp_resolver::blocking::os_rng()?);
+    let mut resolver = Resolver::new(config, impp_resolver::os_rng()?);
     let protocols = [Protocol::XMPP, Protocol::SIP];
-    let origin = std::time::Instant::now();
-    let now = || Instant::from_std(origin, std::time::Instant::now());
+    let clock = Clock::new();
+    let now = || clock.now();
 
     let cpu_start = cpu_time();
     let mut report = Report::default();
@@ -146,7 +146,7 @@ pub fn run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> 
         }
         resolver.handle_timeout(now());
     }
-    report.elapsed = origin.elapsed();
+    report.elapsed = clock.now() - Instant::ZERO;
     report.cpu = cpu_time() - cpu_start;
     Ok(report)
 }

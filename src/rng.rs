@@ -12,6 +12,15 @@ use rand_core::SeedableRng;
 pub type DefaultRng = rand_chacha::ChaCha20Rng;
 
 /// A [`DefaultRng`] seeded from the operating system's random source.
+///
+/// ```
+/// use impp_resolver::{Config, DefaultRng, Resolver};
+///
+/// let rng: DefaultRng = impp_resolver::os_rng()?;
+/// let resolver = Resolver::new(Config::default(), rng);
+/// # let _ = resolver;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn os_rng() -> io::Result<DefaultRng> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| io::Error::other(format!("OS random source: {e}")))?;

@@ -11,7 +11,9 @@
 //! URIs are resolved round-robin with the default protocols (`_xmpp`, then
 //! `_sip`): SRV and the addresses of every target, as `resolve` does; one
 //! lookup is one full resolution. Failed resolutions are counted by kind.
-//! The last two lines are `lookups/s: X` and `cpu-us/lookup: Y`.
+//! Before the last two lines come the latency percentiles of the
+//! resolutions that ended (`latency-ms p50: X`, then p90, p99 and max); the
+//! last two lines are `lookups/s: X` and `cpu-us/lookup: Y`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -84,6 +86,11 @@ fn main() -> ExitCode {
         report.queries as f64 / report.lookups as f64
     );
     println!("wall-s: {:.3}", report.elapsed.as_secs_f64());
+    // What loss costs: latencies of the resolutions that ended.
+    for (label, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("max", 100.0)] {
+        let latency = report.latency_percentile(p);
+        println!("latency-ms {label}: {:.1}", latency.as_secs_f64() * 1e3);
+    }
     println!("lookups/s: {:.0}", report.lookups_per_sec());
     println!("cpu-us/lookup: {:.1}", report.cpu_us_per_lookup());
     ExitCode::SUCCESS

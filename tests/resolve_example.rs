@@ -302,6 +302,14 @@ fn loadgen_reports_throughput_and_cpu_as_its_last_lines() {
     };
     assert!(number(lines[n - 2], "lookups/s: ") > 0.0);
     assert!(number(lines[n - 1], "cpu-us/lookup: ") > 0.0);
+    // What loss costs: latency percentiles, in order, before those two.
+    let percentiles: Vec<f64> = ["p50", "p90", "p99", "max"]
+        .iter()
+        .zip(&lines[n - 6..n - 2])
+        .map(|(label, line)| number(line, &format!("latency-ms {label}: ")))
+        .collect();
+    assert!(percentiles.windows(2).all(|w| w[0] <= w[1]), "{stdout}");
+    assert!(percentiles[0] > 0.0, "{stdout}");
 }
 
 #[test]

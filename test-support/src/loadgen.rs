@@ -26,6 +26,8 @@ pub struct Report {
     pub cpu: Duration,
     /// Queries sent.
     pub queries: u64,
+    /// How long each resolution that ended took, from its start.
+    pub latencies: Vec<Duration>,
 }
 
 impl Report {
@@ -42,6 +44,17 @@ impl Report {
     /// Resolutions that failed, whatever the kind.
     pub fn failures(&self) -> u64 {
         self.failed.values().sum()
+    }
+
+    /// The `p`-th percentile (0–100) of the latencies, nearest rank.
+    pub fn latency_percentile(&self, p: f64) -> Duration {
+        let mut sorted = self.latencies.clone();
+        sorted.sort();
+        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+        sorted
+            .get(rank.clamp(1, sorted.len().max(1)) - 1)
+            .copied()
+            .unwrap_or_default()
     }
 }
 
@@ -87,14 +100,21 @@ pub fn run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> 
         let uri = &uris[next_uri % uris.len()];
         next_uri += 1;
         *started += 1;
+        let at = now();
         resolver
-            .resolve_uri(uri, &protocols, None, now())
-            .map(|_| ())
+            .resolve_uri(uri, &protocols, None, at)
+            .map(|id| (id, at))
     };
+    let mut started_at = BTreeMap::new();
     while started < count.min(concurrency as u64) {
-        if let Err(e) = start_one(&mut resolver, &mut started) {
-            *report.failed.entry(e.kind().to_string()).or_default() += 1;
-            report.lookups += 1;
+        match start_one(&mut resolver, &mut started) {
+            Ok((id, at)) => {
+                started_at.insert(id, at);
+            }
+            Err(e) => {
+                *report.failed.entry(e.kind().to_string()).or_default() += 1;
+                report.lookups += 1;
+            }
         }
     }
     while report.lookups < count {
@@ -111,14 +131,22 @@ pub fn run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> 
             while let Some(event) = resolver.poll_event() {
                 busy = true;
                 report.lookups += 1;
+                if let Some(at) = started_at.remove(&event.id()) {
+                    report.latencies.push(now() - at);
+                }
                 if let Event::Failed { error, .. } = event {
                     *report.failed.entry(error.kind().to_string()).or_default() += 1;
                 }
-                if started < count
-                    && let Err(e) = start_one(&mut resolver, &mut started)
-                {
-                    *report.failed.entry(e.kind().to_string()).or_default() += 1;
-                    report.lookups += 1;
+                if started < count {
+                    match start_one(&mut resolver, &mut started) {
+                        Ok((id, at)) => {
+                            started_at.insert(id, at);
+                        }
+                        Err(e) => {
+                            *report.failed.entry(e.kind().to_string()).or_default() += 1;
+                            report.lookups += 1;
+                        }
+                    }
                 }
             }
             if !busy {

@@ -9,9 +9,10 @@
 //! Without `--server`, the system's resolvers (`/etc/resolv.conf`). Protocols
 //! default to `_xmpp` then `_sip`. Without `--fallback-port` there is no
 //! A/AAAA fallback. `--timeout-ms` (default 5000) bounds the whole
-//! resolution: the per-attempt timeouts are sized so that `--attempts`
-//! rounds (default 2) over every server, each round twice as long as the
-//! one before, fit inside it. `--tcp` sends every query over TCP (otherwise
+//! resolution; queries are asked again until it passes, within a budget of
+//! `--attempts` rounds over the servers (default 16), and the first waits
+//! are sized so that at least two rounds fit inside it
+//! (`Config::fit_to_deadline`). `--tcp` sends every query over TCP (otherwise
 //! UDP, and TCP after a truncated answer); `--0x20` randomises the letter
 //! case of UDP queries and requires it echoed. `--max-endpoints N` (default
 //! 64) keeps the first N targets; how many more there were goes to stderr as
@@ -52,7 +53,7 @@ fn parse_args() -> Result<Args, String> {
     let mut protocols = Vec::new();
     let mut fallback_port = None;
     let mut timeout = Duration::from_millis(5000);
-    let mut attempts = 2;
+    let mut attempts = Config::default().attempts;
     let mut max_endpoints = Config::default().max_endpoints;
     let mut transport = Transport::Udp;
     let mut case_randomization = false;

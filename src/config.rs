@@ -39,37 +39,53 @@ pub enum AddressOrder {
 /// Settings of a [`Resolver`](crate::Resolver). `Config::default()` gives the
 /// documented defaults.
 ///
-/// How a question is retried (S23): attempt *k* goes to server *k* mod *n*
-/// (so every server is tried before one is repeated), and waits
-/// `attempt_timeout × 2^round` (at most `max_attempt_timeout`), where the
-/// round is *k* div *n*. After `attempts` rounds the question fails. A server
-/// that answers SERVFAIL, REFUSED, NOTIMP or another error is not asked
-/// that question again. The whole resolution ends by `resolution_timeout`
-/// whatever the attempts still planned.
+/// How a question is retried (S23): it is asked again and again until it is
+/// answered or its resolution's deadline (`resolution_timeout`) passes,
+/// within a budget of `attempts` rounds over the server list. Each round
+/// asks every server that may still be asked once, the one expected to
+/// answer soonest first (by its measured round trips; now and then another
+/// is tried first, to notice when it recovers). The wait before the next
+/// attempt is the retransmission timeout of the best server — smoothed RTT
+/// plus four times its variance (RFC 6298) within
+/// `[min_attempt_timeout, max_attempt_timeout]`, or `attempt_timeout`
+/// before any answer was timed — doubled for each attempt the question has
+/// already made, up to `max_attempt_timeout` (but never below that first
+/// wait). A server that answers SERVFAIL, REFUSED, NOTIMP or another error
+/// is not asked that question again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Recursive DNS servers, tried in this order; at most [`MAX_SERVERS`]
     /// are used. No default: the caller must name at least one (the `std`
     /// driver reads `/etc/resolv.conf`).
     pub servers: Vec<SocketAddr>,
-    /// How long the first round of attempts waits for each server. Default 2 s.
+    /// How long an attempt waits before any answer from the servers has
+    /// been timed (a new resolver, or estimates forgotten after 15 minutes
+    /// unused). Default 2 s, as the C library's resolver.
     ///
-    /// All `attempts` rounds over `n` servers take up to
-    /// `n × attempt_timeout × (2^attempts − 1)` (less where
-    /// `max_attempt_timeout` caps a round). A `resolution_timeout` shorter
-    /// than that ends the resolution before its last attempts are made:
-    /// with the defaults and one server, a 1.5 s deadline leaves room for
-    /// no retry at all. [`Config::fit_to_deadline`] sizes the two together.
+    /// A `resolution_timeout` that is not several times this leaves little
+    /// room for a retry while nothing is measured: with the defaults and one
+    /// server, a 1.5 s deadline allows no retry at all until an answer has
+    /// been timed. [`Config::fit_to_deadline`] sizes the two together.
     pub attempt_timeout: Duration,
-    /// The cap of the doubling attempt timeout. Default 8 s.
+    /// The floor of a measured retransmission timeout. Default 50 ms (as
+    /// unbound's `infra-cache-min-rtt`): a server that answers in a tenth of
+    /// a millisecond is still given long enough for a busy host's scheduling
+    /// hiccup, rather than asked again at once.
+    pub min_attempt_timeout: Duration,
+    /// The ceiling of a measured retransmission timeout and of its doubling
+    /// on each retry. Default 1 s: under loss a question is asked again at
+    /// least every second until its deadline, so a lost packet costs about a
+    /// second, not the rest of the resolution. Answers to earlier sends
+    /// still count, so a slow server's answer is never wasted.
     pub max_attempt_timeout: Duration,
-    /// Rounds over the server list before a question fails; 0 is treated
-    /// as 1. Default 2.
+    /// The work budget: rounds over the server list a question may make
+    /// (so at most `attempts × servers` queries); 0 is treated as 1.
+    /// Default 16. The deadline usually ends a question first: with one
+    /// server answering in a millisecond and every packet lost, 16 attempts
+    /// take about 11.5 s.
     pub attempts: u8,
     /// Deadline of a whole resolution, from its start. Default 10 s.
-    ///
-    /// It wins over the attempts: see `attempt_timeout` for how long they
-    /// take, and [`Config::fit_to_deadline`] to make them fit.
+    /// Attempts go on until it passes (or the budget runs out).
     pub resolution_timeout: Duration,
     /// [`Transport::Udp`] (default): UDP first, and TCP for a question
     /// whose UDP answer was truncated (S22). [`Transport::Tcp`]: every
@@ -119,8 +135,9 @@ impl Default for Config {
         Config {
             servers: Vec::new(),
             attempt_timeout: Duration::from_secs(2),
-            max_attempt_timeout: Duration::from_secs(8),
-            attempts: 2,
+            min_attempt_timeout: Duration::from_millis(50),
+            max_attempt_timeout: Duration::from_secs(1),
+            attempts: 16,
             resolution_timeout: Duration::from_secs(10),
             transport: Transport::Udp,
             tcp_fallback: true,
@@ -138,12 +155,12 @@ impl Default for Config {
 }
 
 impl Config {
-    /// This configuration with `resolution_timeout` set to `deadline` and
-    /// the attempt timeouts sized so that every attempt fits inside it:
-    /// `n` servers and `a` rounds of doubling timeouts take
-    /// `n × t × (2^a − 1)`, so `t` is `deadline / (n × (2^a − 1))`, never
-    /// more than the `attempt_timeout` already set, and the cap of the
-    /// doubling is `t × 2^(a−1)`. Set `servers` and `attempts` first.
+    /// This configuration with `resolution_timeout` set to `deadline`, and
+    /// `attempt_timeout` (the wait before anything is measured) short
+    /// enough that every server is asked at least twice before it:
+    /// `n` servers take `n × t` for a round and `2 × n × t` for the next, so
+    /// `t` is `deadline / (3 × n)`, never more than the `attempt_timeout`
+    /// already set. Set `servers` first.
     ///
     /// ```
     /// use std::time::Duration;
@@ -151,22 +168,16 @@ impl Config {
     ///
     /// let config = Config {
     ///     servers: vec!["127.0.0.1:53".parse().unwrap(), "[::1]:53".parse().unwrap()],
-    ///     attempts: 2,
     ///     ..Config::default()
     /// }
     /// .fit_to_deadline(Duration::from_millis(1500));
-    /// // Two servers, two rounds: 2 × t × 3 = 1.5 s, so t = 250 ms, then 500 ms.
+    /// // Two servers, two rounds: 2 × t + 2 × 2t = 1.5 s, so t = 250 ms.
     /// assert_eq!(config.attempt_timeout, Duration::from_millis(250));
-    /// assert_eq!(config.max_attempt_timeout, Duration::from_millis(500));
     /// assert_eq!(config.resolution_timeout, Duration::from_millis(1500));
     /// ```
     pub fn fit_to_deadline(mut self, deadline: Duration) -> Config {
-        let attempts = u32::from(self.attempts.clamp(1, 31));
-        let rounds = (1u32 << attempts) - 1;
         let servers = u32::try_from(self.servers.len().clamp(1, MAX_SERVERS)).unwrap_or(1);
-        let slots = rounds.saturating_mul(servers);
-        self.attempt_timeout = (deadline / slots).min(self.attempt_timeout);
-        self.max_attempt_timeout = self.attempt_timeout.saturating_mul(1 << (attempts - 1));
+        self.attempt_timeout = (deadline / (3 * servers)).min(self.attempt_timeout);
         self.resolution_timeout = deadline;
         self
     }
@@ -181,13 +192,15 @@ impl Config {
         self
     }
 
-    /// The attempt timeout of round `round` (S23): doubled each round, capped.
-    pub(crate) fn attempt_timeout_of(&self, round: u32) -> Duration {
-        let factor = 1u32.checked_shl(round.min(31)).unwrap_or(u32::MAX);
-        self.attempt_timeout
+    /// The wait of a question's attempt after `earlier` attempts, from a
+    /// first wait of `first` (S23): doubled each time, capped at
+    /// `max_attempt_timeout` but never below `first`.
+    pub(crate) fn backed_off(&self, first: Duration, earlier: u32) -> Duration {
+        let factor = 1u32.checked_shl(earlier.min(31)).unwrap_or(u32::MAX);
+        first
             .checked_mul(factor)
             .unwrap_or(Duration::MAX)
-            .min(self.max_attempt_timeout.max(self.attempt_timeout))
+            .min(self.max_attempt_timeout.max(first))
     }
 }
 
@@ -203,8 +216,9 @@ impl<'a> arbitrary::Arbitrary<'a> for Config {
         Ok(Config {
             servers,
             attempt_timeout: Duration::from_millis(u.int_in_range(1..=5_000)?),
+            min_attempt_timeout: Duration::from_millis(u.int_in_range(0..=500)?),
             max_attempt_timeout: Duration::from_millis(u.int_in_range(1..=10_000)?),
-            attempts: u.int_in_range(0..=4)?,
+            attempts: u.int_in_range(0..=16)?,
             resolution_timeout: Duration::from_millis(u.int_in_range(1..=20_000)?),
             transport: u.arbitrary()?,
             tcp_fallback: u.arbitrary()?,
@@ -226,39 +240,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn attempt_timeout_doubles_per_round_up_to_the_cap() {
+    fn backoff_doubles_up_to_the_cap_never_below_the_first_wait() {
         let config = Config::default();
-        let secs = |round| config.attempt_timeout_of(round).as_secs();
+        let ms = |first, earlier| config.backed_off(Duration::from_millis(first), earlier);
         assert_eq!(
-            [secs(0), secs(1), secs(2), secs(3), secs(40)],
-            [2, 4, 8, 8, 8]
+            [
+                ms(50, 0),
+                ms(50, 1),
+                ms(50, 2),
+                ms(50, 4),
+                ms(50, 5),
+                ms(50, 40)
+            ],
+            [50, 100, 200, 800, 1000, 1000].map(Duration::from_millis)
         );
-        // A cap below the first timeout never shortens the first attempt.
-        let odd = Config {
-            max_attempt_timeout: Duration::from_millis(1),
-            ..Config::default()
-        };
-        assert_eq!(odd.attempt_timeout_of(5), Duration::from_secs(2));
+        // Before anything is measured the first wait is 2 s, above the cap.
+        assert_eq!(ms(2000, 3), Duration::from_secs(2));
     }
 
     #[test]
-    fn fitted_attempts_fill_the_deadline_and_no_more() {
+    fn fitted_first_waits_leave_two_rounds_inside_the_deadline() {
         for servers in 1..=4u16 {
-            for attempts in 1..=5u8 {
-                let config = Config {
-                    servers: (0..servers)
-                        .map(|p| SocketAddr::from(([127, 0, 0, 1], 5300 + p)))
-                        .collect(),
-                    attempts,
-                    ..Config::default()
-                }
-                .fit_to_deadline(Duration::from_millis(1500));
-                let total: Duration = (0..u32::from(attempts))
-                    .map(|round| config.attempt_timeout_of(round) * u32::from(servers))
-                    .sum();
-                assert!(total <= config.resolution_timeout, "{servers} {attempts}");
-                assert!(config.attempt_timeout > Duration::ZERO);
+            let config = Config {
+                servers: (0..servers)
+                    .map(|p| SocketAddr::from(([127, 0, 0, 1], 5300 + p)))
+                    .collect(),
+                ..Config::default()
             }
+            .fit_to_deadline(Duration::from_millis(1500));
+            let two_rounds = (config.attempt_timeout * 3) * u32::from(servers);
+            assert!(two_rounds <= config.resolution_timeout, "{servers}");
+            assert!(config.attempt_timeout > Duration::ZERO);
         }
         // Never longer than the attempt timeout already chosen.
         let roomy = Config {
@@ -267,7 +279,6 @@ mod tests {
         }
         .fit_to_deadline(Duration::from_secs(60));
         assert_eq!(roomy.attempt_timeout, Duration::from_secs(2));
-        assert_eq!(roomy.max_attempt_timeout, Duration::from_secs(4));
     }
 
     #[test]

@@ -74,6 +74,8 @@
 //! - `waiters`: which resolutions wait on which question (S24).
 //! - `scheduler`: the question scheduler: ids, servers, attempts, UDP and
 //!   TCP, matching answers (S18–S24, S27).
+//! - `rtt`: round-trip estimates per server, for timeouts and server order
+//!   (S23).
 //! - `tcp`: the TCP length prefix and reassembly (S22, S27).
 //! - `message`: the only code that reads or writes DNS messages, through
 //!   hickory-proto (S12, S18–S22, S25, S27, S32).
@@ -97,6 +99,7 @@ mod event;
 mod message;
 mod plan;
 mod resolver;
+mod rtt;
 mod scheduler;
 pub mod service;
 pub mod srv;

@@ -336,6 +336,29 @@ impl Resolution {
         }))
     }
 
+    /// The resolution's deadline passed with `error`: once its targets are
+    /// known, it ends with them, those whose addresses did not come in time
+    /// without addresses (S13), as a failed lookup leaves them; a fallback
+    /// with no address fails with `error`. `None` while SRV answers are
+    /// still awaited: then there is nothing to report.
+    pub(crate) fn expire(
+        &mut self,
+        error: &Error,
+        order: AddressOrder,
+    ) -> Option<Result<Answer, Error>> {
+        let Stage::Addresses { targets, .. } = &mut self.stage else {
+            return None;
+        };
+        for target in targets.iter_mut() {
+            for lookup in [&mut target.v4, &mut target.v6] {
+                if lookup.pending_question().is_some() {
+                    lookup.state = LookupState::Failed(Box::new(error.clone()));
+                }
+            }
+        }
+        self.finished(order)
+    }
+
     /// The error when no protocol had SRV records and there is no fallback:
     /// NXDOMAIN when every owner was NXDOMAIN, else NODATA for the first
     /// NODATA.

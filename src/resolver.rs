@@ -233,12 +233,18 @@ impl<R: CryptoRng> Resolver<R> {
         self.scheduler
             .handle_timeout(now, &mut self.rng, &mut ended);
         self.deliver_all(ended, now);
+        let order = self.config().address_order;
         while let Some(id) = self.deadlines.pop_due(now) {
-            if let Some(r) = self.resolutions.get(&id) {
-                let (name, qid) = r.pending_lookup();
-                let servers = qid.map(|q| self.scheduler.failures(q)).unwrap_or_default();
-                self.finish(id, Err(Error::Timeout { name, servers }));
-            }
+            let Some(r) = self.resolutions.get_mut(&id) else {
+                continue;
+            };
+            let (name, qid) = r.pending_lookup();
+            let servers = qid.map(|q| self.scheduler.failures(q)).unwrap_or_default();
+            // The most telling of what the servers did (a SERVFAIL beats
+            // silence), as when a question runs out of servers.
+            let error = servers_failed(name, servers);
+            let result = r.expire(&error, order).unwrap_or(Err(error));
+            self.finish(id, result);
         }
     }
 

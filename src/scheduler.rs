@@ -2,10 +2,13 @@
 //! server to ask when, UDP and TCP, matching answers (SPEC S18–S24, S27).
 //! Knows nothing of SRV records or URIs.
 //!
-//! A question goes to server *k* mod *n* on its *k*-th attempt, each
-//! attempt waiting twice as long as the round before (S23). Queries already
-//! sent stay open until the question ends, so a slow server's late answer
-//! still counts; a server keeps one query per question, its latest. An
+//! A question is asked until it is answered or nobody waits for it, within
+//! a budget of `attempts` rounds; each round asks every server still
+//! allowed once, the one expected to answer soonest first (`rtt.rs`), and
+//! each attempt waits twice as long as the one before it (S23). A query
+//! asked again of the same server is resent as it was, id and letter case
+//! included, so an answer to any of its sends counts and a slow server's
+//! late answer is never wasted; queries to other servers stay open too. An
 //! answer is accepted only from the server, port and transport the query
 //! went out on, with its id and question (S19); anything else is dropped and
 //! counted. A server that answers with an error is not asked again; one that
@@ -24,6 +27,7 @@ use rand_core::CryptoRng;
 use crate::config::{Config, Transport};
 use crate::error::ServerFailure;
 use crate::message::{self, Mismatch, Reply, fingerprint};
+use crate::rtt::RttTable;
 use crate::stats::Stats;
 use crate::tcp::{self, Connection, TooLong};
 use crate::time::Instant;
@@ -60,7 +64,7 @@ pub(crate) type Ended = (QuestionId, Outcome);
 /// S18: a fresh unpredictable id for which `taken` is false.
 ///
 /// At most half the ids of a server are ever taken (`max_queries` is capped
-/// at 32 768 and a question keeps one query per server), so random draws
+/// at 32 768 and a question keeps one query, one id, per server), so random draws
 /// succeed at once almost always. Should a broken generator keep repeating
 /// itself, a linear probe from its last draw still terminates.
 fn fresh_id<R: CryptoRng + ?Sized>(rng: &mut R, taken: impl Fn(u16) -> bool) -> u16 {
@@ -94,6 +98,10 @@ struct Sent {
     case: Option<Box<Name>>,
     /// Whether the query carried an OPT record (S21).
     edns: bool,
+    /// When it first left, and whether it was sent again since: only an
+    /// answer to a query sent once times a round trip (Karn's rule).
+    first_sent: Instant,
+    resent: bool,
 }
 
 /// Bit `i` of a server set.
@@ -104,13 +112,15 @@ fn bit(server: usize) -> u64 {
 struct Question {
     name: Name,
     rtype: RecordType,
-    /// Attempts started; attempt k goes to server k mod n (S23).
+    /// Attempts started (S23).
     attempts: u32,
+    /// Servers asked in the current round: each is asked once a round.
+    round: u64,
     /// The server whose attempt the timer is running for.
     current: usize,
     /// Bumped whenever the timer restarts, so stale timers are recognised.
     timer: u32,
-    /// Queries on the wire, at most one per server.
+    /// Queries on the wire, at most one per server (and transport).
     sent: Vec<Sent>,
     /// Servers that answered with an error: not asked again.
     done: u64,
@@ -150,13 +160,22 @@ pub(crate) struct Scheduler {
     streams: BTreeMap<SocketAddr, Connection>,
     transmits: VecDeque<Transmit>,
     closes: VecDeque<SocketAddr>,
+    /// Round-trip estimates per server.
+    rtt: RttTable,
     stats: Stats,
 }
+
+/// One question in this many starts with another server than the best
+/// (once the best has been measured), to notice when a slower or silent
+/// server has recovered (as unbound probes servers outside its fastest
+/// band now and then).
+const PROBE_ONE_IN: u32 = 16;
 
 impl Scheduler {
     /// `config` must be [`Config::normalized`].
     pub(crate) fn new(config: Config) -> Self {
         Scheduler {
+            rtt: RttTable::new(config.servers.len()),
             config,
             next_id: 0,
             questions: BTreeMap::new(),
@@ -212,6 +231,7 @@ impl Scheduler {
                 name: name.clone(),
                 rtype,
                 attempts: 0,
+                round: 0,
                 current: 0,
                 timer: 0,
                 // Usually one server is asked: no room for four up front.
@@ -292,27 +312,60 @@ impl Scheduler {
         rng: &mut R,
     ) -> Option<Ended> {
         let n = self.config.servers.len();
-        let total = u32::from(self.config.attempts) * n as u32;
+        let budget = u32::from(self.config.attempts) * n as u32;
         let all = self.all_servers();
-        loop {
-            let q = self.questions.get_mut(&qid)?;
-            if q.attempts >= total || q.done & all == all {
-                let failures = self.failures(qid);
-                self.forget(qid);
-                return Some((qid, Outcome::Failed(failures)));
-            }
-            let k = q.attempts;
-            q.attempts += 1;
-            let server = k as usize % n;
-            if q.done & bit(server) != 0 {
-                continue;
-            }
-            if k > 0 {
-                self.stats.retransmissions += 1;
-            }
-            self.send(qid, server, true, now, rng);
-            return None;
+        let q = self.questions.get_mut(&qid)?;
+        if q.attempts >= budget || q.done & all == all {
+            let failures = self.failures(qid);
+            self.forget(qid);
+            return Some((qid, Outcome::Failed(failures)));
         }
+        // Every server still allowed is asked once before any is asked
+        // again (S23).
+        if (q.done | q.round) & all == all {
+            q.round = 0;
+        }
+        let open = all & !(q.done | q.round);
+        let first = q.attempts == 0;
+        let candidates = (0..n).filter(|s| open & bit(*s) != 0);
+        let rtt = &self.rtt;
+        let config = &self.config;
+        let best = candidates
+            .clone()
+            .min_by_key(|s| (rtt.rank(*s, now, config), *s))
+            .unwrap_or(0);
+        let others = open.count_ones() - 1;
+        // Probe only once the best is known: until then the list's order
+        // is the preference, as in resolv.conf.
+        let probe = first && others > 0 && self.rtt.is_measured(best, now);
+        let server = if probe && rng.next_u32().is_multiple_of(PROBE_ONE_IN) {
+            let pick = rng.next_u32() % others;
+            candidates
+                .filter(|s| *s != best)
+                .nth(pick as usize)
+                .unwrap_or(best)
+        } else {
+            best
+        };
+        q.round |= bit(server);
+        q.attempts += 1;
+        if !first {
+            self.stats.retransmissions += 1;
+        }
+        self.send(qid, server, true, now, rng);
+        None
+    }
+
+    /// The wait of the question's latest attempt: the retransmission timeout
+    /// of the best server it may still ask (so that trying a slower one
+    /// first costs no more), backed off for its earlier attempts (S23).
+    fn attempt_timeout(&self, q: &Question, now: Instant) -> core::time::Duration {
+        let first = (0..self.config.servers.len())
+            .filter(|s| q.done & bit(*s) == 0)
+            .map(|s| self.rtt.timeout(s, now, &self.config))
+            .min()
+            .unwrap_or(self.config.attempt_timeout);
+        self.config.backed_off(first, q.attempts.saturating_sub(1))
     }
 
     /// Sends the question to `server`, replacing that server's earlier
@@ -328,11 +381,6 @@ impl Scheduler {
         let Some(q) = self.questions.get_mut(&qid) else {
             return;
         };
-        let previous = q
-            .sent
-            .iter()
-            .position(|s| s.server == server)
-            .map(|i| q.sent.swap_remove(i));
         let transport = if q.over_tcp & bit(server) != 0 {
             Transport::Tcp
         } else {
@@ -342,49 +390,84 @@ impl Scheduler {
             .config
             .edns_payload
             .filter(|_| q.no_edns & bit(server) == 0);
-        let case = (transport == Transport::Udp && self.config.case_randomization)
-            .then(|| Box::new(message::randomize_case(&q.name, rng)));
         let address = self.config.servers[server];
         let key = key_of(&self.config.servers, address).unwrap_or_default();
-        let by_wire = &self.by_wire;
-        let id = fresh_id(rng, |id| by_wire.contains_key(&(key, transport, id)));
-        let query_name = case.as_deref().unwrap_or(&q.name);
-        let mut payload = message::encode_query(id, query_name, q.rtype, edns);
-        if transport == Transport::Tcp {
-            payload = tcp::frame(payload);
+        // Asked again the same way: the same query again, id and letter case
+        // included, so that an answer to any of its sends is accepted.
+        let again = q
+            .sent
+            .iter_mut()
+            .find(|s| s.server == server && s.transport == transport && s.edns == edns.is_some());
+        if let Some(sent) = again {
+            {
+                sent.resent = true;
+                let name = sent.case.as_deref().unwrap_or(&q.name);
+                let id = sent.id;
+                self.stats.queries_sent += 1;
+                if transport == Transport::Tcp {
+                    self.stats.tcp_queries_sent += 1;
+                }
+                let payload = message::encode_query(id, name, q.rtype, edns);
+                let payload = match transport {
+                    Transport::Tcp => tcp::frame(payload),
+                    Transport::Udp => payload,
+                };
+                self.transmits.push_back(Transmit {
+                    server: address,
+                    transport,
+                    payload,
+                });
+            }
+        } else {
+            let previous = q
+                .sent
+                .iter()
+                .position(|s| s.server == server)
+                .map(|i| q.sent.swap_remove(i));
+            let case = (transport == Transport::Udp && self.config.case_randomization)
+                .then(|| Box::new(message::randomize_case(&q.name, rng)));
+            let by_wire = &self.by_wire;
+            let id = fresh_id(rng, |id| by_wire.contains_key(&(key, transport, id)));
+            let query_name = case.as_deref().unwrap_or(&q.name);
+            let mut payload = message::encode_query(id, query_name, q.rtype, edns);
+            if transport == Transport::Tcp {
+                payload = tcp::frame(payload);
+            }
+            q.sent.push(Sent {
+                server,
+                transport,
+                id,
+                case,
+                edns: edns.is_some(),
+                first_sent: now,
+                resent: false,
+            });
+            if let Some(previous) = previous {
+                self.unregister(&previous);
+            }
+            self.by_wire.insert((key, transport, id), qid);
+            if transport == Transport::Tcp {
+                self.streams.entry(address).or_default().pending += 1;
+                // A close not yet drained would cut this query off.
+                self.closes.retain(|s| *s != address);
+                self.stats.tcp_queries_sent += 1;
+            }
+            self.stats.queries_sent += 1;
+            self.transmits.push_back(Transmit {
+                server: address,
+                transport,
+                payload,
+            });
         }
-        q.sent.push(Sent {
-            server,
-            transport,
-            id,
-            case,
-            edns: edns.is_some(),
-        });
-        if timed {
-            q.current = server;
-            q.timer += 1;
-            let round = (q.attempts.saturating_sub(1)) / self.config.servers.len() as u32;
-            let due = now + self.config.attempt_timeout_of(round);
-            self.timers.push(due, (qid, q.timer));
+        if timed && let Some(q) = self.questions.get(&qid) {
+            let due = now + self.attempt_timeout(q, now);
+            if let Some(q) = self.questions.get_mut(&qid) {
+                q.current = server;
+                q.timer += 1;
+                self.timers.push(due, (qid, q.timer));
+            }
         }
-        if let Some(previous) = previous {
-            self.unregister(&previous);
-        }
-        self.by_wire.insert((key, transport, id), qid);
-        if transport == Transport::Tcp {
-            self.streams.entry(address).or_default().pending += 1;
-            // A close not yet drained would cut this query off.
-            self.closes.retain(|s| *s != address);
-            self.stats.tcp_queries_sent += 1;
-        }
-        self.stats.queries_sent += 1;
-        self.transmits.push_back(Transmit {
-            server: address,
-            transport,
-            payload,
-        });
     }
-
     /// Forgets a query's id; a connection nobody waits on may be closed.
     fn unregister(&mut self, sent: &Sent) {
         let address = self.config.servers[sent.server];
@@ -550,6 +633,11 @@ impl Scheduler {
             }
         };
         self.stats.answers_accepted += 1;
+        // Karn's rule: only a query sent once times the round trip.
+        let timed = &q.sent[i];
+        if !timed.resent {
+            self.rtt.sample(timed.server, now - timed.first_sent, now);
+        }
         let failure = match message::read_reply(
             vetted,
             &q.name,
@@ -618,6 +706,7 @@ impl Scheduler {
             if !q.failures.iter().any(|(s, _)| *s == server) {
                 q.record(server, ServerFailure::Timeout);
             }
+            self.rtt.timed_out(server, now);
             ended.extend(self.next_attempt(qid, now, rng));
         }
     }

@@ -191,11 +191,13 @@ fn formerr_without_opt_is_a_server_error() {
 }
 
 #[test]
-fn backoff_doubles_per_round_and_servers_alternate() {
-    // S23: every server before any is repeated; 2 s, then 4 s, then 8 s.
+fn backoff_doubles_per_attempt_and_servers_alternate() {
+    // S23: every server before any is repeated; each attempt waits twice
+    // the one before (2 s, 4 s, 8 s), up to max_attempt_timeout.
     let zone = Zone::default().on(OWNER, RecordType::SRV, Script::Silent);
     let mut cfg = config(&[S1, S2]);
     cfg.attempts = 3;
+    cfg.max_attempt_timeout = Duration::from_secs(8);
     cfg.resolution_timeout = Duration::from_secs(60);
     let mut sim = Sim::resolve_xmpp(cfg, &zone);
     assert_eq!(
@@ -203,13 +205,13 @@ fn backoff_doubles_per_round_and_servers_alternate() {
         [
             (secs(0.0), S1),
             (secs(2.0), S2),
-            (secs(4.0), S1),
-            (secs(8.0), S2),
-            (secs(12.0), S1),
-            (secs(20.0), S2),
+            (secs(6.0), S1),
+            (secs(14.0), S2),
+            (secs(22.0), S1),
+            (secs(30.0), S2),
         ]
     );
-    assert_eq!(sim.events[0].0, secs(28.0), "after the last 8 s attempt");
+    assert_eq!(sim.events[0].0, secs(38.0), "the budget of 3 rounds spent");
     assert_eq!(
         sim.error(),
         Error::Timeout {
@@ -237,7 +239,8 @@ fn backoff_is_capped() {
 #[test]
 fn servfail_moves_on_at_once_and_that_server_is_not_asked_again() {
     // S1 answers SERVFAIL, S2 stays silent: S2 is asked at once, then again
-    // in round two; S1 never again. The error says what each server did.
+    // and again; S1 never again. The error says what each server did, and
+    // its kind is the most telling of those, even at the deadline.
     let zone = Zone::default()
         .on_server(
             S1,
@@ -248,9 +251,18 @@ fn servfail_moves_on_at_once_and_that_server_is_not_asked_again() {
         .on_server(S2, OWNER, RecordType::SRV, Script::Silent);
     let mut sim = Sim::resolve_xmpp(config(&[S1, S2]), &zone);
     let srv = srv_queries(&sim);
+    // S2 is asked until the deadline (10 s): every 2 s, as nothing was
+    // timed yet.
     assert_eq!(
         srv,
-        [(secs(0.0), S1), (secs(0.001), S2), (secs(2.001), S2),]
+        [
+            (secs(0.0), S1),
+            (secs(0.001), S2),
+            (secs(2.001), S2),
+            (secs(4.001), S2),
+            (secs(6.001), S2),
+            (secs(8.001), S2),
+        ]
     );
     assert_eq!(
         sim.error(),

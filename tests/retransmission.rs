@@ -1,0 +1,174 @@
+//! Retransmission by measured round-trip time (S23, RFC 6298), in virtual
+//! time: timeouts follow the round trips a server was measured at, Karn's
+//! rule keeps resent queries out of the estimate, backoff doubles up to
+//! its cap, a dead server is avoided after one timeout and probed now and
+//! then, and the deadline ends a resolution whatever the estimates say.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use impp_resolver::proto::op::{Message, MessageType, OpCode};
+use impp_resolver::{Config, ErrorKind, Event, Instant, Resolver, Transmit};
+use impp_test_support::records::{config, name, srv};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+const S1: SocketAddr = impp_test_support::scripted::S1;
+const S2: SocketAddr = impp_test_support::scripted::S2;
+
+fn ms(ms: u64) -> Instant {
+    Instant::from_millis(ms)
+}
+
+/// The reply to `query`: its question and a sole `.` target, which ends the
+/// resolution at once ("unavailable"), with no address lookups.
+fn reply(query: &Transmit) -> Vec<u8> {
+    let q = Message::from_vec(&query.payload).unwrap();
+    let question = q.queries[0].clone();
+    let owner = question.name().to_ascii();
+    let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+    m.add_query(question);
+    m.add_answer(srv(&owner, 0, 0, 5222, "."));
+    m.to_vec().unwrap()
+}
+
+/// Starts resolving the `i`-th SRV name at `now`; its first query.
+fn start(r: &mut Resolver<ChaCha20Rng>, i: usize, now: Instant) -> Transmit {
+    let owner = name(&format!("_x{i}._tcp.example.com."));
+    r.resolve_srv(&owner, now).unwrap();
+    r.poll_transmit().expect("a query")
+}
+
+/// The times of the queries sent while time passes with no answer, until
+/// the resolution ends.
+fn silent_sends(r: &mut Resolver<ChaCha20Rng>) -> (Vec<Instant>, Instant) {
+    let mut sends = Vec::new();
+    loop {
+        let due = r.poll_timeout().expect("in flight");
+        r.handle_timeout(due);
+        while r.poll_transmit().is_some() {
+            sends.push(due);
+        }
+        if let Some(event) = r.poll_event() {
+            assert!(matches!(event, Event::Failed { .. }), "{event:?}");
+            return (sends, due);
+        }
+    }
+}
+
+/// Answers question 0 after `rtt`, so that the server has been measured.
+fn measured(cfg: Config, rtt: u64) -> Resolver<ChaCha20Rng> {
+    let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(5));
+    let q = start(&mut r, 0, ms(0));
+    r.handle_datagram(ms(rtt), q.server, &reply(&q));
+    assert!(r.poll_event().is_some());
+    r
+}
+
+#[test]
+fn timeouts_follow_the_measured_round_trip_and_back_off_to_the_cap() {
+    // One answer in 30 ms: SRTT 30, RTTVAR 15, so the timeout is 90 ms;
+    // each retry waits twice the one before, up to max_attempt_timeout (1 s).
+    let mut r = measured(config(&[S1]), 30);
+    start(&mut r, 1, ms(1000));
+    let (sends, ended) = silent_sends(&mut r);
+    let gaps: Vec<u64> = [ms(1000)]
+        .iter()
+        .chain(&sends)
+        .collect::<Vec<_>>()
+        .windows(2)
+        .map(|w| (*w[1] - *w[0]).as_millis() as u64)
+        .collect();
+    assert_eq!(gaps[..6], [90, 180, 360, 720, 1000, 1000]);
+    // Asked until the deadline (10 s), not for a fixed number of sends.
+    assert_eq!(ended, ms(11_000));
+    assert!(sends.len() > 10, "{} sends", sends.len());
+}
+
+#[test]
+fn estimates_converge_and_the_floor_holds_for_fast_servers() {
+    // Answers in 1 ms: the timeout settles at the 50 ms floor.
+    let mut r = measured(config(&[S1]), 1);
+    for i in 1..20 {
+        let q = start(&mut r, i, ms(100 * i as u64));
+        r.handle_datagram(ms(100 * i as u64 + 1), q.server, &reply(&q));
+        assert!(r.poll_event().is_some());
+    }
+    start(&mut r, 99, ms(5000));
+    assert_eq!(r.poll_timeout(), Some(ms(5050)));
+}
+
+#[test]
+fn karns_rule_ignores_answers_to_resent_queries() {
+    let mut r = Resolver::new(config(&[S1]), ChaCha20Rng::seed_from_u64(5));
+    let first = start(&mut r, 0, ms(0));
+    // Nothing measured: 2 s, then the same query again (same id).
+    r.handle_timeout(ms(2000));
+    let again = r.poll_transmit().unwrap();
+    assert_eq!(again.payload, first.payload, "resent as it was");
+    // The answer that comes now may answer either send: it is accepted, but
+    // says nothing about the round trip.
+    r.handle_datagram(ms(2100), S1, &reply(&first));
+    let Some(Event::Failed { error, .. }) = r.poll_event() else {
+        panic!("the answer to the first send counts")
+    };
+    assert_eq!(error.kind(), ErrorKind::Unavailable);
+    start(&mut r, 1, ms(3000));
+    assert_eq!(r.poll_timeout(), Some(ms(5000)), "still unmeasured: 2 s");
+}
+
+#[test]
+fn a_dead_first_server_costs_one_timeout_then_is_probed_now_and_then() {
+    // S1, first in the list, never answers; S2 answers in 10 ms.
+    let mut r = Resolver::new(config(&[S1, S2]), ChaCha20Rng::seed_from_u64(11));
+    let q = start(&mut r, 0, ms(0));
+    assert_eq!(q.server, S1, "nothing measured: the list's order");
+    r.handle_timeout(ms(2000));
+    let q = r.poll_transmit().unwrap();
+    assert_eq!(q.server, S2);
+    r.handle_datagram(ms(2010), S2, &reply(&q));
+    assert!(r.poll_event().is_some());
+
+    let (mut probes, mut now) = (0, 3000);
+    for i in 1..=160 {
+        let q = start(&mut r, i, ms(now));
+        let q = if q.server == S1 {
+            // A probe of the dead server costs S2's timeout, not S1's 2 s.
+            probes += 1;
+            let due = r.poll_timeout().unwrap();
+            assert!(due - ms(now) <= Duration::from_millis(100), "{due:?}");
+            r.handle_timeout(due);
+            now = due.as_micros() / 1000;
+            r.poll_transmit().unwrap()
+        } else {
+            q
+        };
+        assert_eq!(q.server, S2);
+        r.handle_datagram(ms(now + 10), S2, &reply(&q));
+        assert!(r.poll_event().is_some());
+        now += 100;
+    }
+    // One question in sixteen probes another server first: about 10 of 160.
+    assert!((3..=25).contains(&probes), "{probes} probes");
+}
+
+#[test]
+fn the_deadline_and_the_budget_end_a_question_whatever_the_estimates() {
+    // Measured fast, then silent: asked until the 10 s deadline exactly.
+    let mut r = measured(config(&[S1]), 1);
+    start(&mut r, 1, ms(500));
+    let (_, ended) = silent_sends(&mut r);
+    assert_eq!(ended, ms(10_500));
+
+    // A budget of two rounds over one server: two sends, then it fails
+    // before the deadline.
+    let cfg = Config {
+        attempts: 2,
+        ..config(&[S1])
+    };
+    let mut r = measured(cfg, 1);
+    start(&mut r, 1, ms(500));
+    let (sends, ended) = silent_sends(&mut r);
+    assert_eq!(sends.len(), 1, "one retry");
+    assert_eq!(ended, ms(500 + 50 + 100));
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Real random packet loss on loopback, for the loss benchmark (BENCHMARKS.md).
+#
+# A network namespace of its own, whose loopback drops LOSS of all packets
+# at random (iptables' statistic match; the kernel's netem is not available
+# on these machines). A query and its answer each cross INPUT once, so at
+# LOSS=0.3 about half of all round trips are lost. Inside it: the
+# end_to_end bench's DNS server (hickory-server, 100 domains, in its own
+# process) and a load generator. Loopback only; the namespace is removed
+# on exit. Needs root, iproute2 and iptables.
+#
+#   benches/loss/run.sh [LOADGEN_BINARY] [-- extra loadgen flags]
+#
+# LOSS (default 0.3), COUNT (500) and CONCURRENCY (16) come from the
+# environment. Build first: cargo build --release --example loadgen &&
+# cargo bench --bench end_to_end --no-run.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+LOSS=${LOSS:-0.3}
+COUNT=${COUNT:-500}
+CONCURRENCY=${CONCURRENCY:-16}
+LOADGEN=${1:-target/release/examples/loadgen}
+shift || true
+[ "${1:-}" = "--" ] && shift
+SERVER_BIN=$(ls -t target/release/deps/end_to_end-* | grep -v '\.d$' | head -1)
+NS=impp-loss-$$
+
+ip netns add "$NS"
+trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; ip netns del "$NS"' EXIT
+ip netns exec "$NS" ip link set lo up
+ip netns exec "$NS" iptables -A INPUT -m statistic --mode random \
+    --probability "$LOSS" -j DROP
+
+# The server prints its address, then serves until its stdin closes.
+coproc SERVER { ip netns exec "$NS" env IMPP_E2E_SERVE=1 "$SERVER_BIN"; }
+SERVER_PID=$SERVER_PID
+read -r ADDR <&"${SERVER[0]}"
+
+URIS=()
+for i in $(seq 0 99); do URIS+=("im:user@d$i.bench.example"); done
+echo "# loss $LOSS, $COUNT resolutions, $CONCURRENCY at a time, server $ADDR"
+ip netns exec "$NS" "$LOADGEN" --server "$ADDR" --concurrency "$CONCURRENCY" \
+    --count "$COUNT" "$@" "${URIS[@]}"

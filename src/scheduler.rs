@@ -394,71 +394,65 @@ impl Scheduler {
         let key = key_of(&self.config.servers, address).unwrap_or_default();
         // Asked again the same way: the same query again, id and letter case
         // included, so that an answer to any of its sends is accepted.
-        let again = q
-            .sent
-            .iter_mut()
-            .find(|s| s.server == server && s.transport == transport && s.edns == edns.is_some());
-        if let Some(sent) = again {
-            {
-                sent.resent = true;
-                let name = sent.case.as_deref().unwrap_or(&q.name);
-                let id = sent.id;
-                self.stats.queries_sent += 1;
-                if transport == Transport::Tcp {
-                    self.stats.tcp_queries_sent += 1;
-                }
-                let payload = message::encode_query(id, name, q.rtype, edns);
-                let payload = match transport {
-                    Transport::Tcp => tcp::frame(payload),
-                    Transport::Udp => payload,
-                };
-                self.transmits.push_back(Transmit {
-                    server: address,
+        let again = q.sent.iter().position(|s| {
+            s.server == server && s.transport == transport && s.edns == edns.is_some()
+        });
+        let (i, previous) = match again {
+            Some(i) => {
+                q.sent[i].resent = true;
+                (i, None)
+            }
+            None => {
+                // A new query replaces the server's earlier one (another
+                // transport, or without EDNS).
+                let previous = q
+                    .sent
+                    .iter()
+                    .position(|s| s.server == server)
+                    .map(|i| q.sent.swap_remove(i));
+                let case = (transport == Transport::Udp && self.config.case_randomization)
+                    .then(|| Box::new(message::randomize_case(&q.name, rng)));
+                let by_wire = &self.by_wire;
+                let id = fresh_id(rng, |id| by_wire.contains_key(&(key, transport, id)));
+                q.sent.push(Sent {
+                    server,
                     transport,
-                    payload,
+                    id,
+                    case,
+                    edns: edns.is_some(),
+                    first_sent: now,
+                    resent: false,
                 });
+                (q.sent.len() - 1, previous)
             }
-        } else {
-            let previous = q
-                .sent
-                .iter()
-                .position(|s| s.server == server)
-                .map(|i| q.sent.swap_remove(i));
-            let case = (transport == Transport::Udp && self.config.case_randomization)
-                .then(|| Box::new(message::randomize_case(&q.name, rng)));
-            let by_wire = &self.by_wire;
-            let id = fresh_id(rng, |id| by_wire.contains_key(&(key, transport, id)));
-            let query_name = case.as_deref().unwrap_or(&q.name);
-            let mut payload = message::encode_query(id, query_name, q.rtype, edns);
-            if transport == Transport::Tcp {
-                payload = tcp::frame(payload);
-            }
-            q.sent.push(Sent {
-                server,
-                transport,
-                id,
-                case,
-                edns: edns.is_some(),
-                first_sent: now,
-                resent: false,
-            });
-            if let Some(previous) = previous {
-                self.unregister(&previous);
-            }
+        };
+        let sent = &q.sent[i];
+        let id = sent.id;
+        let query_name = sent.case.as_deref().unwrap_or(&q.name);
+        let mut payload = message::encode_query(id, query_name, q.rtype, edns);
+        if transport == Transport::Tcp {
+            payload = tcp::frame(payload);
+        }
+        if let Some(previous) = previous {
+            self.unregister(&previous);
+        }
+        if again.is_none() {
             self.by_wire.insert((key, transport, id), qid);
             if transport == Transport::Tcp {
                 self.streams.entry(address).or_default().pending += 1;
-                // A close not yet drained would cut this query off.
-                self.closes.retain(|s| *s != address);
-                self.stats.tcp_queries_sent += 1;
             }
-            self.stats.queries_sent += 1;
-            self.transmits.push_back(Transmit {
-                server: address,
-                transport,
-                payload,
-            });
         }
+        if transport == Transport::Tcp {
+            // A close not yet drained would cut this query off.
+            self.closes.retain(|s| *s != address);
+            self.stats.tcp_queries_sent += 1;
+        }
+        self.stats.queries_sent += 1;
+        self.transmits.push_back(Transmit {
+            server: address,
+            transport,
+            payload,
+        });
         if timed && let Some(q) = self.questions.get(&qid) {
             let due = now + self.attempt_timeout(q, now);
             if let Some(q) = self.questions.get_mut(&qid) {

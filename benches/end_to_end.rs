@@ -102,24 +102,40 @@ fn hickory_run(server: SocketAddr, concurrency: usize, count: u64, domains: &[St
         );
         builder.options_mut().cache_size = 0;
         builder.options_mut().ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
+        if let Some((timeout, attempts)) = hickory_timing() {
+            builder.options_mut().timeout = timeout;
+            builder.options_mut().attempts = attempts;
+        }
         let resolver = Arc::new(builder.build().unwrap());
         let cpu_start = cpu_time();
         let start = Instant::now();
         let mut report = Report::default();
         let mut tasks = tokio::task::JoinSet::new();
         let mut started = 0u64;
-        let spawn = |tasks: &mut tokio::task::JoinSet<Result<(), String>>, i: u64| {
+        type Lookup = (std::time::Duration, Result<(), String>);
+        let spawn = |tasks: &mut tokio::task::JoinSet<Lookup>, i: u64| {
             let resolver = resolver.clone();
             let domain = domains[i as usize % domains.len()].clone();
-            tasks.spawn(async move { hickory_lookup(&resolver, &domain).await });
+            tasks.spawn(async move {
+                let start = Instant::now();
+                let result = hickory_lookup(&resolver, &domain).await;
+                (start.elapsed(), result)
+            });
         };
         while started < count.min(concurrency as u64) {
             spawn(&mut tasks, started);
             started += 1;
         }
-        while let Some(result) = tasks.join_next().await {
+        while let Some(joined) = tasks.join_next().await {
             report.lookups += 1;
-            if let Ok(Err(e)) | Err(e) = result.map_err(|e| e.to_string()) {
+            let result = match joined {
+                Ok((took, result)) => {
+                    report.latencies.push(took);
+                    result
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(e) = result {
                 *report.failed.entry(e).or_default() += 1;
             }
             if started < count {
@@ -140,9 +156,50 @@ fn spread(values: impl Iterator<Item = f64>) -> (f64, f64, f64) {
     (v[0], v[v.len() / 2], v[v.len() - 1])
 }
 
+/// `E2E_HICKORY_TIMING=<seconds>,<attempts>`: hickory-resolver's timeout
+/// and attempts, for the loss benchmark (default: hickory's own).
+fn hickory_timing() -> Option<(std::time::Duration, usize)> {
+    let value = std::env::var("E2E_HICKORY_TIMING").ok()?;
+    let (timeout, attempts) = value.split_once(',')?;
+    Some((
+        std::time::Duration::from_secs_f64(timeout.parse().ok()?),
+        attempts.parse().ok()?,
+    ))
+}
+
+/// `IMPP_E2E_HICKORY=<server>`: one hickory-resolver run against that
+/// server (E2E_COUNT lookups, E2E_CONCURRENCY at a time), printed as
+/// loadgen prints its own: for `benches/loss/run.sh`.
+fn hickory_only(server: &str) {
+    let server: SocketAddr = server.parse().expect("IMPP_E2E_HICKORY=IP:PORT");
+    let env = |name, default| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (count, concurrency) = (env("E2E_COUNT", 500), env("E2E_CONCURRENCY", 16));
+    let domains: Vec<String> = (0..DOMAINS)
+        .map(|i| format!("d{i}.bench.example"))
+        .collect();
+    let report = hickory_run(server, concurrency as usize, count, &domains);
+    println!("lookups: {}", report.lookups);
+    println!("failed: {} {:?}", report.failures(), report.failed);
+    println!("wall-s: {:.3}", report.elapsed.as_secs_f64());
+    for (label, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("max", 100.0)] {
+        let latency = report.latency_percentile(p);
+        println!("latency-ms {label}: {:.1}", latency.as_secs_f64() * 1e3);
+    }
+    println!("lookups/s: {:.0}", report.lookups_per_sec());
+    println!("cpu-us/lookup: {:.1}", report.cpu_us_per_lookup());
+}
+
 fn main() {
     if std::env::var_os("IMPP_E2E_SERVE").is_some() {
         return serve();
+    }
+    if let Ok(server) = std::env::var("IMPP_E2E_HICKORY") {
+        return hickory_only(&server);
     }
     let count: u64 = std::env::var("E2E_COUNT")
         .ok()

@@ -10,9 +10,11 @@
 # on exit. Needs root, iproute2 and iptables.
 #
 #   benches/loss/run.sh [LOADGEN_BINARY] [-- extra loadgen flags]
+#   benches/loss/run.sh hickory      # hickory-resolver 0.26 instead, same load
+#   benches/loss/run.sh cares        # c-ares 1.34 (pycares 5.2), same load
 #
-# LOSS (default 0.3), COUNT (500) and CONCURRENCY (16) come from the
-# environment. Build first: cargo build --release --example loadgen &&
+# LOSS (default 0.3), COUNT (500), CONCURRENCY (16) and, for the peers,
+# TIMING ("2,2": timeout in seconds, tries) come from the environment. Build first: cargo build --release --example loadgen &&
 # cargo bench --bench end_to_end --no-run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,6 +40,15 @@ read -r ADDR <&"${SERVER[0]}"
 
 URIS=()
 for i in $(seq 0 99); do URIS+=("im:user@d$i.bench.example"); done
-echo "# loss $LOSS, $COUNT resolutions, $CONCURRENCY at a time, server $ADDR"
-ip netns exec "$NS" "$LOADGEN" --server "$ADDR" --concurrency "$CONCURRENCY" \
-    --count "$COUNT" "$@" "${URIS[@]}"
+echo "# loss $LOSS, $COUNT resolutions, $CONCURRENCY at a time, server $ADDR, client $LOADGEN"
+TIMING=${TIMING:-2,2}
+if [ "$LOADGEN" = hickory ]; then
+    ip netns exec "$NS" env IMPP_E2E_HICKORY="$ADDR" E2E_COUNT="$COUNT" \
+        E2E_CONCURRENCY="$CONCURRENCY" E2E_HICKORY_TIMING="$TIMING" "$SERVER_BIN"
+elif [ "$LOADGEN" = cares ]; then
+    ip netns exec "$NS" python3 benches/loss/cares.py "$ADDR" --concurrency "$CONCURRENCY" \
+        --count "$COUNT" --timeout "${TIMING%,*}" --tries "${TIMING#*,}"
+else
+    ip netns exec "$NS" "$LOADGEN" --server "$ADDR" --concurrency "$CONCURRENCY" \
+        --count "$COUNT" "$@" "${URIS[@]}"
+fi

@@ -88,6 +88,8 @@
 //! - `rng` (feature `std`): [`DefaultRng`] and [`os_rng`].
 //! - `blocking` (feature `std`): a driver over real sockets.
 #![cfg_attr(not(feature = "std"), no_std)]
+// docs.rs shows which items need which feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

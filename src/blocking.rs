@@ -72,16 +72,67 @@ pub fn system_servers() -> io::Result<Vec<SocketAddr>> {
     servers_from_resolv_conf(&std::fs::read(RESOLV_CONF)?)
 }
 
+/// The system's configuration: [`config_from_resolv_conf`] of
+/// `/etc/resolv.conf`.
+pub fn system_config() -> io::Result<Config> {
+    config_from_resolv_conf(&std::fs::read(RESOLV_CONF)?)
+}
+
+/// A [`Config`] from a `resolv.conf` text: its servers
+/// ([`servers_from_resolv_conf`]) and the options that map onto the
+/// machine, over [`Config::default`]:
+///
+/// - `timeout:n` → `attempt_timeout` n seconds (the wait before any round
+///   trip is measured; 1–30 s);
+/// - `attempts:n` → `attempts` n rounds (1–16), the work budget;
+/// - `rotate` → `rotate`: questions start at each server in turn;
+/// - `use-vc` → `transport` [`Transport::Tcp`];
+/// - `edns0` → `edns_payload` 1232, which is already the default: the
+///   machine sends EDNS(0) unless told otherwise, and retries without it on
+///   FORMERR (S21).
+///
+/// `timeout:5` and `attempts:2` are the C library's defaults and cannot be
+/// told from an absent option, so they leave the machine's own defaults
+/// (2 s; 16 rounds, bounded by the deadline) in place.
+pub fn config_from_resolv_conf(text: &[u8]) -> io::Result<Config> {
+    let conf = parse_resolv_conf(text)?;
+    let defaults = resolv_conf::Config::new();
+    let mut config = Config {
+        servers: servers_of(&conf),
+        ..Config::default()
+    };
+    if conf.timeout != defaults.timeout {
+        config.attempt_timeout = Duration::from_secs(u64::from(conf.timeout.clamp(1, 30)));
+    }
+    if conf.attempts != defaults.attempts {
+        config.attempts = u8::try_from(conf.attempts.clamp(1, 16)).unwrap_or(16);
+    }
+    config.rotate = conf.rotate;
+    if conf.use_vc {
+        config.transport = Transport::Tcp;
+    }
+    if conf.edns0 {
+        config.edns_payload = Some(config.edns_payload.unwrap_or(1232));
+    }
+    Ok(config)
+}
+
+fn parse_resolv_conf(text: &[u8]) -> io::Result<resolv_conf::Config> {
+    resolv_conf::Config::parse(text)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{RESOLV_CONF}: {e}")))
+}
+
+fn servers_of(conf: &resolv_conf::Config) -> Vec<SocketAddr> {
+    conf.get_nameservers_or_local()
+        .into_iter()
+        .map(|ip| SocketAddr::new(IpAddr::from(ip), 53))
+        .collect()
+}
+
 /// The servers a `resolv.conf` text names, on port 53; the local host's when
 /// it names none (as the C library does).
 pub fn servers_from_resolv_conf(text: &[u8]) -> io::Result<Vec<SocketAddr>> {
-    let conf = resolv_conf::Config::parse(text)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{RESOLV_CONF}: {e}")))?;
-    Ok(conf
-        .get_nameservers_or_local()
-        .into_iter()
-        .map(|ip| SocketAddr::new(IpAddr::from(ip), 53))
-        .collect())
+    Ok(servers_of(&parse_resolv_conf(text)?))
 }
 
 /// Resolves `uri`, blocking until its answer or `config.resolution_timeout`,
@@ -151,8 +202,9 @@ pub struct Client {
 
 impl Client {
     /// A client for `config`; with no `config.servers`, the system's
-    /// ([`system_servers`]). Fails when no socket or no OS randomness can
-    /// be had.
+    /// ([`system_servers`]; for the system's options too, pass
+    /// [`system_config`]). Fails when no socket or no OS randomness can be
+    /// had.
     pub fn new(mut config: Config) -> io::Result<Client> {
         if config.servers.is_empty() {
             config.servers = system_servers()?;
@@ -463,6 +515,34 @@ mod tests {
                 .iter()
                 .all(|s| s.ip().is_loopback() && s.port() == 53)
         );
+    }
+
+    #[test]
+    fn resolv_conf_options_map_onto_the_config() {
+        let text = b"nameserver 127.0.0.1\noptions timeout:3 attempts:4 rotate use-vc edns0\n";
+        let config = config_from_resolv_conf(text).unwrap();
+        assert_eq!(config.attempt_timeout, Duration::from_secs(3));
+        assert_eq!(config.attempts, 4);
+        assert!(config.rotate);
+        assert_eq!(config.transport, Transport::Tcp);
+        assert_eq!(config.edns_payload, Some(1232));
+        // Without options, and with the C library's defaults spelt out, the
+        // machine's own defaults stay.
+        for text in [
+            &b"nameserver 127.0.0.1\n"[..],
+            b"options timeout:5 attempts:2\n",
+        ] {
+            let config = config_from_resolv_conf(text).unwrap();
+            let defaults = Config::default();
+            assert_eq!(config.attempt_timeout, defaults.attempt_timeout);
+            assert_eq!(config.attempts, defaults.attempts);
+            assert!(!config.rotate);
+            assert_eq!(config.transport, Transport::Udp);
+        }
+        // Out-of-range values are brought into range.
+        let config = config_from_resolv_conf(b"options timeout:99 attempts:0\n").unwrap();
+        assert_eq!(config.attempt_timeout, Duration::from_secs(30));
+        assert_eq!(config.attempts, 1);
     }
 
     #[test]

@@ -87,6 +87,10 @@ pub struct Config {
     /// Deadline of a whole resolution, from its start. Default 10 s.
     /// Attempts go on until it passes (or the budget runs out).
     pub resolution_timeout: Duration,
+    /// Spread questions over the servers in turn (resolv.conf's `rotate`):
+    /// each question's first attempt goes to the next server in the list,
+    /// not to the fastest. Default off.
+    pub rotate: bool,
     /// [`Transport::Udp`] (default): UDP first, and TCP for a question
     /// whose UDP answer was truncated (S22). [`Transport::Tcp`]: every
     /// query over TCP.
@@ -138,6 +142,7 @@ impl Default for Config {
             min_attempt_timeout: Duration::from_millis(50),
             max_attempt_timeout: Duration::from_secs(1),
             attempts: 16,
+            rotate: false,
             resolution_timeout: Duration::from_secs(10),
             transport: Transport::Udp,
             tcp_fallback: true,
@@ -219,6 +224,7 @@ impl<'a> arbitrary::Arbitrary<'a> for Config {
             min_attempt_timeout: Duration::from_millis(u.int_in_range(0..=500)?),
             max_attempt_timeout: Duration::from_millis(u.int_in_range(1..=10_000)?),
             attempts: u.int_in_range(0..=16)?,
+            rotate: u.arbitrary()?,
             resolution_timeout: Duration::from_millis(u.int_in_range(1..=20_000)?),
             transport: u.arbitrary()?,
             tcp_fallback: u.arbitrary()?,

@@ -338,7 +338,14 @@ impl Scheduler {
         // Probe only once the best is known: until then the list's order
         // is the preference, as in resolv.conf.
         let probe = first && others > 0 && self.rtt.is_measured(best, now);
-        let server = if probe && rng.next_u32().is_multiple_of(PROBE_ONE_IN) {
+        let server = if first && self.config.rotate {
+            // resolv.conf's rotate: each question starts at the next server.
+            let turn = (qid.0 % n as u64) as usize;
+            (turn..n)
+                .chain(0..turn)
+                .find(|s| open & bit(*s) != 0)
+                .unwrap_or(best)
+        } else if probe && rng.next_u32().is_multiple_of(PROBE_ONE_IN) {
             let pick = rng.next_u32() % others;
             candidates
                 .filter(|s| *s != best)

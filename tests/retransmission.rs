@@ -172,3 +172,26 @@ fn the_deadline_and_the_budget_end_a_question_whatever_the_estimates() {
     assert_eq!(sends.len(), 1, "one retry");
     assert_eq!(ended, ms(500 + 50 + 100));
 }
+
+#[test]
+fn rotate_starts_each_question_at_the_next_server() {
+    // resolv.conf's `rotate`: first attempts go round the list, whatever
+    // the measurements say (S2 answered fastest).
+    const S3: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+        std::net::Ipv4Addr::new(203, 0, 113, 53),
+        53,
+    ));
+    let cfg = Config {
+        rotate: true,
+        ..config(&[S1, S2, S3])
+    };
+    let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(5));
+    let mut firsts = Vec::new();
+    for i in 0..6 {
+        let q = start(&mut r, i, ms(100 * i as u64));
+        firsts.push(q.server);
+        r.handle_datagram(ms(100 * i as u64 + 1), q.server, &reply(&q));
+        assert!(r.poll_event().is_some());
+    }
+    assert_eq!(firsts, [S1, S2, S3, S1, S2, S3]);
+}

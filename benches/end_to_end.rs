@@ -29,12 +29,22 @@ use impp_test_support::zone_server;
 
 const DOMAINS: usize = 100;
 
+/// Domains in the served zone: `DOMAINS`, or `E2E_DOMAINS` for the scale
+/// runs (`benches/scale.sh`), where thousands in flight must not share
+/// questions.
+fn domains() -> usize {
+    std::env::var("E2E_DOMAINS")
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(DOMAINS)
+}
+
 fn zone() -> String {
     let mut z = String::from(
         "$ORIGIN bench.example.\n$TTL 300\n@ IN SOA ns hostmaster 1 3600 600 86400 60\n\
          @ IN NS ns\nns IN A 192.0.2.53\n",
     );
-    for i in 0..DOMAINS {
+    for i in 0..domains() {
         z += &format!(
             "_im._xmpp.d{i} IN SRV 10 60 5222 a.d{i}\n_im._xmpp.d{i} IN SRV 10 40 5222 b.d{i}\n\
              a.d{i} IN A 192.0.2.1\na.d{i} IN AAAA 2001:db8::1\n\

@@ -86,6 +86,14 @@ fn main() -> ExitCode {
         report.queries as f64 / report.lookups as f64
     );
     println!("wall-s: {:.3}", report.elapsed.as_secs_f64());
+    // Answers the OS dropped because a socket's receive buffer was full:
+    // the cause, where timeouts are only the symptom.
+    let shown = |drops: Option<u64>| drops.map_or("unknown".to_string(), |d| d.to_string());
+    println!(
+        "os-receive-buffer-drops: {} (on this machine)",
+        shown(report.os_drops)
+    );
+    println!("own-socket-drops: {}", shown(report.own_drops));
     // What loss costs: latencies of the resolutions that ended.
     for (label, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("max", 100.0)] {
         let latency = report.latency_percentile(p);

@@ -310,6 +310,18 @@ fn loadgen_reports_throughput_and_cpu_as_its_last_lines() {
         .collect();
     assert!(percentiles.windows(2).all(|w| w[0] <= w[1]), "{stdout}");
     assert!(percentiles[0] > 0.0, "{stdout}");
+    // The OS's own count of what it dropped, for this socket and the machine.
+    let own = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("own-socket-drops: "))
+        .expect("own-socket-drops line");
+    assert_eq!(own, "0", "200 lookups at 8 in flight overflow nothing: {stdout}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("os-receive-buffer-drops: ")),
+        "{stdout}"
+    );
 }
 
 #[test]

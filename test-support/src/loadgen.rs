@@ -28,6 +28,12 @@ pub struct Report {
     pub queries: u64,
     /// How long each resolution that ended took, from its start.
     pub latencies: Vec<Duration>,
+    /// Datagrams the OS dropped for want of receive buffer during the run,
+    /// on every socket of the network namespace — a server's on the same
+    /// machine included (see [`udp_receive_buffer_drops`]).
+    pub os_drops: Option<u64>,
+    /// Of those, the ones dropped on this load generator's own socket.
+    pub own_drops: Option<u64>,
 }
 
 impl Report {
@@ -58,6 +64,63 @@ impl Report {
     }
 }
 
+/// The kernel's count of UDP datagrams dropped because a socket's receive
+/// buffer was full (`RcvbufErrors` in `/proc/net/snmp`; Linux only, and
+/// for the whole network namespace). `None` where the OS does not say.
+pub fn udp_receive_buffer_drops() -> Option<u64> {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").ok()?;
+    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
+    let (names, values) = (udp.next()?, udp.next()?);
+    let at = names.split_whitespace().position(|n| n == "RcvbufErrors")?;
+    values.split_whitespace().nth(at)?.parse().ok()
+}
+
+/// Datagrams the OS dropped on the UDP socket bound to local `port` (the
+/// `drops` column of `/proc/net/udp` and `udp6`; Linux only): this
+/// process's own losses, apart from a server's on the same machine.
+pub fn udp_socket_drops(port: u16) -> Option<u64> {
+    let mut found = None;
+    for table in ["/proc/net/udp", "/proc/net/udp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local_port = fields
+                .get(1)
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
+            if local_port == Some(port) {
+                let drops: u64 = fields.last()?.parse().ok()?;
+                found = Some(found.unwrap_or(0) + drops);
+            }
+        }
+    }
+    found
+}
+
+/// The receive buffer asked for: room for the answers to thousands of
+/// queries in flight (an answer here is 100–300 bytes, and the kernel
+/// counts about twice that per datagram). The OS caps it at
+/// `net.core.rmem_max` (4 MiB on these machines; 208 KiB is the default).
+pub const RECEIVE_BUFFER: usize = 8 << 20;
+
+/// Asks for a receive buffer of `bytes`; what the OS allows is what it
+/// gives. Failure only leaves the default.
+pub fn grow_receive_buffer(socket: &impl std::os::fd::AsRawFd, bytes: usize) {
+    let size = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from a valid c_int.
+    unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
 /// User + system CPU time of this process so far.
 pub fn cpu_time() -> Duration {
     // SAFETY: getrusage only writes the struct it is given.
@@ -77,6 +140,7 @@ pub fn run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> 
         "[::]:0".parse().unwrap()
     };
     let mut socket = UdpSocket::bind(local)?;
+    grow_receive_buffer(&socket, RECEIVE_BUFFER);
     let mut poll = Poll::new()?;
     poll.registry()
         .register(&mut socket, Token(0), Interest::READABLE)?;
@@ -91,6 +155,7 @@ pub fn run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> 
     let now = || clock.now();
 
     let cpu_start = cpu_time();
+    let drops_start = udp_receive_buffer_drops();
     let mut report = Report::default();
     let mut started = 0u64;
     let mut next_uri = 0usize;
@@ -176,5 +241,9 @@ pub fn run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> 
     }
     report.elapsed = clock.now() - Instant::ZERO;
     report.cpu = cpu_time() - cpu_start;
+    report.own_drops = udp_socket_drops(socket.local_addr()?.port());
+    report.os_drops = udp_receive_buffer_drops()
+        .zip(drops_start)
+        .map(|(end, start)| end.saturating_sub(start));
     Ok(report)
 }

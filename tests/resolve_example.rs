@@ -315,7 +315,10 @@ fn loadgen_reports_throughput_and_cpu_as_its_last_lines() {
         .iter()
         .find_map(|l| l.strip_prefix("own-socket-drops: "))
         .expect("own-socket-drops line");
-    assert_eq!(own, "0", "200 lookups at 8 in flight overflow nothing: {stdout}");
+    assert_eq!(
+        own, "0",
+        "200 lookups at 8 in flight overflow nothing: {stdout}"
+    );
     assert!(
         lines
             .iter()

@@ -20,6 +20,7 @@ use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use core::net::SocketAddr;
+use core::time::Duration;
 
 use hickory_proto::rr::{Name, RecordType};
 use rand_core::CryptoRng;
@@ -363,18 +364,6 @@ impl Scheduler {
         None
     }
 
-    /// The wait of the question's latest attempt: the retransmission timeout
-    /// of the best server it may still ask (so that trying a slower one
-    /// first costs no more), backed off for its earlier attempts (S23).
-    fn attempt_timeout(&self, q: &Question, now: Instant) -> core::time::Duration {
-        let first = (0..self.config.servers.len())
-            .filter(|s| q.done & bit(*s) == 0)
-            .map(|s| self.rtt.timeout(s, now, &self.config))
-            .min()
-            .unwrap_or(self.config.attempt_timeout);
-        self.config.backed_off(first, q.attempts.saturating_sub(1))
-    }
-
     /// Sends the question to `server`, replacing that server's earlier
     /// query. With `timed`, this is the attempt the timer runs for.
     fn send<R: CryptoRng + ?Sized>(
@@ -460,15 +449,14 @@ impl Scheduler {
             transport,
             payload,
         });
-        if timed && let Some(q) = self.questions.get(&qid) {
-            let due = now + self.attempt_timeout(q, now);
-            if let Some(q) = self.questions.get_mut(&qid) {
-                q.current = server;
-                q.timer += 1;
-                self.timers.push(due, (qid, q.timer));
-            }
+        if timed && let Some(q) = self.questions.get_mut(&qid) {
+            let due = now + attempt_timeout(&self.rtt, &self.config, q, now);
+            q.current = server;
+            q.timer += 1;
+            self.timers.push(due, (qid, q.timer));
         }
     }
+
     /// Forgets a query's id; a connection nobody waits on may be closed.
     fn unregister(&mut self, sent: &Sent) {
         let address = self.config.servers[sent.server];
@@ -734,6 +722,18 @@ impl Scheduler {
             ..self.stats
         }
     }
+}
+
+/// The wait of a question's latest attempt: the retransmission timeout of
+/// the best server it may still ask (so that trying a slower one first
+/// costs no more), backed off for its earlier attempts (S23).
+fn attempt_timeout(rtt: &RttTable, config: &Config, q: &Question, now: Instant) -> Duration {
+    let first = (0..config.servers.len())
+        .filter(|s| q.done & bit(*s) == 0)
+        .map(|s| rtt.timeout(s, now, config))
+        .min()
+        .unwrap_or(config.attempt_timeout);
+    config.backed_off(first, q.attempts.saturating_sub(1))
 }
 
 /// The index key of a server address: its first place in the server list.

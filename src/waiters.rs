@@ -4,6 +4,7 @@
 
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
+use core::ops::RangeInclusive;
 
 use crate::event::ResolutionId;
 use crate::plan::Slot;
@@ -26,8 +27,7 @@ impl Waiters {
 
     /// Everyone waiting on `qid`, who no longer are.
     pub(crate) fn take(&mut self, qid: QuestionId) -> Vec<(ResolutionId, Slot)> {
-        let all = (qid, ResolutionId(0), Slot::FIRST)..=(qid, ResolutionId(u64::MAX), Slot::LAST);
-        let list: Vec<_> = self.set.range(all).copied().collect();
+        let list: Vec<_> = self.set.range(on(qid)).copied().collect();
         for key in &list {
             self.set.remove(key);
         }
@@ -45,7 +45,11 @@ impl Waiters {
         for key in mine {
             self.set.remove(&key);
         }
-        let all = (qid, ResolutionId(0), Slot::FIRST)..=(qid, ResolutionId(u64::MAX), Slot::LAST);
-        self.set.range(all).next().is_some()
+        self.set.range(on(qid)).next().is_some()
     }
+}
+
+/// The keys of everyone waiting on `qid`.
+fn on(qid: QuestionId) -> RangeInclusive<(QuestionId, ResolutionId, Slot)> {
+    (qid, ResolutionId(0), Slot::FIRST)..=(qid, ResolutionId(u64::MAX), Slot::LAST)
 }

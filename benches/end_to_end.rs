@@ -189,7 +189,7 @@ fn hickory_only(server: &str) {
             .unwrap_or(default)
     };
     let (count, concurrency) = (env("E2E_COUNT", 500), env("E2E_CONCURRENCY", 16));
-    let domains: Vec<String> = (0..DOMAINS)
+    let domains: Vec<String> = (0..domains())
         .map(|i| format!("d{i}.bench.example"))
         .collect();
     let report = hickory_run(server, concurrency as usize, count, &domains);

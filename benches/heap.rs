@@ -50,6 +50,7 @@ fn main() {
         let config = Config {
             servers: vec![server],
             max_queries: 32_768,
+            max_outstanding: 32_768,
             ..Config::default()
         };
         let mut r = Resolver::new(config, ChaCha20Rng::seed_from_u64(1));

@@ -20,7 +20,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use impp_resolver::proto::op::{Edns, Message, MessageType, OpCode, Query};
 use impp_resolver::proto::rr::rdata::{A, AAAA, SRV};
 use impp_resolver::proto::rr::{RData, Record, RecordType};
-use impp_resolver::{Config, Event, Instant, Protocol, Resolver, Uri};
+use impp_resolver::{Config, Event, Instant, Protocol, Resolver, Transmit, Uri};
 use impp_test_support::records::{SERVER, config, name};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -28,6 +28,8 @@ use rand_core::SeedableRng;
 fn resolver() -> Resolver<ChaCha20Rng> {
     let config = Config {
         max_queries: 32_768,
+        // The machine's own capacity: every question on the wire at once.
+        max_outstanding: 32_768,
         ..config(&[SERVER])
     };
     Resolver::new(config, ChaCha20Rng::seed_from_u64(7))
@@ -114,9 +116,10 @@ fn query_key(q: Query) -> Vec<u8> {
 }
 
 /// Hands `answer` in as the reply to `query`, with the query's id.
-fn answer_to(r: &mut Resolver<ChaCha20Rng>, query: &[u8], answer: &mut [u8]) {
-    answer[..2].copy_from_slice(&query[..2]);
-    r.handle_datagram(Instant::ZERO, SERVER, answer);
+fn answer_to(r: &mut Resolver<ChaCha20Rng>, query: &Transmit, answer: &mut [u8]) {
+    answer[..2].copy_from_slice(&query.payload[..2]);
+    let socket = query.socket.expect("UDP");
+    r.handle_datagram(Instant::ZERO, socket, SERVER, answer);
 }
 
 #[inline(never)] // a frame callgrind can select: --toggle-collect='*one_resolution*'
@@ -129,10 +132,10 @@ fn one_resolution(
     r.resolve_uri(uri, &[Protocol::XMPP], None, Instant::ZERO)
         .unwrap();
     let query = r.poll_transmit().unwrap();
-    answer_to(r, &query.payload, srv);
+    answer_to(r, &query, srv);
     while let Some(query) = r.poll_transmit() {
         let answer = addresses.get_mut(question_bytes(&query.payload)).unwrap();
-        answer_to(r, &query.payload, answer);
+        answer_to(r, &query, answer);
     }
     r.poll_event().unwrap()
 }
@@ -199,7 +202,7 @@ fn run_in_flight(uris: &[Uri], answers: &mut [Vec<u8>]) -> Duration {
         r.resolve_uri(uri, &[Protocol::XMPP], None, Instant::ZERO)
             .unwrap();
         // Only the first resolution of a domain sends a query (S24).
-        queries.extend(r.poll_transmit().map(|t| t.payload));
+        queries.extend(r.poll_transmit());
     }
     assert_eq!(queries.len(), answers.len());
     for (query, answer) in queries.iter().zip(answers.iter_mut()) {

@@ -18,8 +18,8 @@ use mio::{Events, Interest, Poll, Token};
 use hickory_proto::rr::Name;
 
 use crate::{
-    Answer, Clock, Config, DefaultRng, Error, Event, Protocol, ResolutionId, Resolver, StartError,
-    Transport, Uri, os_rng,
+    Answer, Clock, Config, DefaultRng, Error, Event, Protocol, ResolutionId, Resolver, SocketId,
+    StartError, Transport, Uri, os_rng,
 };
 
 /// Where DNS servers are listed on Unix systems.
@@ -210,7 +210,7 @@ impl Client {
             config.servers = system_servers()?;
         }
         Ok(Client {
-            sockets: Sockets::new(&config.servers)?,
+            sockets: Sockets::new()?,
             resolver: Resolver::new(config, os_rng()?),
             clock: Clock::new(),
             ended: BTreeMap::new(),
@@ -282,6 +282,9 @@ impl Client {
             while let Some(server) = self.resolver.poll_close() {
                 self.sockets.close(server);
             }
+            while let Some(socket) = self.resolver.poll_close_socket() {
+                self.sockets.close_udp(socket);
+            }
             while let Some(event) = self.resolver.poll_event() {
                 let (id, result) = match event {
                     Event::Resolved { id, answer } => (id, Ok(answer)),
@@ -308,29 +311,26 @@ impl Client {
         let resolver = &mut self.resolver;
         let buf = &mut self.buf;
         for event in self.events.iter() {
-            match event.token() {
-                UDP_V4 | UDP_V6 => {
-                    let socket = if event.token() == UDP_V4 {
-                        &self.sockets.v4
-                    } else {
-                        &self.sockets.v6
+            match self.sockets.owners.get(&event.token()) {
+                Some(&Owner::Udp(id)) => {
+                    let Some((socket, _)) = self.sockets.udp.get(&id) else {
+                        continue;
                     };
-                    let Some(socket) = socket else { continue };
+                    // Edge-triggered: read until it would block.
                     loop {
                         match socket.recv_from(buf) {
                             Ok((len, from)) => {
-                                resolver.handle_datagram(clock.now(), from, &buf[..len])
+                                resolver.handle_datagram(clock.now(), id, from, &buf[..len])
                             }
                             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                             // ICMP errors and the like: as a lost packet.
                             Err(_) => break,
                         }
                     }
                 }
-                token => {
-                    let Some((&server, connection)) =
-                        self.sockets.tcp.iter_mut().find(|(_, c)| c.token == token)
-                    else {
+                Some(&Owner::Tcp(server)) => {
+                    let Some(connection) = self.sockets.tcp.get_mut(&server) else {
                         continue;
                     };
                     if read_stream(connection, buf, |bytes| {
@@ -342,6 +342,7 @@ impl Client {
                         resolver.handle_stream_closed(clock.now(), server);
                     }
                 }
+                None => {}
             }
         }
         // Always, even after traffic: a flood of stray packets or a trickle
@@ -351,9 +352,6 @@ impl Client {
     }
 }
 
-const UDP_V4: Token = Token(0);
-const UDP_V6: Token = Token(1);
-
 /// A TCP connection to one server: what is still to be written, and the
 /// poll token it is registered under.
 struct Connection {
@@ -362,57 +360,85 @@ struct Connection {
     outbox: Vec<u8>,
 }
 
-/// The sockets of one run: a UDP socket per address family in use, and the
-/// TCP connections the resolver currently wants.
+/// What a poll token stands for.
+#[derive(Clone, Copy)]
+enum Owner {
+    Udp(SocketId),
+    Tcp(SocketAddr),
+}
+
+/// The sockets the resolver currently wants: the UDP sockets its queries
+/// leave from (S28: a new one, on a port the OS picks, every
+/// `Config::queries_per_socket` queries) and its TCP connections.
 struct Sockets {
     poll: Poll,
-    v4: Option<UdpSocket>,
-    v6: Option<UdpSocket>,
+    udp: BTreeMap<SocketId, (UdpSocket, Token)>,
     tcp: BTreeMap<SocketAddr, Connection>,
+    owners: BTreeMap<Token, Owner>,
     next_token: usize,
 }
 
 impl Sockets {
-    fn new(servers: &[SocketAddr]) -> io::Result<Self> {
-        let poll = Poll::new()?;
-        let bind = |wanted: fn(&SocketAddr) -> bool, local: &str, token| {
-            if !servers.iter().any(wanted) {
-                return Ok(None);
-            }
-            let mut socket = UdpSocket::bind(local.parse().expect("a valid local address"))?;
-            poll.registry()
-                .register(&mut socket, token, Interest::READABLE)?;
-            io::Result::Ok(Some(socket))
-        };
-        let v4 = bind(SocketAddr::is_ipv4, "0.0.0.0:0", UDP_V4)?;
-        let v6 = bind(SocketAddr::is_ipv6, "[::]:0", UDP_V6)?;
+    fn new() -> io::Result<Self> {
         Ok(Sockets {
-            poll,
-            v4,
-            v6,
+            poll: Poll::new()?,
+            udp: BTreeMap::new(),
             tcp: BTreeMap::new(),
-            next_token: 2,
+            owners: BTreeMap::new(),
+            next_token: 0,
         })
+    }
+
+    fn token(&mut self, owner: Owner) -> Token {
+        let token = Token(self.next_token);
+        self.next_token += 1;
+        self.owners.insert(token, owner);
+        token
+    }
+
+    /// The UDP socket `id`, opened on an OS-chosen port of `server`'s
+    /// family the first time it is named.
+    fn udp(&mut self, id: SocketId, server: SocketAddr) -> io::Result<&UdpSocket> {
+        if !self.udp.contains_key(&id) {
+            let local = if server.is_ipv4() {
+                SocketAddr::from(([0, 0, 0, 0], 0))
+            } else {
+                SocketAddr::from(([0u16; 8], 0))
+            };
+            let mut socket = UdpSocket::bind(local)?;
+            let token = self.token(Owner::Udp(id));
+            self.poll
+                .registry()
+                .register(&mut socket, token, Interest::READABLE)?;
+            self.udp.insert(id, (socket, token));
+        }
+        Ok(&self.udp[&id].0)
+    }
+
+    fn close_udp(&mut self, id: SocketId) {
+        if let Some((mut socket, token)) = self.udp.remove(&id) {
+            let _ = self.poll.registry().deregister(&mut socket);
+            self.owners.remove(&token);
+        }
     }
 
     /// Sends one transmit. `Err(server)` when its TCP connection failed.
     fn send(&mut self, transmit: &crate::Transmit) -> Result<(), SocketAddr> {
         let server = transmit.server;
-        match transmit.transport {
-            Transport::Udp => {
-                let socket = if server.is_ipv4() { &self.v4 } else { &self.v6 };
-                if let Some(socket) = socket {
-                    // A failed send is like a lost packet: the attempt times
-                    // out and the next server is tried.
+        match transmit.socket {
+            Some(id) => {
+                // A socket that cannot be opened, or a failed send, is like
+                // a lost packet: the attempt times out and the next server
+                // is tried.
+                if let Ok(socket) = self.udp(id, server) {
                     let _ = socket.send_to(&transmit.payload, server);
                 }
                 Ok(())
             }
-            Transport::Tcp => {
+            None => {
                 if !self.tcp.contains_key(&server) {
                     let mut stream = TcpStream::connect(server).map_err(|_| server)?;
-                    let token = Token(self.next_token);
-                    self.next_token += 1;
+                    let token = self.token(Owner::Tcp(server));
                     self.poll
                         .registry()
                         .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
@@ -437,6 +463,7 @@ impl Sockets {
     fn close(&mut self, server: SocketAddr) {
         if let Some(mut connection) = self.tcp.remove(&server) {
             let _ = self.poll.registry().deregister(&mut connection.stream);
+            self.owners.remove(&connection.token);
         }
     }
 }

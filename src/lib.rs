@@ -9,8 +9,12 @@
 //! query packets and consumes answers through a byte-level interface. The
 //! caller owns the sockets, the clock and the random generator. Answers come
 //! in through [`Resolver::handle_datagram`] (UDP), [`Resolver::handle_stream`]
-//! and [`Resolver::handle_stream_closed`] (TCP). After every `handle_*` call,
-//! drain [`Resolver::poll_transmit`], [`Resolver::poll_close`] and
+//! and [`Resolver::handle_stream_closed`] (TCP). Each UDP query names the
+//! local socket it leaves from ([`SocketId`]: a fresh port every
+//! `Config::queries_per_socket` queries, S28), and a datagram is handed in
+//! with the socket it arrived on. After every `handle_*` call,
+//! drain [`Resolver::poll_transmit`], [`Resolver::poll_close`],
+//! [`Resolver::poll_close_socket`] and
 //! [`Resolver::poll_event`], then ask [`Resolver::poll_timeout`] when to call
 //! [`Resolver::handle_timeout`]. Every started resolution ends with exactly
 //! one [`Event`], by its deadline, unless [`Resolver::cancel`]led.
@@ -42,7 +46,7 @@
 //! // Send what the machine asks for (here: the two SRV queries)...
 //! while let Some(transmit) = resolver.poll_transmit() {
 //!     assert_eq!(transmit.server, "192.0.2.53:53".parse().unwrap());
-//!     // socket.send_to(&transmit.payload, transmit.server)
+//!     // sockets[transmit.socket.unwrap()].send_to(&transmit.payload, transmit.server)
 //! }
 //! // ...feed back what arrives with `handle_datagram`, and the time with
 //! // `handle_timeout`. Here no server ever answers:
@@ -73,7 +77,9 @@
 //!   [`Endpoint`], [`Via`] (S13, S17).
 //! - `waiters`: which resolutions wait on which question (S24).
 //! - `scheduler`: the question scheduler: ids, servers, attempts, UDP and
-//!   TCP, matching answers (S18–S24, S27).
+//!   TCP, matching answers, how many are asked at once (S18–S24, S27).
+//! - `sockets`: which local UDP socket each query leaves from,
+//!   [`SocketId`] (S28).
 //! - `rtt`: round-trip estimates per server, for timeouts and server order
 //!   (S23).
 //! - `tcp`: the TCP length prefix and reassembly (S22, S27).
@@ -104,6 +110,7 @@ mod resolver;
 mod rtt;
 mod scheduler;
 pub mod service;
+mod sockets;
 pub mod srv;
 mod stats;
 mod tcp;
@@ -125,6 +132,7 @@ pub use resolver::Resolver;
 pub use rng::{DefaultRng, os_rng};
 pub use scheduler::Transmit;
 pub use service::{NameError, Protocol};
+pub use sockets::SocketId;
 pub use srv::{SrvOrder, SrvRecord, order_srv};
 pub use stats::Stats;
 #[cfg(feature = "std")]

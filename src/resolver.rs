@@ -20,6 +20,7 @@ use crate::plan::{
 };
 use crate::scheduler::{Ended, Outcome, QuestionId, Scheduler, Transmit};
 use crate::service::{Protocol, domain_name, srv_name};
+use crate::sockets::SocketId;
 use crate::srv::{SrvOrder, SrvRecord, order_srv};
 use crate::stats::Stats;
 use crate::time::Instant;
@@ -195,12 +196,19 @@ impl<R: CryptoRng> Resolver<R> {
         true
     }
 
-    /// Hands in a UDP datagram received from `from`. Anything that is not
-    /// the answer to a query in flight is dropped and counted in [`Stats`].
-    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
+    /// Hands in a UDP datagram received from `from` on the local `socket`.
+    /// Anything that is not the answer to a query in flight from that
+    /// socket is dropped and counted in [`Stats`].
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        socket: SocketId,
+        from: SocketAddr,
+        bytes: &[u8],
+    ) {
         if let Some(ended) = self
             .scheduler
-            .handle_datagram(now, from, bytes, &mut self.rng)
+            .handle_datagram(now, socket, from, bytes, &mut self.rng)
         {
             self.deliver_all(alloc::vec![ended], now);
         }
@@ -260,6 +268,13 @@ impl<R: CryptoRng> Resolver<R> {
         self.scheduler.poll_close()
     }
 
+    /// A UDP socket the caller should close now: it has carried its share
+    /// of queries (`Config::queries_per_socket`) and none waits on it any
+    /// more (S28). Answers arriving on it later would be late anyway.
+    pub fn poll_close_socket(&mut self) -> Option<SocketId> {
+        self.scheduler.poll_close_socket()
+    }
+
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
@@ -310,7 +325,7 @@ impl<R: CryptoRng> Resolver<R> {
     /// is no longer retried.
     fn unwait(&mut self, id: ResolutionId, qid: QuestionId) {
         if !self.waiters.remove(qid, id) {
-            self.scheduler.forget(qid);
+            self.scheduler.forget(qid, &mut self.rng);
         }
     }
 

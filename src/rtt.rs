@@ -70,6 +70,18 @@ impl RttTable {
         e.last_seen = now;
     }
 
+    /// An answer from `server` to a query sent more than once: no round
+    /// trip to learn from (Karn's rule), but proof that it is alive, which
+    /// ends its backoff.
+    pub(crate) fn answered(&mut self, server: usize, now: Instant) {
+        let current = self.current(server, now);
+        if let Some(e) = self.servers.get_mut(server) {
+            *e = current;
+            e.timeouts = 0;
+            e.last_seen = now;
+        }
+    }
+
     /// An attempt to `server` timed out (RFC 6298 §5.5: back off).
     pub(crate) fn timed_out(&mut self, server: usize, now: Instant) {
         let current = self.current(server, now);
@@ -98,6 +110,11 @@ impl RttTable {
         let timeouts = self.current(server, now).timeouts;
         self.timeout(server, now, config)
             .saturating_mul(1 << u32::from(timeouts))
+    }
+
+    /// Attempts to `server` timed out since its last answer.
+    pub(crate) fn silence(&self, server: usize, now: Instant) -> u32 {
+        u32::from(self.current(server, now).timeouts)
     }
 
     /// Whether `server` has answered lately (it has a live sample).

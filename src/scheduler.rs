@@ -5,7 +5,8 @@
 //! A question is asked until it is answered or nobody waits for it, within
 //! a budget of `attempts` rounds; each round asks every server still
 //! allowed once, the one expected to answer soonest first (`rtt.rs`), and
-//! each attempt waits twice as long as the one before it (S23). A query
+//! each attempt waits twice as long as the one before it while the servers
+//! stay silent (S23). A query
 //! asked again of the same server is resent as it was, id and letter case
 //! included, so an answer to any of its sends counts and a slow server's
 //! late answer is never wasted; queries to other servers stay open too. An
@@ -15,6 +16,13 @@
 //! answers FORMERR to EDNS is asked again without it (S21), and one that
 //! truncates is asked again over TCP (S22). Two resolutions asking the same
 //! question share one query (S24).
+//!
+//! At most `max_outstanding` questions are asked at once; the rest wait, in
+//! the order they were asked, for one to end (S27). Each of them has at most
+//! one query open per server, so no server is sent more than that many of
+//! our queries at a time: a burst of thousands of resolutions does not
+//! overflow the server's receive buffer, or the driver's. Each UDP query
+//! leaves from a socket named by `sockets.rs` (S28).
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
@@ -29,6 +37,7 @@ use crate::config::{Config, Transport};
 use crate::error::ServerFailure;
 use crate::message::{self, Mismatch, Reply, fingerprint};
 use crate::rtt::RttTable;
+use crate::sockets::{SocketId, Sockets};
 use crate::stats::Stats;
 use crate::tcp::{self, Connection, TooLong};
 use crate::time::Instant;
@@ -42,6 +51,9 @@ pub struct Transmit {
     /// How to send it. For [`Transport::Tcp`], write it on the connection
     /// to `server`, opening one if there is none.
     pub transport: Transport,
+    /// For UDP, the local socket to send it from (S28), opened the first
+    /// time its id appears; `None` over TCP.
+    pub socket: Option<SocketId>,
     /// The bytes to send: the DNS message, with its length prefix over TCP.
     pub payload: Vec<u8>,
 }
@@ -93,6 +105,8 @@ type WireKey = (u8, Transport, u16);
 struct Sent {
     server: usize,
     transport: Transport,
+    /// The UDP socket it left from: its answer is accepted on no other (S28).
+    socket: Option<SocketId>,
     id: u16,
     /// The exact name sent when its case was randomised (S20); boxed, as
     /// 0x20 is off by default.
@@ -163,6 +177,16 @@ pub(crate) struct Scheduler {
     closes: VecDeque<SocketAddr>,
     /// Round-trip estimates per server.
     rtt: RttTable,
+    /// The UDP sockets queries leave from (S28).
+    sockets: Sockets,
+    /// Questions being asked: at most `max_outstanding`.
+    active: usize,
+    /// Questions waiting for one of those to end, oldest first. A question
+    /// forgotten while waiting stays here until it reaches the front.
+    waiting: VecDeque<QuestionId>,
+    /// The latest time handed in, for starting waiting questions when a
+    /// question is forgotten without one.
+    now: Instant,
     stats: Stats,
 }
 
@@ -177,6 +201,10 @@ impl Scheduler {
     pub(crate) fn new(config: Config) -> Self {
         Scheduler {
             rtt: RttTable::new(config.servers.len()),
+            sockets: Sockets::new(config.queries_per_socket),
+            active: 0,
+            waiting: VecDeque::new(),
+            now: Instant::ZERO,
             config,
             next_id: 0,
             questions: BTreeMap::new(),
@@ -217,6 +245,7 @@ impl Scheduler {
         now: Instant,
         rng: &mut R,
     ) -> Option<QuestionId> {
+        self.now = self.now.max(now);
         let key = (fingerprint(name), rtype, name.clone());
         if let Some(&qid) = self.by_question.get(&key) {
             return Some(qid);
@@ -244,14 +273,25 @@ impl Scheduler {
             },
         );
         self.by_question.insert(key, qid);
-        // A fresh question has attempts left, so this cannot end it.
-        let _ = self.next_attempt(qid, now, rng);
+        if self.active < self.config.max_outstanding {
+            self.start(qid, now, rng);
+        } else {
+            self.waiting.push_back(qid);
+        }
         Some(qid)
     }
 
-    /// Stops asking a question nobody waits for any more: its queries are
-    /// forgotten, so late answers to them are dropped as unmatched.
-    pub(crate) fn forget(&mut self, qid: QuestionId) {
+    /// Starts asking a question.
+    fn start<R: CryptoRng + ?Sized>(&mut self, qid: QuestionId, now: Instant, rng: &mut R) {
+        self.active += 1;
+        // A fresh question has attempts left, so this cannot end it.
+        let _ = self.next_attempt(qid, now, rng);
+    }
+
+    /// Stops asking a question that ended or that nobody waits for any
+    /// more; a waiting question takes its place. Answers to its queries
+    /// count as late from now on.
+    pub(crate) fn forget<R: CryptoRng + ?Sized>(&mut self, qid: QuestionId, rng: &mut R) {
         let Some(q) = self.questions.remove(&qid) else {
             return;
         };
@@ -260,6 +300,16 @@ impl Scheduler {
         for sent in q.sent {
             self.unregister(&sent);
             self.remember_ended(self.wire_key(&sent));
+        }
+        if q.attempts > 0 {
+            self.active -= 1;
+        }
+        while self.active < self.config.max_outstanding
+            && let Some(next) = self.waiting.pop_front()
+        {
+            if self.questions.contains_key(&next) {
+                self.start(next, self.now, rng);
+            }
         }
     }
 
@@ -318,7 +368,7 @@ impl Scheduler {
         let q = self.questions.get_mut(&qid)?;
         if q.attempts >= budget || q.done & all == all {
             let failures = self.failures(qid);
-            self.forget(qid);
+            self.forget(qid, rng);
             return Some((qid, Outcome::Failed(failures)));
         }
         // Every server still allowed is asked once before any is asked
@@ -408,11 +458,14 @@ impl Scheduler {
                     .map(|i| q.sent.swap_remove(i));
                 let case = (transport == Transport::Udp && self.config.case_randomization)
                     .then(|| Box::new(message::randomize_case(&q.name, rng)));
+                let socket =
+                    (transport == Transport::Udp).then(|| self.sockets.assign(address.is_ipv6()));
                 let by_wire = &self.by_wire;
                 let id = fresh_id(rng, |id| by_wire.contains_key(&(key, transport, id)));
                 q.sent.push(Sent {
                     server,
                     transport,
+                    socket,
                     id,
                     case,
                     edns: edns.is_some(),
@@ -424,6 +477,7 @@ impl Scheduler {
         };
         let sent = &q.sent[i];
         let id = sent.id;
+        let socket = sent.socket;
         let query_name = sent.case.as_deref().unwrap_or(&q.name);
         let mut payload = message::encode_query(id, query_name, q.rtype, edns);
         if transport == Transport::Tcp {
@@ -447,6 +501,7 @@ impl Scheduler {
         self.transmits.push_back(Transmit {
             server: address,
             transport,
+            socket,
             payload,
         });
         if timed && let Some(q) = self.questions.get_mut(&qid) {
@@ -462,6 +517,9 @@ impl Scheduler {
         let address = self.config.servers[sent.server];
         let key = key_of(&self.config.servers, address).unwrap_or_default();
         self.by_wire.remove(&(key, sent.transport, sent.id));
+        if let Some(socket) = sent.socket {
+            self.sockets.release(socket);
+        }
         if sent.transport == Transport::Tcp
             && let Some(stream) = self.streams.get_mut(&address)
         {
@@ -473,16 +531,19 @@ impl Scheduler {
         }
     }
 
-    /// Offers a received datagram. Returns the question it ends, if any.
+    /// Offers a datagram received on `socket`. Returns the question it
+    /// ends, if any.
     pub(crate) fn handle_datagram<R: CryptoRng + ?Sized>(
         &mut self,
         now: Instant,
+        socket: SocketId,
         from: SocketAddr,
         bytes: &[u8],
         rng: &mut R,
     ) -> Option<Ended> {
+        self.now = self.now.max(now);
         self.stats.datagrams_received += 1;
-        self.accept(now, from, Transport::Udp, bytes, rng)
+        self.accept(now, from, Some(socket), bytes, rng)
     }
 
     /// Offers bytes read from the TCP connection to `server`, in any
@@ -495,6 +556,7 @@ impl Scheduler {
         rng: &mut R,
         ended: &mut Vec<Ended>,
     ) {
+        self.now = self.now.max(now);
         let max = usize::from(self.config.max_tcp_message);
         while !bytes.is_empty() {
             let Some(connection) = self.streams.get_mut(&server) else {
@@ -506,7 +568,7 @@ impl Scheduler {
                 Ok(None) => {}
                 Ok(Some(message)) => {
                     self.stats.stream_messages_received += 1;
-                    ended.extend(self.accept(now, server, Transport::Tcp, &message, rng));
+                    ended.extend(self.accept(now, server, None, &message, rng));
                 }
                 Err(TooLong) => {
                     // S27: a message longer than allowed breaks the connection.
@@ -528,6 +590,7 @@ impl Scheduler {
         rng: &mut R,
         ended: &mut Vec<Ended>,
     ) {
+        self.now = self.now.max(now);
         self.break_stream(now, server, ServerFailure::Closed, rng, ended);
     }
 
@@ -579,16 +642,20 @@ impl Scheduler {
         }
     }
 
-    /// Matches a message from `from` over `transport` to a query (S19) and
-    /// acts on what it says.
+    /// Matches a message from `from` to a query (S19) and acts on what it
+    /// says: a datagram arrived on `socket`, a TCP message has none.
     fn accept<R: CryptoRng + ?Sized>(
         &mut self,
         now: Instant,
         from: SocketAddr,
-        transport: Transport,
+        socket: Option<SocketId>,
         bytes: &[u8],
         rng: &mut R,
     ) -> Option<Ended> {
+        let transport = match socket {
+            Some(_) => Transport::Udp,
+            None => Transport::Tcp,
+        };
         // S19: source address, port, transport and id first.
         let Some(id) = bytes.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]])) else {
             self.stats.dropped_unreadable += 1;
@@ -607,6 +674,12 @@ impl Scheduler {
             .sent
             .iter()
             .position(|s| s.transport == transport && s.id == id)?;
+        // S28: right server, port and id, but not the socket the query left
+        // from: forged, or the driver mixed its sockets up.
+        if q.sent[i].socket != socket {
+            self.stats.dropped_wrong_socket += 1;
+            return None;
+        }
         let expected = q.sent[i].case.as_deref().unwrap_or(&q.name);
         let vetted = match message::vet(bytes, expected, q.rtype, q.sent[i].case.is_some()) {
             Ok(vetted) => vetted,
@@ -624,7 +697,9 @@ impl Scheduler {
         self.stats.answers_accepted += 1;
         // Karn's rule: only a query sent once times the round trip.
         let timed = &q.sent[i];
-        if !timed.resent {
+        if timed.resent {
+            self.rtt.answered(timed.server, now);
+        } else {
             self.rtt.sample(timed.server, now - timed.first_sent, now);
         }
         let failure = match message::read_reply(
@@ -635,7 +710,7 @@ impl Scheduler {
             self.config.max_records,
         ) {
             Ok(reply) => {
-                self.forget(qid);
+                self.forget(qid, rng);
                 return Some((qid, Outcome::Answer(reply)));
             }
             Err(failure) => failure,
@@ -683,6 +758,7 @@ impl Scheduler {
         rng: &mut R,
         ended: &mut Vec<Ended>,
     ) {
+        self.now = self.now.max(now);
         while let Some((qid, timer)) = self.timers.pop_due(now) {
             let Some(q) = self.questions.get_mut(&qid) else {
                 continue;
@@ -715,9 +791,15 @@ impl Scheduler {
         self.closes.pop_front()
     }
 
+    pub(crate) fn poll_close_socket(&mut self) -> Option<SocketId> {
+        self.sockets.poll_close()
+    }
+
     pub(crate) fn stats(&self) -> Stats {
         Stats {
             queries_in_flight: self.questions.len(),
+            queries_waiting: self.questions.len() - self.active,
+            udp_sockets: self.sockets.open(),
             tcp_connections: self.streams.len(),
             ..self.stats
         }
@@ -726,14 +808,20 @@ impl Scheduler {
 
 /// The wait of a question's latest attempt: the retransmission timeout of
 /// the best server it may still ask (so that trying a slower one first
-/// costs no more), backed off for its earlier attempts (S23).
+/// costs no more), doubled for each earlier attempt — but only as often as
+/// those servers have gone silent in a row (S23). A server that keeps
+/// answering other questions is alive and the path merely lossy: its
+/// question is asked again at its round-trip pace, not ever more slowly.
+/// One that answers nothing backs every question off in full.
 fn attempt_timeout(rtt: &RttTable, config: &Config, q: &Question, now: Instant) -> Duration {
-    let first = (0..config.servers.len())
-        .filter(|s| q.done & bit(*s) == 0)
+    let allowed = (0..config.servers.len()).filter(|s| q.done & bit(*s) == 0);
+    let first = allowed
+        .clone()
         .map(|s| rtt.timeout(s, now, config))
         .min()
         .unwrap_or(config.attempt_timeout);
-    config.backed_off(first, q.attempts.saturating_sub(1))
+    let silence = allowed.map(|s| rtt.silence(s, now)).min().unwrap_or(0);
+    config.backed_off(first, q.attempts.saturating_sub(1).min(silence))
 }
 
 /// The index key of a server address: its first place in the server list.

@@ -34,6 +34,9 @@ pub struct Stats {
     pub dropped_not_response: u64,
     /// Dropped: the question differs from the one asked.
     pub dropped_wrong_question: u64,
+    /// Dropped: an answer that matched a query in everything but the local
+    /// socket it arrived on (S28): forged, or a driver mixing sockets up.
+    pub dropped_wrong_socket: u64,
     /// Dropped: the question's letter case differs from the one sent (S20).
     pub dropped_wrong_case: u64,
     /// Dropped: too short or garbled to read a header and question.
@@ -41,8 +44,13 @@ pub struct Stats {
     /// Dropped: TCP bytes from a server with no query pending over TCP, or
     /// a length prefix over `Config::max_tcp_message` (S27).
     pub dropped_stream_bytes: u64,
-    /// Questions currently on the wire.
+    /// Questions currently in flight: being asked, or waiting their turn.
     pub queries_in_flight: usize,
+    /// Of those, questions waiting for one of the `Config::max_outstanding`
+    /// being asked to end.
+    pub queries_waiting: usize,
+    /// UDP sockets the machine currently wants open (S28).
+    pub udp_sockets: usize,
     /// TCP connections the machine currently wants open.
     pub tcp_connections: usize,
 }

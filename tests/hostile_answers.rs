@@ -15,7 +15,7 @@ use impp_resolver::proto::rr::rdata::{A, SRV};
 use impp_resolver::proto::rr::{Name, RData, Record};
 use impp_resolver::{Config, Event, Instant, Protocol, Resolver, Transport, Uri};
 use impp_test_support::records::{
-    OWNER, SERVER, cname, config, framed, name, query_id, srv_response,
+    FIRST_SOCKET, OWNER, SERVER, cname, config, framed, name, query_id, srv_response,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{SeedableRng, TryCryptoRng, TryRng};
@@ -151,7 +151,8 @@ fn hostile_answers_end_typed_with_bounded_memory() {
         m.add_answer(cname(OWNER, "b.example.com."));
         m.add_answer(cname("b.example.com.", OWNER));
     });
-    let peak = peak_during(|| r.handle_datagram(Instant::from_millis(1), SERVER, &message));
+    let peak =
+        peak_during(|| r.handle_datagram(Instant::from_millis(1), FIRST_SOCKET, SERVER, &message));
     report.push(("CNAME loop", peak, outcome(&mut r)));
 
     // 3. A compression pointer that points at itself, as an answer's owner.
@@ -160,7 +161,8 @@ fn hostile_answers_end_typed_with_bounded_memory() {
     let at = message.len() as u16;
     message.extend_from_slice(&(0xC000 | at).to_be_bytes());
     message.extend_from_slice(&[0, 33, 0, 1, 0, 0, 0, 60, 0, 0]);
-    let peak = peak_during(|| r.handle_datagram(Instant::from_millis(1), SERVER, &message));
+    let peak =
+        peak_during(|| r.handle_datagram(Instant::from_millis(1), FIRST_SOCKET, SERVER, &message));
     report.push(("compression-pointer loop", peak, outcome(&mut r)));
 
     // 4. Names of 255 octets (the most allowed) and 256 (one too many) as
@@ -188,7 +190,8 @@ fn hostile_answers_end_typed_with_bounded_memory() {
             RData::A(A::new(192, 0, 2, 7)),
         ));
     });
-    let peak = peak_during(|| r.handle_datagram(Instant::from_millis(1), SERVER, &message));
+    let peak =
+        peak_during(|| r.handle_datagram(Instant::from_millis(1), FIRST_SOCKET, SERVER, &message));
     report.push(("255-octet name", peak, outcome(&mut r)));
     // One octet more: hand-spliced, since hickory-proto will not build it.
     let (mut r, id) = started(udp_config());
@@ -208,7 +211,8 @@ fn hostile_answers_end_typed_with_bounded_memory() {
     let rdlength_at = d - 6 - 2 - 3 * 64 - 2;
     let rdlength = u16::from_be_bytes([message[rdlength_at], message[rdlength_at + 1]]) + 1;
     message[rdlength_at..rdlength_at + 2].copy_from_slice(&rdlength.to_be_bytes());
-    let peak = peak_during(|| r.handle_datagram(Instant::from_millis(1), SERVER, &message));
+    let peak =
+        peak_during(|| r.handle_datagram(Instant::from_millis(1), FIRST_SOCKET, SERVER, &message));
     report.push(("256-octet name", peak, outcome(&mut r)));
 
     // 5. A valid 64 KiB TCP message: 560 SRV records with long, uncompressed (RFC 2782) targets.
@@ -268,7 +272,12 @@ fn hostile_answers_end_typed_with_bounded_memory() {
             RData::SRV(SRV::new(0, 0, 5222, Name::root())),
         ));
     });
-    r.handle_datagram(Instant::from_millis(1), SERVER, &answer_a_with_b_id);
+    r.handle_datagram(
+        Instant::from_millis(1),
+        FIRST_SOCKET,
+        SERVER,
+        &answer_a_with_b_id,
+    );
     assert_eq!(r.stats().dropped_wrong_question, 1);
     assert!(r.poll_event().is_none());
     let answer_a = srv_response(id_a, |m| {
@@ -278,7 +287,7 @@ fn hostile_answers_end_typed_with_bounded_memory() {
             RData::SRV(SRV::new(0, 0, 5222, Name::root())),
         ));
     });
-    r.handle_datagram(Instant::from_millis(2), SERVER, &answer_a);
+    r.handle_datagram(Instant::from_millis(2), FIRST_SOCKET, SERVER, &answer_a);
     match r.poll_event() {
         Some(Event::Failed { id, error }) => {
             assert_eq!(id, first);

@@ -10,7 +10,8 @@ use std::time::Duration;
 use impp_resolver::blocking::{self, BlockingError};
 use impp_resolver::proto::op::{Message, ResponseCode};
 use impp_resolver::{
-    Answer, Clock, Config, Error, Event, Instant, Protocol, Resolver, StartError, Uri, Via,
+    Answer, Clock, Config, Error, Event, Instant, Protocol, Resolver, SocketId, StartError, Uri,
+    Via,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -202,6 +203,10 @@ fn silent_server_times_out_by_the_deadline() {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
+/// The machine's name for the one socket `drive` sends from: its configs
+/// keep every query on it (`queries_per_socket: u32::MAX`).
+const SOCKET: SocketId = SocketId(0);
+
 /// Drives `resolver` over `socket` until `count` events have arrived.
 fn drive(resolver: &mut Resolver<ChaCha20Rng>, socket: &UdpSocket, count: usize) -> Vec<Event> {
     let clock = Clock::new();
@@ -210,6 +215,7 @@ fn drive(resolver: &mut Resolver<ChaCha20Rng>, socket: &UdpSocket, count: usize)
     let mut buf = [0u8; 65_535];
     while events.len() < count {
         while let Some(t) = resolver.poll_transmit() {
+            assert_eq!(t.socket, Some(SOCKET), "one socket for good");
             socket.send_to(&t.payload, t.server).unwrap();
         }
         events.extend(std::iter::from_fn(|| resolver.poll_event()));
@@ -222,7 +228,7 @@ fn drive(resolver: &mut Resolver<ChaCha20Rng>, socket: &UdpSocket, count: usize)
             .max(Duration::from_millis(1));
         socket.set_read_timeout(Some(wait)).unwrap();
         if let Ok((len, from)) = socket.recv_from(&mut buf) {
-            resolver.handle_datagram(now(), from, &buf[..len]);
+            resolver.handle_datagram(now(), SOCKET, from, &buf[..len]);
         }
         resolver.handle_timeout(now());
     }
@@ -232,7 +238,13 @@ fn drive(resolver: &mut Resolver<ChaCha20Rng>, socket: &UdpSocket, count: usize)
 #[test]
 fn several_resolutions_in_flight_each_end_with_one_event() {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut r = Resolver::new(quick_config(&[server()]), ChaCha20Rng::seed_from_u64(7));
+    let mut r = Resolver::new(
+        Config {
+            queries_per_socket: u32::MAX,
+            ..quick_config(&[server()])
+        },
+        ChaCha20Rng::seed_from_u64(7),
+    );
     let uris = [
         "im:fred@example.com",
         "pres:fred@example.com",
@@ -313,7 +325,13 @@ fn start_forging_proxy(real: SocketAddr) -> SocketAddr {
 fn forged_answers_are_dropped_and_counted() {
     let proxy = start_forging_proxy(server());
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut r = Resolver::new(quick_config(&[proxy]), ChaCha20Rng::seed_from_u64(3));
+    let mut r = Resolver::new(
+        Config {
+            queries_per_socket: u32::MAX,
+            ..quick_config(&[proxy])
+        },
+        ChaCha20Rng::seed_from_u64(3),
+    );
     let uri: Uri = "im:fred@example.com".parse().unwrap();
     let id = r
         .resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO)

@@ -60,7 +60,7 @@ fn silent_sends(r: &mut Resolver<ChaCha20Rng>) -> (Vec<Instant>, Instant) {
 fn measured(cfg: Config, rtt: u64) -> Resolver<ChaCha20Rng> {
     let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(5));
     let q = start(&mut r, 0, ms(0));
-    r.handle_datagram(ms(rtt), q.server, &reply(&q));
+    r.handle_datagram(ms(rtt), q.socket.unwrap(), q.server, &reply(&q));
     assert!(r.poll_event().is_some());
     r
 }
@@ -91,7 +91,12 @@ fn estimates_converge_and_the_floor_holds_for_fast_servers() {
     let mut r = measured(config(&[S1]), 1);
     for i in 1..20 {
         let q = start(&mut r, i, ms(100 * i as u64));
-        r.handle_datagram(ms(100 * i as u64 + 1), q.server, &reply(&q));
+        r.handle_datagram(
+            ms(100 * i as u64 + 1),
+            q.socket.unwrap(),
+            q.server,
+            &reply(&q),
+        );
         assert!(r.poll_event().is_some());
     }
     start(&mut r, 99, ms(5000));
@@ -108,7 +113,7 @@ fn karns_rule_ignores_answers_to_resent_queries() {
     assert_eq!(again.payload, first.payload, "resent as it was");
     // The answer that comes now may answer either send: it is accepted, but
     // says nothing about the round trip.
-    r.handle_datagram(ms(2100), S1, &reply(&first));
+    r.handle_datagram(ms(2100), first.socket.unwrap(), S1, &reply(&first));
     let Some(Event::Failed { error, .. }) = r.poll_event() else {
         panic!("the answer to the first send counts")
     };
@@ -126,7 +131,7 @@ fn a_dead_first_server_costs_one_timeout_then_is_probed_now_and_then() {
     r.handle_timeout(ms(2000));
     let q = r.poll_transmit().unwrap();
     assert_eq!(q.server, S2);
-    r.handle_datagram(ms(2010), S2, &reply(&q));
+    r.handle_datagram(ms(2010), q.socket.unwrap(), S2, &reply(&q));
     assert!(r.poll_event().is_some());
 
     let (mut probes, mut now) = (0, 3000);
@@ -144,7 +149,7 @@ fn a_dead_first_server_costs_one_timeout_then_is_probed_now_and_then() {
             q
         };
         assert_eq!(q.server, S2);
-        r.handle_datagram(ms(now + 10), S2, &reply(&q));
+        r.handle_datagram(ms(now + 10), q.socket.unwrap(), S2, &reply(&q));
         assert!(r.poll_event().is_some());
         now += 100;
     }
@@ -190,8 +195,44 @@ fn rotate_starts_each_question_at_the_next_server() {
     for i in 0..6 {
         let q = start(&mut r, i, ms(100 * i as u64));
         firsts.push(q.server);
-        r.handle_datagram(ms(100 * i as u64 + 1), q.server, &reply(&q));
+        r.handle_datagram(
+            ms(100 * i as u64 + 1),
+            q.socket.unwrap(),
+            q.server,
+            &reply(&q),
+        );
         assert!(r.poll_event().is_some());
     }
     assert_eq!(firsts, [S1, S2, S3, S1, S2, S3]);
+}
+
+#[test]
+fn a_server_that_answers_others_keeps_a_lossy_question_at_its_pace() {
+    // S23: a question's wait doubles only as often as its server has gone
+    // silent in a row. Measured at 30 ms (timeout 90 ms), one question's
+    // packets are lost twice.
+    let run = |others_answered: bool| {
+        let mut r = measured(config(&[S1]), 30);
+        start(&mut r, 1, ms(1000));
+        r.handle_timeout(ms(1090));
+        assert!(r.poll_transmit().is_some(), "resent after 90 ms");
+        assert_eq!(r.poll_timeout(), Some(ms(1270)), "silent once: 180 ms");
+        if others_answered {
+            // Another question is answered meanwhile (a resent one: no
+            // round trip to learn from, yet the server is alive).
+            let q = start(&mut r, 2, ms(1100));
+            r.handle_timeout(ms(1190));
+            let again = r.poll_transmit().unwrap();
+            r.handle_datagram(ms(1200), again.socket.unwrap(), S1, &reply(&q));
+            assert!(r.poll_event().is_some());
+        }
+        r.handle_timeout(ms(1270));
+        assert!(r.poll_transmit().is_some());
+        r.poll_timeout().unwrap() - ms(1270)
+    };
+    // Lost on a path the server still answers over: back to 2 × 90 ms, as
+    // the server has been silent once since (this timeout) — not 4 × 90.
+    assert_eq!(run(true), Duration::from_millis(180));
+    // Nothing answered since: the full doubling.
+    assert_eq!(run(false), Duration::from_millis(360));
 }

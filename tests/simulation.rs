@@ -16,13 +16,15 @@
 //! with a trace of every packet.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use impp_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
 use impp_resolver::proto::rr::RecordType;
-use impp_resolver::{Config, Endpoint, Event, Instant, Protocol, Resolver, Transport, Uri};
+use impp_resolver::{
+    Config, Endpoint, Event, Instant, Protocol, Resolver, SocketId, Transport, Uri,
+};
 use impp_test_support::scripted::*;
 use rand_chacha::{ChaCha8Rng, ChaCha20Rng};
 use rand_core::{Rng, SeedableRng};
@@ -193,8 +195,10 @@ impl Faults {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Delivery {
     Start(usize),
+    /// A datagram from `from` arriving on the local `socket`.
     Datagram {
         from: SocketAddr,
+        socket: SocketId,
         bytes: Vec<u8>,
     },
     /// Bytes on the connection `generation` to `server`.
@@ -227,6 +231,8 @@ struct Tally {
     truncated: u64,
     resets: u64,
     forged_sent: u64,
+    /// Of those, with the right id and question to the wrong socket.
+    forged_to_other_sockets: u64,
     dropped: u64,
 }
 
@@ -246,6 +252,7 @@ impl Tally {
         self.truncated += o.truncated;
         self.resets += o.resets;
         self.forged_sent += o.forged_sent;
+        self.forged_to_other_sockets += o.forged_to_other_sockets;
         self.dropped += o.dropped;
     }
 }
@@ -312,19 +319,25 @@ impl Network {
 
     /// The network carries one transmit to its server and schedules what
     /// comes back, faults included.
-    fn carry(&mut self, server: SocketAddr, transport: Transport, payload: &[u8], live: &[u16]) {
+    fn carry(
+        &mut self,
+        server: SocketAddr,
+        socket: Option<SocketId>,
+        payload: &[u8],
+        live: &[u16],
+    ) {
         self.tally.queries += 1;
         let extra = match self.behaviour(server) {
             Behaviour::Slow(d) => d,
             _ => Duration::ZERO,
         };
-        match transport {
-            Transport::Udp => {
+        match socket {
+            Some(socket) => {
                 if self.unit() < self.faults.loss {
                     self.tally.lost += 1;
                     return;
                 }
-                self.forge(server, payload, live);
+                self.forge(server, socket, payload, live);
                 let Some(mut reply) = self.answer(server, payload, false) else {
                     return;
                 };
@@ -349,12 +362,13 @@ impl Network {
                         when,
                         Delivery::Datagram {
                             from: server,
+                            socket,
                             bytes: reply.clone(),
                         },
                     );
                 }
             }
-            Transport::Tcp => {
+            None => {
                 let (generation, last) =
                     *self.connections.entry(server).or_insert((0, Instant::ZERO));
                 if self.unit() < self.faults.reset {
@@ -392,14 +406,15 @@ impl Network {
 
     /// The attacker: for a query it saw go out (but cannot read the id
     /// of), forged answers pointing at EVIL arrive before the real one.
-    fn forge(&mut self, server: SocketAddr, query: &[u8], live: &[u16]) {
+    fn forge(&mut self, server: SocketAddr, socket: SocketId, query: &[u8], live: &[u16]) {
         for _ in 0..self.faults.forgeries {
             let Ok(q) = Message::from_vec(query) else {
                 return;
             };
             let real_id = q.metadata.id;
             let mut question = q.queries[0].clone();
-            let (from, id) = match self.rng.next_u32() % 3 {
+            let mut to = socket;
+            let (from, id) = match self.rng.next_u32() % 4 {
                 // Right source, guessed id. A guess that hits a live id is
                 // indistinguishable from the server by design (RFC 5452
                 // §9.1: that is what the 16-bit id and the caller's random
@@ -416,8 +431,16 @@ impl Network {
                 // Wrong source (another port of the server), real id.
                 1 => (SocketAddr::new(server.ip(), 5353), real_id),
                 // Right source and id, another question.
-                _ => {
+                2 => {
                     question.set_name(name("_im._xmpp.evil.example."));
+                    (server, real_id)
+                }
+                // Right source, id and question, to another of the
+                // client's sockets (S28): what an attacker who learnt the
+                // id but not the port achieves.
+                _ => {
+                    to = SocketId(socket.0 ^ (1 + u64::from(self.rng.next_u32() % 4)));
+                    self.tally.forged_to_other_sockets += 1;
                     (server, real_id)
                 }
             };
@@ -439,6 +462,7 @@ impl Network {
                 when,
                 Delivery::Datagram {
                     from,
+                    socket: to,
                     bytes: m.to_vec().unwrap(),
                 },
             );
@@ -538,6 +562,7 @@ fn run(
     }
     let mut ids = vec![None; starts.len()];
     let mut ended: BTreeMap<_, (Event, Instant)> = BTreeMap::new();
+    let mut closed_sockets = BTreeSet::new();
     for _ in 0..1_000_000 {
         while let Some(t) = resolver.poll_transmit() {
             // The query ids in flight to this server, which the blind
@@ -549,7 +574,16 @@ fn run(
             if trace {
                 eprintln!("{:?} -> {} {:?}", net.now, t.server, t.transport);
             }
-            net.carry(t.server, t.transport, &t.payload, &live);
+            if let Some(socket) = t.socket {
+                assert!(
+                    !closed_sockets.contains(&socket),
+                    "seed {seed}: a query from a closed socket"
+                );
+            }
+            net.carry(t.server, t.socket, &t.payload, &live);
+        }
+        while let Some(socket) = resolver.poll_close_socket() {
+            closed_sockets.insert(socket);
         }
         while let Some(server) = resolver.poll_close() {
             // The caller closes it: bytes still on the way are lost with it.
@@ -588,7 +622,13 @@ fn run(
                         .unwrap();
                     ids[i] = Some((id, now));
                 }
-                Delivery::Datagram { from, bytes } => resolver.handle_datagram(now, from, &bytes),
+                // A closed socket receives nothing: the driver closed it.
+                Delivery::Datagram { socket, .. } if closed_sockets.contains(&socket) => {}
+                Delivery::Datagram {
+                    from,
+                    socket,
+                    bytes,
+                } => resolver.handle_datagram(now, socket, from, &bytes),
                 Delivery::Stream {
                     server,
                     generation,
@@ -617,12 +657,15 @@ fn run(
     let stats = resolver.stats();
     assert_eq!(stats.queries_in_flight, 0, "seed {seed}: queries left");
     assert_eq!(stats.tcp_connections, 0, "seed {seed}: connections left");
+    // Only the sockets taking new queries stay open, one per family.
+    assert!(stats.udp_sockets <= 2, "seed {seed}: sockets left");
     assert_eq!(resolver.poll_timeout(), None, "seed {seed}: timers left");
     net.tally.dropped = stats.dropped_unmatched
         + stats.late_answers
         + stats.dropped_not_response
         + stats.dropped_wrong_question
         + stats.dropped_wrong_case
+        + stats.dropped_wrong_socket
         + stats.dropped_unreadable
         + stats.dropped_stream_bytes;
     let out = ids
@@ -795,7 +838,7 @@ fn every_seed_survives_the_network() {
     // The faults really happened, and the clean paths were really taken.
     if total >= 1_000 {
         assert!(tally.lost > 0 && tally.duplicated > 0 && tally.truncated > 0);
-        assert!(tally.resets > 0 && tally.forged_sent > 0);
+        assert!(tally.resets > 0 && tally.forged_sent > 0 && tally.forged_to_other_sockets > 0);
         assert!(tally.with_path > tally.resolutions / 10);
         assert!(tally.resolved > tally.resolutions / 2);
     }

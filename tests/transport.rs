@@ -8,7 +8,8 @@ use std::time::Duration;
 use impp_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
 use impp_resolver::proto::rr::{Record, RecordType};
 use impp_resolver::{
-    Config, Error, Event, Instant, ResolutionId, Resolver, ServerFailure, Transmit, Transport, Uri,
+    Config, Error, Event, Instant, ResolutionId, Resolver, ServerFailure, SocketId, Transmit,
+    Transport, Uri,
 };
 use impp_test_support::scripted::*;
 use rand_chacha::ChaCha20Rng;
@@ -191,9 +192,11 @@ fn formerr_without_opt_is_a_server_error() {
 }
 
 #[test]
-fn backoff_doubles_per_attempt_and_servers_alternate() {
-    // S23: every server before any is repeated; each attempt waits twice
-    // the one before (2 s, 4 s, 8 s), up to max_attempt_timeout.
+fn backoff_doubles_per_round_of_silent_servers_and_servers_alternate() {
+    // S23: every server before any is repeated. Nothing answers, so the
+    // wait doubles as often as the servers the question may ask have all
+    // gone silent: after each round over both (2 s, 2 s, 4 s, 4 s, 8 s,
+    // 8 s), up to max_attempt_timeout.
     let zone = Zone::default().on(OWNER, RecordType::SRV, Script::Silent);
     let mut cfg = config(&[S1, S2]);
     cfg.attempts = 3;
@@ -205,13 +208,13 @@ fn backoff_doubles_per_attempt_and_servers_alternate() {
         [
             (secs(0.0), S1),
             (secs(2.0), S2),
-            (secs(6.0), S1),
-            (secs(14.0), S2),
-            (secs(22.0), S1),
-            (secs(30.0), S2),
+            (secs(4.0), S1),
+            (secs(8.0), S2),
+            (secs(12.0), S1),
+            (secs(20.0), S2),
         ]
     );
-    assert_eq!(sim.events[0].0, secs(38.0), "the budget of 3 rounds spent");
+    assert_eq!(sim.events[0].0, secs(28.0), "the budget of 3 rounds spent");
     assert_eq!(
         sim.error(),
         Error::Timeout {
@@ -338,11 +341,21 @@ fn case_randomization_requires_an_exact_echo() {
     assert_ne!(sent, OWNER, "the case was randomised: {sent}");
     assert_eq!(sent.to_lowercase(), OWNER);
     // A forger who does not know the case: dropped, counted.
-    r.handle_datagram(secs(0.001), S1, &reply_naming(&t.payload, Some(OWNER)));
+    r.handle_datagram(
+        secs(0.001),
+        t.socket.unwrap(),
+        S1,
+        &reply_naming(&t.payload, Some(OWNER)),
+    );
     assert_eq!(r.stats().dropped_wrong_case, 1);
     assert_eq!(r.poll_event(), None);
     // The real server echoes it exactly.
-    r.handle_datagram(secs(0.002), S1, &reply_naming(&t.payload, None));
+    r.handle_datagram(
+        secs(0.002),
+        t.socket.unwrap(),
+        S1,
+        &reply_naming(&t.payload, None),
+    );
     assert_eq!(r.poll_event().unwrap().id(), id);
 }
 
@@ -351,6 +364,7 @@ fn case_is_ignored_when_randomization_is_off() {
     let (mut r, _, t) = one_query(config(&[S1]));
     r.handle_datagram(
         secs(0.001),
+        t.socket.unwrap(),
         S1,
         &reply_naming(&t.payload, Some("_IM._XMPP.EXAMPLE.COM.")),
     );
@@ -363,16 +377,17 @@ fn drops_are_counted_by_reason() {
     let (mut r, _, t) = one_query(config(&[S1]));
     let good = reply_naming(&t.payload, None);
     let now = secs(0.001);
-    r.handle_datagram(now, S2, &good); // wrong source
+    r.handle_datagram(now, t.socket.unwrap(), S2, &good); // wrong source
     r.handle_stream(now, S1, &[0, 2, 1, 2]); // no TCP pending
-    r.handle_datagram(now, S1, &t.payload); // QR clear: a query
+    r.handle_datagram(now, t.socket.unwrap(), S1, &t.payload); // QR clear: a query
     r.handle_datagram(
         now,
+        t.socket.unwrap(),
         S1,
         &reply_naming(&t.payload, Some("_im._sip.example.com.")),
     );
-    r.handle_datagram(now, S1, &good[..good.len().min(14)]); // cut in the question
-    r.handle_datagram(now, S1, &[7]);
+    r.handle_datagram(now, t.socket.unwrap(), S1, &good[..good.len().min(14)]); // cut in the question
+    r.handle_datagram(now, t.socket.unwrap(), S1, &[7]);
     let stats = r.stats();
     assert_eq!(
         (
@@ -385,8 +400,8 @@ fn drops_are_counted_by_reason() {
         (1, 4, 1, 1, 2)
     );
     assert_eq!(stats.answers_accepted, 0);
-    r.handle_datagram(now, S1, &good);
-    r.handle_datagram(now, S1, &good); // a duplicate, after the end
+    r.handle_datagram(now, t.socket.unwrap(), S1, &good);
+    r.handle_datagram(now, t.socket.unwrap(), S1, &good); // a duplicate, after the end
     assert_eq!(r.stats().answers_accepted, 1);
     assert_eq!(r.stats().dropped_unmatched, 1);
     assert_eq!(r.stats().late_answers, 1);
@@ -447,7 +462,12 @@ fn cancel_frees_everything_and_sends_no_event() {
     assert!(r.cancel(a));
     assert!(!r.cancel(a), "already gone");
     assert_eq!(r.stats().queries_in_flight, 1);
-    r.handle_datagram(secs(0.001), S1, &reply_naming(&t.payload, None));
+    r.handle_datagram(
+        secs(0.001),
+        t.socket.unwrap(),
+        S1,
+        &reply_naming(&t.payload, None),
+    );
     let events: Vec<Event> = std::iter::from_fn(|| r.poll_event()).collect();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].id(), b);
@@ -460,7 +480,12 @@ fn cancel_frees_everything_and_sends_no_event() {
     assert_eq!(r.resolutions_in_flight(), 0);
     assert_eq!(r.stats().queries_in_flight, 0);
     assert_eq!(r.poll_timeout(), None);
-    r.handle_datagram(secs(1.5), S1, &reply_naming(&t.payload, None));
+    r.handle_datagram(
+        secs(1.5),
+        t.socket.unwrap(),
+        S1,
+        &reply_naming(&t.payload, None),
+    );
     assert_eq!(r.poll_event(), None);
     assert_eq!(
         (r.stats().late_answers, r.stats().dropped_unmatched),
@@ -494,14 +519,24 @@ fn late_answer_from_an_earlier_server_still_counts() {
     r.handle_timeout(secs(2.0));
     let second = r.poll_transmit().unwrap();
     assert_eq!(second.server, S2);
-    r.handle_datagram(secs(2.5), S1, &reply_naming(&t.payload, None));
+    r.handle_datagram(
+        secs(2.5),
+        t.socket.unwrap(),
+        S1,
+        &reply_naming(&t.payload, None),
+    );
     let Some(Event::Failed { error, .. }) = r.poll_event() else {
         panic!()
     };
     // The answer was the `.` target: "unavailable", not a timeout.
     assert_eq!(error.kind().as_str(), "unavailable");
     // The query to S2 is forgotten with the question: its answer is late.
-    r.handle_datagram(secs(2.6), S2, &reply_naming(&second.payload, None));
+    r.handle_datagram(
+        secs(2.6),
+        second.socket.unwrap(),
+        S2,
+        &reply_naming(&second.payload, None),
+    );
     assert_eq!(
         (r.stats().late_answers, r.stats().dropped_unmatched),
         (1, 0)
@@ -522,4 +557,110 @@ fn too_many_records_is_a_typed_error() {
         }
     );
     sim.assert_clean();
+}
+
+/// `n` SRV names started at once on a resolver with `cfg`; their queries.
+fn started_srv(cfg: Config, n: usize) -> (Resolver<ChaCha20Rng>, Vec<ResolutionId>, Vec<Transmit>) {
+    let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(9));
+    let ids = (0..n)
+        .map(|i| {
+            let owner = name(&format!("_x{i}._tcp.example.com."));
+            r.resolve_srv(&owner, Instant::ZERO).unwrap()
+        })
+        .collect();
+    let sent = std::iter::from_fn(|| r.poll_transmit()).collect();
+    (r, ids, sent)
+}
+
+fn qname(t: &Transmit) -> String {
+    Message::from_vec(&t.payload).unwrap().queries[0]
+        .name()
+        .to_ascii()
+}
+
+#[test]
+fn at_most_max_outstanding_questions_are_asked_and_the_rest_wait_in_order() {
+    // S27: a burst must not overflow the server with queries.
+    let mut cfg = config(&[S1]);
+    cfg.max_outstanding = 2;
+    cfg.attempts = 1;
+    let (mut r, ids, sent) = started_srv(cfg, 5);
+    assert_eq!(sent.len(), 2, "two asked");
+    assert_eq!(
+        (r.stats().queries_in_flight, r.stats().queries_waiting),
+        (5, 3)
+    );
+    // Cancelling a waiting resolution: its question is never sent.
+    assert!(r.cancel(ids[2]));
+    // Each answer lets the next waiting question out, oldest first.
+    r.handle_datagram(
+        secs(0.001),
+        sent[0].socket.unwrap(),
+        S1,
+        &reply_naming(&sent[0].payload, None),
+    );
+    let next = r.poll_transmit().unwrap();
+    assert_eq!(qname(&next), "_x3._tcp.example.com.");
+    assert!(r.poll_transmit().is_none());
+    // A question that fails (one attempt, timed out) lets the next out too.
+    let due = r.poll_timeout().unwrap();
+    r.handle_timeout(due);
+    let asked: Vec<String> = std::iter::from_fn(|| r.poll_transmit())
+        .map(|t| qname(&t))
+        .collect();
+    assert_eq!(asked, ["_x4._tcp.example.com."]);
+    assert_eq!(
+        (r.stats().queries_in_flight, r.stats().queries_waiting),
+        (2, 0)
+    );
+    // Everything ends by its deadline, exactly once.
+    while let Some(due) = r.poll_timeout() {
+        r.handle_timeout(due);
+        while r.poll_transmit().is_some() {}
+    }
+    let ended: Vec<ResolutionId> = std::iter::from_fn(|| r.poll_event())
+        .map(|e| e.id())
+        .collect();
+    assert_eq!(ended.len(), 4, "five started, one cancelled");
+    assert!(!ended.contains(&ids[2]));
+    assert_eq!(r.stats().queries_in_flight, 0);
+}
+
+#[test]
+fn each_socket_carries_its_share_of_queries_and_closes_when_idle() {
+    // S28: a new socket every `queries_per_socket` queries; a socket is
+    // closed when no query waits on it; an answer counts only on its own.
+    let mut cfg = config(&[S1]);
+    cfg.queries_per_socket = 2;
+    let (mut r, _, sent) = started_srv(cfg, 5);
+    let sockets: Vec<u64> = sent.iter().map(|t| t.socket.unwrap().0).collect();
+    assert_eq!(sockets, [0, 0, 1, 1, 2]);
+    assert_eq!(r.stats().udp_sockets, 3);
+    // Right server, id and question, wrong socket: dropped, counted.
+    let answer = reply_naming(&sent[0].payload, None);
+    r.handle_datagram(secs(0.001), SocketId(1), S1, &answer);
+    assert_eq!(r.stats().dropped_wrong_socket, 1);
+    assert_eq!(r.stats().answers_accepted, 0);
+    assert!(r.poll_event().is_none());
+    r.handle_datagram(secs(0.001), SocketId(0), S1, &answer);
+    assert!(r.poll_event().is_some());
+    assert_eq!(
+        r.poll_close_socket(),
+        None,
+        "a query still waits on socket 0"
+    );
+    // A resend leaves from its query's socket, which stays open.
+    let due = r.poll_timeout().unwrap();
+    r.handle_timeout(due);
+    let resent: Vec<Transmit> = std::iter::from_fn(|| r.poll_transmit()).collect();
+    assert_eq!(resent.len(), 4);
+    for t in &resent {
+        let first = sent.iter().find(|s| s.payload == t.payload).unwrap();
+        assert_eq!(t.socket, first.socket, "resent from its own socket");
+    }
+    let answer = reply_naming(&sent[1].payload, None);
+    r.handle_datagram(secs(0.1), SocketId(0), S1, &answer);
+    assert_eq!(r.poll_close_socket(), Some(SocketId(0)));
+    assert_eq!(r.poll_close_socket(), None);
+    assert_eq!(r.stats().udp_sockets, 2);
 }

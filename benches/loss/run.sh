@@ -13,7 +13,7 @@
 #   benches/loss/run.sh hickory      # hickory-resolver 0.26 instead, same load
 #   benches/loss/run.sh cares        # c-ares 1.34 (pycares 5.2), same load
 #
-# LOSS (default 0.3), COUNT (500), CONCURRENCY (16) and, for the peers,
+# LOSS (default 0.3), COUNT (500), CONCURRENCY (16), DOMAINS (100) and, for the peers,
 # TIMING ("2,2": timeout in seconds, tries) come from the environment. Build first: cargo build --release --example loadgen &&
 # cargo bench --bench end_to_end --no-run.
 set -euo pipefail
@@ -33,13 +33,18 @@ ip netns exec "$NS" ip link set lo up
 ip netns exec "$NS" iptables -A INPUT -m statistic --mode random \
     --probability "$LOSS" -j DROP
 
+# DOMAINS (default 100) distinct domains, served and asked for; with
+# DOMAINS=COUNT no lookup repeats a name, so no client's cache helps it.
+DOMAINS=${DOMAINS:-100}
+export E2E_DOMAINS=$DOMAINS
+
 # The server prints its address, then serves until its stdin closes.
 coproc SERVER { ip netns exec "$NS" env IMPP_E2E_SERVE=1 "$SERVER_BIN"; }
 SERVER_PID=$SERVER_PID
 read -r ADDR <&"${SERVER[0]}"
 
 URIS=()
-for i in $(seq 0 99); do URIS+=("im:user@d$i.bench.example"); done
+for i in $(seq 0 $((DOMAINS - 1))); do URIS+=("im:user@d$i.bench.example"); done
 echo "# loss $LOSS, $COUNT resolutions, $CONCURRENCY at a time, server $ADDR, client $LOADGEN"
 TIMING=${TIMING:-2,2}
 if [ "$LOADGEN" = hickory ]; then

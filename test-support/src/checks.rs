@@ -15,8 +15,8 @@ use impp_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
 use impp_resolver::proto::rr::rdata::{A, AAAA, CNAME, SRV};
 use impp_resolver::proto::rr::{Name, RData, Record, RecordType};
 use impp_resolver::{
-    Config, Instant, Protocol, ResolutionId, Resolver, SrvOrder, SrvRecord, Stats, Transport, Uri,
-    order_srv,
+    Config, Instant, Protocol, ResolutionId, Resolver, SocketId, SrvOrder, SrvRecord, Stats,
+    Transport, Uri, order_srv,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -79,6 +79,7 @@ fn without_drops(s: Stats) -> Stats {
         dropped_not_response: 0,
         dropped_wrong_question: 0,
         dropped_wrong_case: 0,
+        dropped_wrong_socket: 0,
         dropped_unreadable: 0,
         dropped_stream_bytes: 0,
         ..s
@@ -131,7 +132,8 @@ pub fn answer(data: &[u8]) {
         r.handle_stream(now, server, &framed[..cut]);
         r.handle_stream(now, server, &framed[cut..]);
     } else {
-        r.handle_datagram(now, server, &answer);
+        let socket = query.socket.expect("a UDP query names its socket");
+        r.handle_datagram(now, socket, server, &answer);
     }
     let after = r.stats();
     if after.answers_accepted == before.answers_accepted {
@@ -159,6 +161,7 @@ fn finish(
     loop {
         while r.poll_transmit().is_some() {}
         while r.poll_close().is_some() {}
+        while r.poll_close_socket().is_some() {}
         while let Some(event) = r.poll_event() {
             *ended.get_mut(&event.id()).expect("event for an unknown id") += 1;
         }
@@ -276,7 +279,7 @@ fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
     let bounds = r.config().clone();
     let mut now = Instant::from_millis(u.int_in_range(0..=1_000)?);
     let mut ended: BTreeMap<ResolutionId, u32> = BTreeMap::new();
-    let mut outbox: Vec<(SocketAddr, Transport, Vec<u8>)> = Vec::new();
+    let mut outbox: Vec<(SocketAddr, Option<SocketId>, Vec<u8>)> = Vec::new();
 
     let result = (|| {
         for _ in 0..u.int_in_range(1..=64)? {
@@ -297,20 +300,25 @@ fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
                 }
                 2..=5 if !outbox.is_empty() => {
                     let i = u.choose_index(outbox.len())?;
-                    let (server, transport, query) = outbox.swap_remove(i);
+                    let (server, socket, query) = outbox.swap_remove(i);
                     let from = if u.ratio(9, 10)? {
                         server
                     } else {
                         *u.choose(&servers)?
+                    };
+                    // Now and then on another socket than the query's (S28).
+                    let socket = match socket {
+                        Some(_) if u.ratio(1, 10)? => Some(SocketId(u.int_in_range(0..=8)?)),
+                        other => other,
                     };
                     let reply = if u.ratio(1, 20)? {
                         Vec::<u8>::arbitrary(u)?
                     } else {
                         plausible_reply(u, &query)?
                     };
-                    match transport {
-                        Transport::Udp => r.handle_datagram(now, from, &reply),
-                        Transport::Tcp => {
+                    match socket {
+                        Some(socket) => r.handle_datagram(now, socket, from, &reply),
+                        None => {
                             let framed = framed(&reply);
                             let mut rest = &framed[..];
                             while !rest.is_empty() {
@@ -324,7 +332,8 @@ fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
                 6 => {
                     let junk: Vec<u8> = u.arbitrary()?;
                     if u.arbitrary()? {
-                        r.handle_datagram(now, *u.choose(&servers)?, &junk);
+                        let socket = SocketId(u.int_in_range(0..=8)?);
+                        r.handle_datagram(now, socket, *u.choose(&servers)?, &junk);
                     } else {
                         r.handle_stream(now, *u.choose(&servers)?, &junk);
                     }
@@ -347,15 +356,19 @@ fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
                     Transport::Udp => t.payload,
                     Transport::Tcp => t.payload[2..].to_vec(),
                 };
-                (t.server, t.transport, query)
+                (t.server, t.socket, query)
             }));
             while r.poll_close().is_some() {}
+            while r.poll_close_socket().is_some() {}
             while let Some(event) = r.poll_event() {
                 *ended.get_mut(&event.id()).expect("event for an unknown id") += 1;
             }
             let stats = r.stats();
             assert!(r.resolutions_in_flight() <= bounds.max_resolutions);
             assert!(stats.queries_in_flight <= bounds.max_queries);
+            assert!(stats.queries_in_flight - stats.queries_waiting <= bounds.max_outstanding);
+            // Each open socket but the current ones has a query waiting on it.
+            assert!(stats.udp_sockets <= stats.queries_in_flight * bounds.servers.len() + 2);
             assert!(stats.tcp_connections <= bounds.servers.len());
             // The outbox stands in for the network: keep it bounded too.
             outbox.truncate(4_096);

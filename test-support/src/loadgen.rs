@@ -1,15 +1,21 @@
 //! The load generator behind `examples/loadgen.rs` and `benches/end_to_end.rs`:
-//! one thread, one UDP socket, one `mio` poll loop, keeping `concurrency`
-//! full resolutions (SRV and the addresses of every target) in flight until
-//! `count` have ended. UDP only (`tcp_fallback: false`): a truncated answer
-//! counts as that server's failure.
+//! one thread, one `mio` poll loop, keeping `concurrency` full resolutions
+//! (SRV and the addresses of every target) in flight until `count` have
+//! ended. It follows the machine's socket rules as every driver must: each
+//! query leaves from the socket the machine names (a new one, on a port the
+//! OS picks, every `Config::queries_per_socket` queries, S28), each socket is
+//! read until it would block, and closed when the machine says. At most
+//! `Config::max_outstanding` questions are on the wire at once, so no
+//! socket's receive buffer, and no server's, has to hold more. UDP only
+//! (`tcp_fallback: false`): a truncated answer counts as that server's
+//! failure.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use impp_resolver::{Clock, Config, Event, Instant, Protocol, Resolver, Uri};
+use impp_resolver::{Clock, Config, Event, Instant, Protocol, Resolver, SocketId, Uri};
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
@@ -32,8 +38,10 @@ pub struct Report {
     /// on every socket of the network namespace — a server's on the same
     /// machine included (see [`udp_receive_buffer_drops`]).
     pub os_drops: Option<u64>,
-    /// Of those, the ones dropped on this load generator's own socket.
+    /// Of those, the ones dropped on this load generator's own sockets.
     pub own_drops: Option<u64>,
+    /// Most UDP sockets open at once.
+    pub max_sockets: usize,
 }
 
 impl Report {
@@ -75,49 +83,30 @@ pub fn udp_receive_buffer_drops() -> Option<u64> {
     values.split_whitespace().nth(at)?.parse().ok()
 }
 
-/// Datagrams the OS dropped on the UDP socket bound to local `port` (the
-/// `drops` column of `/proc/net/udp` and `udp6`; Linux only): this
-/// process's own losses, apart from a server's on the same machine.
-pub fn udp_socket_drops(port: u16) -> Option<u64> {
-    let mut found = None;
-    for table in ["/proc/net/udp", "/proc/net/udp6"] {
-        let Ok(text) = std::fs::read_to_string(table) else {
-            continue;
+/// Datagrams the OS dropped on `socket` so far, for want of receive
+/// buffer (`SO_MEMINFO`'s drop count; Linux only, `None` elsewhere).
+pub fn socket_drops(socket: &impl std::os::fd::AsRawFd) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut info = [0u32; 16];
+        let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into `info`.
+        let rc = unsafe {
+            libc::getsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_MEMINFO,
+                info.as_mut_ptr().cast(),
+                &mut len,
+            )
         };
-        for line in text.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let local_port = fields
-                .get(1)
-                .and_then(|a| a.rsplit(':').next())
-                .and_then(|p| u16::from_str_radix(p, 16).ok());
-            if local_port == Some(port) {
-                let drops: u64 = fields.last()?.parse().ok()?;
-                found = Some(found.unwrap_or(0) + drops);
-            }
-        }
+        let at = libc::SK_MEMINFO_DROPS as usize;
+        (rc == 0 && (len as usize) > at * 4).then(|| u64::from(info[at]))
     }
-    found
-}
-
-/// The receive buffer asked for: room for the answers to thousands of
-/// queries in flight (an answer here is 100–300 bytes, and the kernel
-/// counts about twice that per datagram). The OS caps it at
-/// `net.core.rmem_max` (4 MiB on these machines; 208 KiB is the default).
-pub const RECEIVE_BUFFER: usize = 8 << 20;
-
-/// Asks for a receive buffer of `bytes`; what the OS allows is what it
-/// gives. Failure only leaves the default.
-pub fn grow_receive_buffer(socket: &impl std::os::fd::AsRawFd, bytes: usize) {
-    let size = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from a valid c_int.
-    unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&size as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = socket;
+        None
     }
 }
 
@@ -134,20 +123,69 @@ pub fn cpu_time() -> Duration {
 /// Resolves `uris` round-robin with the default protocols (`_xmpp`, then
 /// `_sip`), `concurrency` at a time, until `count` resolutions have ended.
 pub fn run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> io::Result<Report> {
-    let local: SocketAddr = if server.is_ipv4() {
-        "0.0.0.0:0".parse().unwrap()
-    } else {
-        "[::]:0".parse().unwrap()
-    };
-    let mut socket = UdpSocket::bind(local)?;
-    grow_receive_buffer(&socket, RECEIVE_BUFFER);
-    let mut poll = Poll::new()?;
-    poll.registry()
-        .register(&mut socket, Token(0), Interest::READABLE)?;
     let config = Config {
         servers: vec![server],
         tcp_fallback: false,
         ..Config::default()
+    };
+    run_with(config, concurrency, count, uris)
+}
+
+/// The sockets of a run, by the machine's names for them.
+struct Sockets {
+    poll: Poll,
+    open: BTreeMap<SocketId, UdpSocket>,
+    /// Drops counted on sockets already closed.
+    drops: Option<u64>,
+    most: usize,
+}
+
+impl Sockets {
+    fn get(&mut self, id: SocketId, server: SocketAddr) -> io::Result<&UdpSocket> {
+        if !self.open.contains_key(&id) {
+            let local: SocketAddr = if server.is_ipv4() {
+                "0.0.0.0:0".parse().unwrap()
+            } else {
+                "[::]:0".parse().unwrap()
+            };
+            let mut socket = UdpSocket::bind(local)?;
+            let token = Token(usize::try_from(id.0).unwrap_or(usize::MAX));
+            self.poll
+                .registry()
+                .register(&mut socket, token, Interest::READABLE)?;
+            self.open.insert(id, socket);
+            self.most = self.most.max(self.open.len());
+        }
+        Ok(&self.open[&id])
+    }
+
+    fn close(&mut self, id: SocketId) {
+        if let Some(mut socket) = self.open.remove(&id) {
+            self.count_drops(&socket);
+            let _ = self.poll.registry().deregister(&mut socket);
+        }
+    }
+
+    fn count_drops(&mut self, socket: &UdpSocket) {
+        self.drops = match (self.drops, socket_drops(socket)) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+    }
+}
+
+/// [`run`] with `config`, whose `servers` are asked.
+pub fn run_with(
+    config: Config,
+    concurrency: usize,
+    count: u64,
+    uris: &[Uri],
+) -> io::Result<Report> {
+    let mut sockets = Sockets {
+        poll: Poll::new()?,
+        open: BTreeMap::new(),
+        drops: Some(0),
+        most: 0,
     };
     let mut resolver = Resolver::new(config, impp_resolver::os_rng()?);
     let protocols = [Protocol::XMPP, Protocol::SIP];
@@ -191,7 +229,12 @@ pub fn run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> 
                 busy = true;
                 report.queries += 1;
                 // No TCP fallback: every transmit is a datagram.
-                let _ = socket.send_to(&t.payload, t.server);
+                if let Some(id) = t.socket {
+                    let _ = sockets.get(id, t.server)?.send_to(&t.payload, t.server);
+                }
+            }
+            while let Some(id) = resolver.poll_close_socket() {
+                sockets.close(id);
             }
             while let Some(event) = resolver.poll_event() {
                 busy = true;
@@ -224,15 +267,21 @@ pub fn run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> 
         let wait = resolver
             .poll_timeout()
             .map(|deadline| deadline.saturating_duration_since(now()) + Duration::from_micros(500));
-        match poll.poll(&mut events, wait) {
+        match sockets.poll.poll(&mut events, wait) {
             Err(e) if e.kind() != io::ErrorKind::Interrupted => return Err(e),
             _ => {}
         }
-        if !events.is_empty() {
+        for event in events.iter() {
+            let id = SocketId(event.token().0 as u64);
+            let Some(socket) = sockets.open.get(&id) else {
+                continue;
+            };
+            // Edge-triggered: read until it would block.
             loop {
                 match socket.recv_from(&mut buf) {
-                    Ok((len, from)) => resolver.handle_datagram(now(), from, &buf[..len]),
+                    Ok((len, from)) => resolver.handle_datagram(now(), id, from, &buf[..len]),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(_) => break,
                 }
             }
@@ -241,7 +290,11 @@ pub fn run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> 
     }
     report.elapsed = clock.now() - Instant::ZERO;
     report.cpu = cpu_time() - cpu_start;
-    report.own_drops = udp_socket_drops(socket.local_addr()?.port());
+    for id in sockets.open.keys().copied().collect::<Vec<_>>() {
+        sockets.close(id);
+    }
+    report.own_drops = sockets.drops;
+    report.max_sockets = sockets.most;
     report.os_drops = udp_receive_buffer_drops()
         .zip(drops_start)
         .map(|(end, start)| end.saturating_sub(start));

@@ -3,14 +3,18 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
-use impp_resolver::Config;
 use impp_resolver::proto::op::{Message, MessageType, OpCode, Query};
 use impp_resolver::proto::rr::rdata::{A, AAAA, CNAME, SOA, SRV};
 use impp_resolver::proto::rr::{Name, RData, Record, RecordType};
+use impp_resolver::{Config, SocketId};
 
 /// The server of machine-level tests (a documentation address: nothing is
 /// ever sent to it, the tests hand answers in themselves).
 pub const SERVER: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 53), 53));
+
+/// The socket a new resolver's first UDP queries leave from (S28): ids
+/// count up from 0.
+pub const FIRST_SOCKET: SocketId = SocketId(0);
 
 /// The SRV owner name of `im:fred@example.com` over XMPP.
 pub const OWNER: &str = "_im._xmpp.example.com.";

@@ -9,7 +9,8 @@ use std::time::Duration;
 use impp_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
 use impp_resolver::proto::rr::{Name, Record, RecordType};
 use impp_resolver::{
-    Answer, Config, Error, Event, Instant, Protocol, ResolutionId, Resolver, Transport, Uri,
+    Answer, Config, Error, Event, Instant, Protocol, ResolutionId, Resolver, SocketId, Transport,
+    Uri,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -151,6 +152,8 @@ pub struct SentQuery {
     pub name: String,
     pub rtype: RecordType,
     pub transport: Transport,
+    /// The local UDP socket it left from (S28); `None` over TCP.
+    pub socket: Option<SocketId>,
     /// Whether it carried an OPT record.
     pub edns: bool,
 }
@@ -163,6 +166,8 @@ pub struct Sim {
     pub asked: Vec<SentQuery>,
     /// Connections the machine said to close.
     pub closed: Vec<SocketAddr>,
+    /// UDP sockets the machine said to close (S28): never named again.
+    pub closed_sockets: Vec<SocketId>,
     /// Hand TCP answers over in fragments of at most this many bytes.
     pub fragment: usize,
     /// When each event arrived.
@@ -180,6 +185,7 @@ impl Sim {
             now: Instant::ZERO,
             asked: Vec::new(),
             closed: Vec::new(),
+            closed_sockets: Vec::new(),
             fragment: usize::MAX,
             events: Vec::new(),
             reverse: false,
@@ -254,8 +260,16 @@ impl Sim {
                     name: question.name().to_ascii().to_lowercase(),
                     rtype: question.query_type(),
                     transport: t.transport,
+                    socket: t.socket,
                     edns: q.edns.is_some(),
                 });
+                assert_eq!(t.socket.is_some(), !tcp, "a socket for UDP only");
+                if let Some(socket) = t.socket {
+                    assert!(
+                        !self.closed_sockets.contains(&socket),
+                        "a query from a closed socket"
+                    );
+                }
                 let reply = match zone.reply(t.server, query, tcp) {
                     Reply::Bytes(bytes) if tcp => framed(&bytes),
                     Reply::Bytes(bytes) => bytes,
@@ -263,23 +277,30 @@ impl Sim {
                     Reply::Close => Vec::new(),
                 };
                 if self.duplicate {
-                    inbox.push((t.server, tcp, reply.clone()));
+                    inbox.push((t.server, t.socket, reply.clone()));
                 }
-                inbox.push((t.server, tcp, reply));
+                inbox.push((t.server, t.socket, reply));
             }
             while let Some(server) = self.resolver.poll_close() {
                 self.closed.push(server);
+            }
+            while let Some(socket) = self.resolver.poll_close_socket() {
+                self.closed_sockets.push(socket);
             }
             if self.reverse {
                 inbox.reverse();
             }
             if !inbox.is_empty() {
                 self.now = self.now + Duration::from_millis(1);
-                for (from, tcp, bytes) in inbox {
-                    match (tcp, bytes.is_empty()) {
-                        (false, _) => self.resolver.handle_datagram(self.now, from, &bytes),
-                        (true, true) => self.resolver.handle_stream_closed(self.now, from),
-                        (true, false) => {
+                for (from, socket, bytes) in inbox {
+                    match (socket, bytes.is_empty()) {
+                        // A closed socket receives nothing.
+                        (Some(socket), _) if self.closed_sockets.contains(&socket) => {}
+                        (Some(socket), _) => self
+                            .resolver
+                            .handle_datagram(self.now, socket, from, &bytes),
+                        (None, true) => self.resolver.handle_stream_closed(self.now, from),
+                        (None, false) => {
                             for piece in bytes.chunks(self.fragment) {
                                 self.resolver.handle_stream(self.now, from, piece);
                             }

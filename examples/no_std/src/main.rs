@@ -121,7 +121,8 @@ extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     loop {
         now = now + core::time::Duration::from_millis(1);
         while let Some(transmit) = resolver.poll_transmit() {
-            resolver.handle_datagram(now, transmit.server, &answer(&transmit.payload));
+            let socket = transmit.socket.expect("UDP");
+            resolver.handle_datagram(now, socket, transmit.server, &answer(&transmit.payload));
         }
         match resolver.poll_event() {
             Some(Event::Resolved { id: done, answer }) if done == id => {

@@ -1,0 +1,136 @@
+//! Which local UDP socket each query leaves from (SPEC S28).
+//!
+//! An off-path attacker who wants a forged answer accepted must guess the
+//! query's id and the local port it left from (RFC 5452 §4.5, §9.2). A
+//! driver that sends everything from one socket leaves only the id. So the
+//! machine hands out sockets by id: each one carries at most
+//! `Config::queries_per_socket` queries, then a new one takes over, and the
+//! old one is closed once no query waits on it. The driver opens a socket
+//! (on a port the OS picks) the first time an id appears in a `Transmit`,
+//! and says which socket each datagram arrived on; an answer on any other
+//! socket than its query's is dropped. Bounding the queries per socket also
+//! bounds the answers that can queue on it, so one socket's receive buffer
+//! never has to hold the answers to everything in flight (S27).
+
+use alloc::collections::{BTreeMap, VecDeque};
+
+/// A local UDP socket, as the machine names it (S28). The driver opens
+/// one, unbound to any fixed port, the first time an id appears in a
+/// [`Transmit`](crate::Transmit), and closes it when
+/// [`Resolver::poll_close_socket`](crate::Resolver::poll_close_socket)
+/// returns it. Ids are never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct SocketId(pub u64);
+
+#[derive(Debug, Clone, Copy)]
+struct Use {
+    /// Queries sent from it so far.
+    carried: u32,
+    /// Of those, queries still waiting for an answer.
+    pending: u32,
+}
+
+/// The sockets in use and the one new queries of each family leave from.
+#[derive(Debug)]
+pub(crate) struct Sockets {
+    per_socket: u32,
+    /// The socket taking new queries, for IPv4 and IPv6 servers.
+    current: [Option<SocketId>; 2],
+    open: BTreeMap<SocketId, Use>,
+    next: u64,
+    closes: VecDeque<SocketId>,
+}
+
+impl Sockets {
+    pub(crate) fn new(per_socket: u32) -> Self {
+        Sockets {
+            per_socket: per_socket.max(1),
+            current: [None, None],
+            open: BTreeMap::new(),
+            next: 0,
+            closes: VecDeque::new(),
+        }
+    }
+
+    /// The socket a new query to a server of this family leaves from.
+    pub(crate) fn assign(&mut self, ipv6: bool) -> SocketId {
+        let slot = &mut self.current[usize::from(ipv6)];
+        let id = match *slot {
+            Some(id) => id,
+            None => {
+                let id = SocketId(self.next);
+                self.next += 1;
+                self.open.insert(
+                    id,
+                    Use {
+                        carried: 0,
+                        pending: 0,
+                    },
+                );
+                *slot = Some(id);
+                id
+            }
+        };
+        let full = match self.open.get_mut(&id) {
+            Some(use_) => {
+                use_.carried = use_.carried.saturating_add(1);
+                use_.pending += 1;
+                use_.carried >= self.per_socket
+            }
+            None => false,
+        };
+        if full {
+            // Full: the next query opens a new socket; this one closes when
+            // its last query ends.
+            *slot = None;
+        }
+        id
+    }
+
+    /// A query from `id` ended (answered, replaced or forgotten).
+    pub(crate) fn release(&mut self, id: SocketId) {
+        let Some(use_) = self.open.get_mut(&id) else {
+            return;
+        };
+        use_.pending = use_.pending.saturating_sub(1);
+        if use_.pending == 0 && !self.current.contains(&Some(id)) {
+            self.open.remove(&id);
+            self.closes.push_back(id);
+        }
+    }
+
+    pub(crate) fn poll_close(&mut self) -> Option<SocketId> {
+        self.closes.pop_front()
+    }
+
+    /// Sockets the driver should have open now.
+    pub(crate) fn open(&self) -> usize {
+        self.open.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_socket_carries_at_most_its_share_then_closes_when_idle() {
+        let mut sockets = Sockets::new(2);
+        let a = sockets.assign(false);
+        assert_eq!(sockets.assign(false), a);
+        let b = sockets.assign(false);
+        assert_ne!(a, b, "a full socket takes no more queries");
+        // IPv6 servers get a socket of their own family.
+        let v6 = sockets.assign(true);
+        assert!(v6 != a && v6 != b);
+        sockets.release(a);
+        assert_eq!(sockets.poll_close(), None, "one query still waits on it");
+        sockets.release(a);
+        assert_eq!(sockets.poll_close(), Some(a));
+        // The current socket stays open while idle.
+        sockets.release(b);
+        assert_eq!(sockets.poll_close(), None);
+        assert_eq!(sockets.open(), 2);
+    }
+}

@@ -39,24 +39,9 @@ fn domains() -> usize {
         .unwrap_or(DOMAINS)
 }
 
-fn zone() -> String {
-    let mut z = String::from(
-        "$ORIGIN bench.example.\n$TTL 300\n@ IN SOA ns hostmaster 1 3600 600 86400 60\n\
-         @ IN NS ns\nns IN A 192.0.2.53\n",
-    );
-    for i in 0..domains() {
-        z += &format!(
-            "_im._xmpp.d{i} IN SRV 10 60 5222 a.d{i}\n_im._xmpp.d{i} IN SRV 10 40 5222 b.d{i}\n\
-             a.d{i} IN A 192.0.2.1\na.d{i} IN AAAA 2001:db8::1\n\
-             b.d{i} IN A 192.0.2.2\nb.d{i} IN AAAA 2001:db8::2\n"
-        );
-    }
-    z
-}
-
 /// In the child process: serve the zone until stdin closes.
 fn serve() {
-    let zone = zone();
+    let zone = zone_server::bench_zone(domains());
     let addr = zone_server::start(&[("bench.example.", &zone)]);
     println!("{addr}");
     std::io::stdout().flush().unwrap();

@@ -180,6 +180,7 @@ impl<R: CryptoRng> Resolver<R> {
             r.stage = Stage::Srv(lookups);
         }
         self.advance(id, now);
+        self.scheduler.start_waiting(&mut self.rng);
         Ok(id)
     }
 
@@ -193,6 +194,7 @@ impl<R: CryptoRng> Resolver<R> {
         for qid in r.asked {
             self.unwait(id, qid);
         }
+        self.scheduler.start_waiting(&mut self.rng);
         true
     }
 
@@ -254,6 +256,7 @@ impl<R: CryptoRng> Resolver<R> {
             let result = r.expire(&error, order).unwrap_or(Err(error));
             self.finish(id, result);
         }
+        self.scheduler.start_waiting(&mut self.rng);
     }
 
     /// The next message to send, if any.
@@ -311,7 +314,8 @@ impl<R: CryptoRng> Resolver<R> {
         slot: Slot,
         now: Instant,
     ) -> LookupState {
-        let Some(qid) = self.scheduler.ask(name, rtype, now, &mut self.rng) else {
+        // Questions that must wait go out oldest resolution first.
+        let Some(qid) = self.scheduler.ask(name, rtype, id.0, now, &mut self.rng) else {
             return LookupState::Failed(Box::new(Error::TooManyQueries));
         };
         self.waiters.add(qid, id, slot);
@@ -325,10 +329,13 @@ impl<R: CryptoRng> Resolver<R> {
     /// is no longer retried.
     fn unwait(&mut self, id: ResolutionId, qid: QuestionId) {
         if !self.waiters.remove(qid, id) {
-            self.scheduler.forget(qid, &mut self.rng);
+            self.scheduler.forget(qid);
         }
     }
 
+    /// Hands the questions that ended to the resolutions waiting on them,
+    /// then lets waiting questions into the room they left — after, so
+    /// that the next stage of those resolutions takes its place in line.
     fn deliver_all(&mut self, ended: Vec<Ended>, now: Instant) {
         for (qid, outcome) in ended {
             for (id, slot) in self.waiters.take(qid) {
@@ -336,6 +343,7 @@ impl<R: CryptoRng> Resolver<R> {
                 self.advance(id, now);
             }
         }
+        self.scheduler.start_waiting(&mut self.rng);
     }
 
     /// Records `outcome` in the lookup at `slot` of resolution `id`, asking

@@ -17,15 +17,17 @@
 //! truncates is asked again over TCP (S22). Two resolutions asking the same
 //! question share one query (S24).
 //!
-//! At most `max_outstanding` questions are asked at once; the rest wait, in
-//! the order they were asked, for one to end (S27). Each of them has at most
+//! At most `max_outstanding` questions are asked at once; the rest wait for
+//! one to end, those of the oldest resolution first (S27), so that work
+//! started earlier finishes first rather than every resolution finishing
+//! late together. Each of them has at most
 //! one query open per server, so no server is sent more than that many of
 //! our queries at a time: a burst of thousands of resolutions does not
 //! overflow the server's receive buffer, or the driver's. Each UDP query
 //! leaves from a socket named by `sockets.rs` (S28).
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
@@ -127,6 +129,9 @@ fn bit(server: usize) -> u64 {
 struct Question {
     name: Name,
     rtype: RecordType,
+    /// Its place in the waiting line: the age of the oldest resolution
+    /// asking it (lower is older).
+    rank: u64,
     /// Attempts started (S23).
     attempts: u32,
     /// Servers asked in the current round: each is asked once a round.
@@ -181,9 +186,8 @@ pub(crate) struct Scheduler {
     sockets: Sockets,
     /// Questions being asked: at most `max_outstanding`.
     active: usize,
-    /// Questions waiting for one of those to end, oldest first. A question
-    /// forgotten while waiting stays here until it reaches the front.
-    waiting: VecDeque<QuestionId>,
+    /// Questions waiting for one of those to end, by rank (then age).
+    waiting: BTreeSet<(u64, QuestionId)>,
     /// The latest time handed in, for starting waiting questions when a
     /// question is forgotten without one.
     now: Instant,
@@ -203,7 +207,7 @@ impl Scheduler {
             rtt: RttTable::new(config.servers.len()),
             sockets: Sockets::new(config.queries_per_socket),
             active: 0,
-            waiting: VecDeque::new(),
+            waiting: BTreeSet::new(),
             now: Instant::ZERO,
             config,
             next_id: 0,
@@ -237,17 +241,28 @@ impl Scheduler {
     }
 
     /// Asks `name`/`rtype`, or joins the identical question already on the
-    /// wire. `None` when a new question would exceed `max_queries` (S27).
+    /// wire, for work of `rank` (lower goes first when questions must wait).
+    /// `None` when a new question would exceed `max_queries` (S27).
     pub(crate) fn ask<R: CryptoRng + ?Sized>(
         &mut self,
         name: &Name,
         rtype: RecordType,
+        rank: u64,
         now: Instant,
         rng: &mut R,
     ) -> Option<QuestionId> {
         self.now = self.now.max(now);
         let key = (fingerprint(name), rtype, name.clone());
         if let Some(&qid) = self.by_question.get(&key) {
+            // Older work joining a waiting question moves it up the line.
+            if let Some(q) = self.questions.get_mut(&qid)
+                && rank < q.rank
+            {
+                if self.waiting.remove(&(q.rank, qid)) {
+                    self.waiting.insert((rank, qid));
+                }
+                q.rank = rank;
+            }
             return Some(qid);
         }
         if self.questions.len() >= self.config.max_queries || self.config.servers.is_empty() {
@@ -260,6 +275,7 @@ impl Scheduler {
             Question {
                 name: name.clone(),
                 rtype,
+                rank,
                 attempts: 0,
                 round: 0,
                 current: 0,
@@ -276,7 +292,7 @@ impl Scheduler {
         if self.active < self.config.max_outstanding {
             self.start(qid, now, rng);
         } else {
-            self.waiting.push_back(qid);
+            self.waiting.insert((rank, qid));
         }
         Some(qid)
     }
@@ -289,9 +305,9 @@ impl Scheduler {
     }
 
     /// Stops asking a question that ended or that nobody waits for any
-    /// more; a waiting question takes its place. Answers to its queries
-    /// count as late from now on.
-    pub(crate) fn forget<R: CryptoRng + ?Sized>(&mut self, qid: QuestionId, rng: &mut R) {
+    /// more. Answers to its queries count as late from now on. Its place
+    /// goes to a waiting question at [`start_waiting`](Self::start_waiting).
+    pub(crate) fn forget(&mut self, qid: QuestionId) {
         let Some(q) = self.questions.remove(&qid) else {
             return;
         };
@@ -301,15 +317,22 @@ impl Scheduler {
             self.unregister(&sent);
             self.remember_ended(self.wire_key(&sent));
         }
-        if q.attempts > 0 {
-            self.active -= 1;
+        if q.attempts == 0 {
+            self.waiting.remove(&(q.rank, qid));
+            return;
         }
+        self.active -= 1;
+    }
+
+    /// Starts waiting questions while there is room, best rank first. The
+    /// caller calls it after handing on the questions that ended, so that
+    /// the questions their answers lead to (a resolution's next stage) take
+    /// their rank in the line first.
+    pub(crate) fn start_waiting<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) {
         while self.active < self.config.max_outstanding
-            && let Some(next) = self.waiting.pop_front()
+            && let Some((_, next)) = self.waiting.pop_first()
         {
-            if self.questions.contains_key(&next) {
-                self.start(next, self.now, rng);
-            }
+            self.start(next, self.now, rng);
         }
     }
 
@@ -368,7 +391,7 @@ impl Scheduler {
         let q = self.questions.get_mut(&qid)?;
         if q.attempts >= budget || q.done & all == all {
             let failures = self.failures(qid);
-            self.forget(qid, rng);
+            self.forget(qid);
             return Some((qid, Outcome::Failed(failures)));
         }
         // Every server still allowed is asked once before any is asked
@@ -674,12 +697,6 @@ impl Scheduler {
             .sent
             .iter()
             .position(|s| s.transport == transport && s.id == id)?;
-        // S28: right server, port and id, but not the socket the query left
-        // from: forged, or the driver mixed its sockets up.
-        if q.sent[i].socket != socket {
-            self.stats.dropped_wrong_socket += 1;
-            return None;
-        }
         let expected = q.sent[i].case.as_deref().unwrap_or(&q.name);
         let vetted = match message::vet(bytes, expected, q.rtype, q.sent[i].case.is_some()) {
             Ok(vetted) => vetted,
@@ -694,6 +711,12 @@ impl Scheduler {
                 return None;
             }
         };
+        // S28: right server, port, id and question, but not the socket the
+        // query left from: forged, or the driver mixed its sockets up.
+        if q.sent[i].socket != socket {
+            self.stats.dropped_wrong_socket += 1;
+            return None;
+        }
         self.stats.answers_accepted += 1;
         // Karn's rule: only a query sent once times the round trip.
         let timed = &q.sent[i];
@@ -710,7 +733,7 @@ impl Scheduler {
             self.config.max_records,
         ) {
             Ok(reply) => {
-                self.forget(qid, rng);
+                self.forget(qid);
                 return Some((qid, Outcome::Answer(reply)));
             }
             Err(failure) => failure,
@@ -879,7 +902,7 @@ mod tests {
             let name = Name::from_ascii(alloc::format!("h{i}.example.")).unwrap();
             assert!(
                 scheduler
-                    .ask(&name, RecordType::A, Instant::ZERO, &mut Zeros)
+                    .ask(&name, RecordType::A, 0, Instant::ZERO, &mut Zeros)
                     .is_some()
             );
             let t = scheduler.poll_transmit().unwrap();
@@ -889,13 +912,13 @@ mod tests {
         // The cap: a new question beyond it is refused, a repeated one joins.
         let extra = Name::from_ascii("extra.example.").unwrap();
         assert_eq!(
-            scheduler.ask(&extra, RecordType::A, Instant::ZERO, &mut Zeros),
+            scheduler.ask(&extra, RecordType::A, 0, Instant::ZERO, &mut Zeros),
             None
         );
         let again = Name::from_ascii("H0.example.").unwrap();
         assert!(
             scheduler
-                .ask(&again, RecordType::A, Instant::ZERO, &mut Zeros)
+                .ask(&again, RecordType::A, 0, Instant::ZERO, &mut Zeros)
                 .is_some()
         );
     }

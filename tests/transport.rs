@@ -664,3 +664,38 @@ fn each_socket_carries_its_share_of_queries_and_closes_when_idle() {
     assert_eq!(r.poll_close_socket(), None);
     assert_eq!(r.stats().udp_sockets, 2);
 }
+
+#[test]
+fn waiting_questions_go_out_oldest_resolution_first() {
+    // One question at a time. A's SRV answer names a target whose
+    // addresses must be asked; B started after A, so A's address questions
+    // go out before B's SRV question, although B's was asked earlier.
+    let mut cfg = config(&[S1]);
+    cfg.max_outstanding = 1;
+    let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(4));
+    let uri: Uri = "im:fred@example.com".parse().unwrap();
+    let xmpp = [impp_resolver::Protocol::XMPP];
+    r.resolve_uri(&uri, &xmpp, None, Instant::ZERO).unwrap();
+    r.resolve_srv(&name("_x._tcp.example.org."), Instant::ZERO)
+        .unwrap();
+    let srv_query = r.poll_transmit().unwrap();
+    assert!(r.poll_transmit().is_none());
+    let q = Message::from_vec(&srv_query.payload).unwrap();
+    let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+    m.add_query(q.queries[0].clone());
+    m.add_answer(srv(OWNER, 0, 0, 5222, "host.example.com."));
+    r.handle_datagram(
+        secs(0.001),
+        srv_query.socket.unwrap(),
+        S1,
+        &m.to_vec().unwrap(),
+    );
+    let next = r.poll_transmit().unwrap();
+    assert_eq!(qname(&next), "host.example.com.");
+    assert!(r.poll_transmit().is_none());
+    assert_eq!(
+        r.stats().queries_waiting,
+        2,
+        "A's other family, then B's SRV"
+    );
+}

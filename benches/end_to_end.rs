@@ -10,7 +10,12 @@
 //! lookup at concurrency 1 and 64. Goal: our CPU per lookup ≥ 2× lower.
 //!
 //! `cargo bench --bench end_to_end` (`E2E_COUNT=N` lookups per run, default
-//! 20 000; `E2E_RUNS=R` runs of each, default 3: median and range).
+//! 20 000; `E2E_RUNS=R` runs of each, default 3: median and range;
+//! `E2E_CONCURRENCY=64,1024,4096` the levels, default 1 and 64;
+//! `E2E_DOMAINS=N` domains served and asked, default 100).
+//!
+//! The scale runs (thousands in flight, BENCHMARKS.md §4):
+//! `E2E_DOMAINS=20000 E2E_CONCURRENCY=64,1024,4096 E2E_RUNS=1 cargo bench --bench end_to_end`.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -30,8 +35,7 @@ use impp_test_support::zone_server;
 const DOMAINS: usize = 100;
 
 /// Domains in the served zone: `DOMAINS`, or `E2E_DOMAINS` for the scale
-/// runs (`benches/scale.sh`), where thousands in flight must not share
-/// questions.
+/// runs, where thousands in flight must not share questions.
 fn domains() -> usize {
     std::env::var("E2E_DOMAINS")
         .ok()
@@ -211,7 +215,7 @@ fn main() {
         .read_line(&mut line)
         .unwrap();
     let server: SocketAddr = line.trim().parse().expect("server address");
-    let domains: Vec<String> = (0..DOMAINS)
+    let domains: Vec<String> = (0..domains())
         .map(|i| format!("d{i}.bench.example"))
         .collect();
     let uris: Vec<Uri> = domains
@@ -228,7 +232,12 @@ fn main() {
     println!("median [min–max] of the runs");
     println!("client         | conc. | lookups/s              | cpu-us/lookup        | failed");
     let mut ratios = Vec::new();
-    for concurrency in [1usize, 64] {
+    // `E2E_CONCURRENCY=64,1024,4096` for the scale runs (BENCHMARKS.md §4).
+    let levels: Vec<usize> = std::env::var("E2E_CONCURRENCY")
+        .ok()
+        .map(|v| v.split(',').filter_map(|c| c.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 64]);
+    for concurrency in levels {
         // Warm both up, then alternate, so drift on the machine hits both.
         let _ = loadgen::run(server, concurrency, count / 10, &uris).unwrap();
         let _ = hickory_run(server, concurrency, count / 10, &domains);

@@ -8,7 +8,8 @@
 
 use std::time::Duration;
 
-use impp_resolver::blocking::{self, BlockingError};
+use impp_resolver::DriverError;
+use impp_resolver::blocking;
 use impp_resolver::{Config, Protocol, Uri};
 use impp_test_support::zone_server;
 
@@ -47,9 +48,9 @@ fn main() {
             *fallback,
         ) {
             Ok(answer) => print!("{answer}"),
-            Err(BlockingError::Start(e)) => println!("error: {}: {e}", e.kind()),
-            Err(BlockingError::Resolve(e)) => println!("error: {}: {e}", e.kind()),
-            Err(BlockingError::Io(e)) => println!("error: io: {e}"),
+            Err(DriverError::Start(e)) => println!("error: {}: {e}", e.kind()),
+            Err(DriverError::Resolve(e)) => println!("error: {}: {e}", e.kind()),
+            Err(DriverError::Io(e)) => println!("error: io: {e}"),
         }
     }
 }

@@ -29,7 +29,8 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use impp_resolver::blocking::{self, BlockingError};
+use impp_resolver::DriverError;
+use impp_resolver::blocking;
 use impp_resolver::{Config, Protocol, Transport, Uri};
 
 const USAGE: &str = "usage: resolve [--server IP:PORT]... [--protocol LABEL]... \
@@ -175,8 +176,8 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(BlockingError::Start(e)) => fail(e.kind().as_str(), e),
-        Err(BlockingError::Resolve(e)) => fail(e.kind().as_str(), e),
-        Err(BlockingError::Io(e)) => fail("io", e),
+        Err(DriverError::Start(e)) => fail(e.kind().as_str(), e),
+        Err(DriverError::Resolve(e)) => fail(e.kind().as_str(), e),
+        Err(DriverError::Io(e)) => fail("io", e),
     }
 }

@@ -18,53 +18,12 @@ use mio::{Events, Interest, Poll, Token};
 use hickory_proto::rr::Name;
 
 use crate::{
-    Answer, Clock, Config, DefaultRng, Error, Event, Protocol, ResolutionId, Resolver, SocketId,
-    StartError, Transport, Uri, os_rng,
+    Answer, Clock, Config, DefaultRng, DriverError, Error, Event, Protocol, ResolutionId, Resolver,
+    SocketId, StartError, Transport, Uri, os_rng,
 };
 
 /// Where DNS servers are listed on Unix systems.
 pub const RESOLV_CONF: &str = "/etc/resolv.conf";
-
-/// Why the blocking driver could not produce an [`Answer`].
-#[derive(Debug)]
-pub enum BlockingError {
-    /// The resolution could not start.
-    Start(StartError),
-    /// The resolution itself failed.
-    Resolve(Error),
-    /// A socket, the system configuration or the OS random source failed.
-    Io(io::Error),
-}
-
-impl core::fmt::Display for BlockingError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            BlockingError::Start(e) => e.fmt(f),
-            BlockingError::Resolve(e) => e.fmt(f),
-            BlockingError::Io(e) => write!(f, "I/O error: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for BlockingError {}
-
-impl From<io::Error> for BlockingError {
-    fn from(e: io::Error) -> Self {
-        BlockingError::Io(e)
-    }
-}
-
-impl From<StartError> for BlockingError {
-    fn from(e: StartError) -> Self {
-        BlockingError::Start(e)
-    }
-}
-
-impl From<Error> for BlockingError {
-    fn from(e: Error) -> Self {
-        BlockingError::Resolve(e)
-    }
-}
 
 /// The system's DNS servers: the `nameserver` lines of `/etc/resolv.conf`
 /// (parsed by the `resolv-conf` crate), on port 53.
@@ -144,7 +103,7 @@ pub fn resolve_uri(
     uri: &Uri,
     protocols: &[Protocol],
     fallback_port: Option<u16>,
-) -> Result<Answer, BlockingError> {
+) -> Result<Answer, DriverError> {
     let mut client = Client::new(config)?;
     let id = client.start_uri(uri, protocols, fallback_port)?;
     Ok(client.wait(id)??)
@@ -152,7 +111,7 @@ pub fn resolve_uri(
 
 /// Resolves a plain RFC 2782 owner name such as
 /// `_xmpp-server._tcp.example.com.` (S8), as [`resolve_uri`] does a URI.
-pub fn resolve_srv(config: Config, owner: &Name) -> Result<Answer, BlockingError> {
+pub fn resolve_srv(config: Config, owner: &Name) -> Result<Answer, DriverError> {
     let mut client = Client::new(config)?;
     let id = client.start_srv(owner)?;
     Ok(client.wait(id)??)

@@ -125,6 +125,8 @@ pub mod blocking;
 mod rng;
 
 pub use config::{AddressOrder, Config, MAX_SERVERS, Transport};
+#[cfg(feature = "std")]
+pub use error::DriverError;
 pub use error::{Error, ErrorKind, ExtendedError, ServerFailure, StartError};
 pub use event::{Answer, Endpoint, Event, ResolutionId, Via};
 pub use resolver::Resolver;

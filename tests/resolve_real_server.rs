@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use impp_resolver::blocking::{self, BlockingError};
+use impp_resolver::DriverError;
+use impp_resolver::blocking;
 use impp_resolver::proto::op::{Message, ResponseCode};
 use impp_resolver::{
     Answer, Clock, Config, Error, Event, Instant, Protocol, Resolver, SocketId, StartError, Uri,
@@ -196,7 +197,7 @@ fn silent_server_times_out_by_the_deadline() {
     let started = std::time::Instant::now();
     let e = blocking::resolve_uri(cfg, &uri, &[Protocol::XMPP], None).unwrap_err();
     assert!(
-        matches!(e, BlockingError::Resolve(Error::Timeout { .. })),
+        matches!(e, DriverError::Resolve(Error::Timeout { .. })),
         "{e:?}"
     );
     // Not a timing assertion on speed: the deadline is a correctness bound.

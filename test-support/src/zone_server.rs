@@ -11,7 +11,8 @@ use hickory_server::proto::rr::Name;
 use hickory_server::proto::serialize::txt::Parser;
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
-use impp_resolver::blocking::{self, BlockingError};
+use impp_resolver::DriverError;
+use impp_resolver::blocking;
 use impp_resolver::{Answer, Config, Error, Protocol, Uri};
 
 /// Starts a server for `zones` (origin, zone file text) on 127.0.0.1, UDP and
@@ -104,8 +105,8 @@ pub fn resolve_blocking(
     let uri: Uri = uri.parse().expect("test URI parses");
     match blocking::resolve_uri(config, &uri, protocols, fallback) {
         Ok(answer) => Ok(answer),
-        Err(BlockingError::Resolve(e)) => Err(e),
-        Err(BlockingError::Start(e)) => panic!("did not start: {e}"),
-        Err(BlockingError::Io(e)) => panic!("I/O error: {e}"),
+        Err(DriverError::Resolve(e)) => Err(e),
+        Err(DriverError::Start(e)) => panic!("did not start: {e}"),
+        Err(DriverError::Io(e)) => panic!("I/O error: {e}"),
     }
 }

@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --example resolve -- [--server IP:PORT]... [--protocol LABEL]...
 //!     [--fallback-port N] [--timeout-ms N] [--attempts N] [--max-endpoints N]
-//!     [--tcp] [--0x20] URI
+//!     [--tcp] [--0x20] [--async] URI
 //! ```
 //!
 //! Without `--server`, the system's resolvers (`/etc/resolv.conf`). Protocols
@@ -14,7 +14,9 @@
 //! are sized so that at least two rounds fit inside it
 //! (`Config::fit_to_deadline`). `--tcp` sends every query over TCP (otherwise
 //! UDP, and TCP after a truncated answer); `--0x20` randomises the letter
-//! case of UDP queries and requires it echoed. `--max-endpoints N` (default
+//! case of UDP queries and requires it echoed. `--async` resolves through
+//! the tokio driver (`impp_resolver::tokio::Client`) instead of the blocking
+//! one, with the same output, errors and exit codes. `--max-endpoints N` (default
 //! 64) keeps the first N targets; how many more there were goes to stderr as
 //! `# N more endpoints not shown (max_endpoints M)`.
 //!
@@ -31,10 +33,11 @@ use std::time::Duration;
 
 use impp_resolver::DriverError;
 use impp_resolver::blocking;
-use impp_resolver::{Config, Protocol, Transport, Uri};
+use impp_resolver::{Answer, Config, Protocol, Transport, Uri};
 
 const USAGE: &str = "usage: resolve [--server IP:PORT]... [--protocol LABEL]... \
-[--fallback-port N] [--timeout-ms N] [--attempts N] [--max-endpoints N] [--tcp] [--0x20] URI";
+[--fallback-port N] [--timeout-ms N] [--attempts N] [--max-endpoints N] [--tcp] [--0x20] \
+[--async] URI";
 
 struct Args {
     servers: Vec<SocketAddr>,
@@ -45,6 +48,7 @@ struct Args {
     max_endpoints: usize,
     transport: Transport,
     case_randomization: bool,
+    asynchronous: bool,
     uri: String,
 }
 
@@ -58,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
     let mut max_endpoints = Config::default().max_endpoints;
     let mut transport = Transport::Udp;
     let mut case_randomization = false;
+    let mut asynchronous = false;
     let mut uri = None;
     while let Some(arg) = args.next() {
         let mut value = |flag: &str| args.next().ok_or(format!("{flag} needs a value"));
@@ -105,6 +110,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--tcp" => transport = Transport::Tcp,
             "--0x20" => case_randomization = true,
+            "--async" => asynchronous = true,
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
             _ if uri.is_some() => return Err("only one URI".into()),
@@ -123,6 +129,7 @@ fn parse_args() -> Result<Args, String> {
         max_endpoints,
         transport,
         case_randomization,
+        asynchronous,
         uri: uri.ok_or("a URI is required")?,
     })
 }
@@ -165,7 +172,12 @@ fn main() -> ExitCode {
         ..Config::default()
     }
     .fit_to_deadline(args.timeout);
-    match blocking::resolve_uri(config, &uri, &args.protocols, args.fallback_port) {
+    let result = if args.asynchronous {
+        resolve_async(config, &uri, &args.protocols, args.fallback_port)
+    } else {
+        blocking::resolve_uri(config, &uri, &args.protocols, args.fallback_port)
+    };
+    match result {
         Ok(answer) => {
             print!("{answer}");
             if answer.omitted > 0 {
@@ -180,4 +192,21 @@ fn main() -> ExitCode {
         Err(DriverError::Resolve(e)) => fail(e.kind().as_str(), e),
         Err(DriverError::Io(e)) => fail("io", e),
     }
+}
+
+/// The same resolution through the tokio driver, on a current-thread
+/// runtime.
+fn resolve_async(
+    config: Config,
+    uri: &Uri,
+    protocols: &[Protocol],
+    fallback_port: Option<u16>,
+) -> Result<Answer, DriverError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let client = impp_resolver::tokio::Client::new(config)?;
+        client.resolve_uri(uri, protocols, fallback_port).await
+    })
 }

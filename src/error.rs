@@ -468,7 +468,7 @@ impl From<NameError> for StartError {
 }
 
 /// Why a driver ([`blocking`](crate::blocking), [`tokio`](crate::tokio))
-/// could not produce an [`Answer`].
+/// could not produce an [`Answer`](crate::Answer).
 #[cfg(feature = "std")]
 #[derive(Debug)]
 pub enum DriverError {

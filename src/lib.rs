@@ -23,7 +23,8 @@
 //! With the `std` feature, [`Clock`] gives the machine's time from the
 //! system's monotonic clock, [`os_rng`] an OS-seeded generator, and
 //! [`blocking::Client`] a ready-made driver that runs many resolutions at
-//! once over UDP and TCP.
+//! once over UDP and TCP. With the `tokio` feature, `tokio::Client` does
+//! the same as a task on a tokio runtime, for `async` callers.
 //!
 //! ```
 //! use impp_resolver::{Config, ErrorKind, Event, Instant, Protocol, Resolver, Uri};
@@ -92,7 +93,8 @@
 //! - `stats`: [`Stats`] counters (S19, S27).
 //! - `time`: the caller's clock, [`Instant`] (and [`Clock`], feature `std`).
 //! - `rng` (feature `std`): [`DefaultRng`] and [`os_rng`].
-//! - `blocking` (feature `std`): a driver over real sockets.
+//! - `blocking` (feature `std`): a driver over real sockets, on `mio`.
+//! - `tokio` (feature `tokio`): a driver as a tokio task, for async code.
 #![cfg_attr(not(feature = "std"), no_std)]
 // docs.rs shows which items need which feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -123,6 +125,8 @@ mod waiters;
 pub mod blocking;
 #[cfg(feature = "std")]
 mod rng;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use config::{AddressOrder, Config, MAX_SERVERS, Transport};
 #[cfg(feature = "std")]

@@ -32,27 +32,70 @@ fn example_binary(name: &str) -> PathBuf {
     path
 }
 
+/// Runs the binary with `args` through both drivers, the blocking one and
+/// (`--async`) the tokio one, checks that they agree, and returns the
+/// blocking run's output for the test's own checks. They agree when they
+/// exit alike, print the same lines (in any order: equal weights are
+/// ordered at random, S10) and fail with the same kind.
 fn run(args: &[&str]) -> Output {
-    Command::new(resolve_binary()).args(args).output().unwrap()
+    both(args, |args| {
+        Command::new(resolve_binary()).args(args).output().unwrap()
+    })
 }
 
-/// Runs the binary, killing it if it has not exited after a minute: the
-/// contract is that it returns by its deadline whatever servers do.
+fn both(args: &[&str], run_one: impl Fn(&[&str]) -> Output) -> Output {
+    let blocking = run_one(args);
+    let asynchronous = run_one(&[&["--async"], args].concat());
+    let lines = |out: &Output| {
+        let mut lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
+        lines.sort();
+        lines
+    };
+    let kind = |out: &Output| {
+        let err = text(&out.stderr);
+        err.lines()
+            .find(|l| l.starts_with("error: "))
+            .and_then(|l| l.split(':').nth(1).map(String::from))
+    };
+    assert_eq!(
+        asynchronous.status.code(),
+        blocking.status.code(),
+        "--async exits differently for {args:?}: {}",
+        text(&asynchronous.stderr)
+    );
+    assert_eq!(
+        lines(&asynchronous),
+        lines(&blocking),
+        "--async prints other lines for {args:?}"
+    );
+    assert_eq!(
+        kind(&asynchronous),
+        kind(&blocking),
+        "--async fails otherwise for {args:?}"
+    );
+    blocking
+}
+
+/// Runs the binary (both drivers, as [`run`]), killing it if it has not
+/// exited after a minute: the contract is that it returns by its deadline
+/// whatever servers do.
 fn run_bounded(args: &[&str]) -> Output {
-    let mut child = Command::new(resolve_binary())
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    for _ in 0..600 {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
+    both(args, |args| {
+        let mut child = Command::new(resolve_binary())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        for _ in 0..600 {
+            if child.try_wait().unwrap().is_some() {
+                return child.wait_with_output().unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    child.kill().unwrap();
-    panic!("resolve {args:?} did not return");
+        child.kill().unwrap();
+        panic!("resolve {args:?} did not return");
+    })
 }
 
 /// A header-and-question answer to `query` with TC=1.

@@ -1,0 +1,507 @@
+//! A driver on tokio (feature `tokio`): one task owns the machine, its
+//! sockets and a single timer; [`Client`] handles, cheap to clone, send it
+//! work and await the answers.
+//!
+//! The task follows the machine's rules as every driver must: each UDP
+//! query leaves from the socket the machine names (a new one, on a port
+//! the OS picks, every `Config::queries_per_socket` queries, S28), every
+//! ready socket is read until it would block, sockets and TCP connections
+//! are closed when the machine says, and at most `Config::max_outstanding`
+//! questions are on the wire. TCP queries to one server share one
+//! connection (pipelined). The timer is one `Sleep`, reset whenever the
+//! machine's next deadline moves (as quinn's endpoint driver does).
+//!
+//! Dropping a `resolve_*` future cancels its resolution: the machine stops
+//! asking what nobody else waits for and frees its state. The task ends
+//! once every handle, and every future still running, is gone.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use ::tokio::net::{TcpStream, UdpSocket};
+use ::tokio::sync::{mpsc, oneshot};
+use ::tokio::time::Sleep;
+use hickory_proto::rr::Name;
+
+use crate::{
+    Answer, Clock, Config, DefaultRng, DriverError, Event, Protocol, ResolutionId, Resolver,
+    SocketId, Stats, Uri, os_rng,
+};
+
+/// A handle to a resolver running as a tokio task. Clones share the task,
+/// its machine and its sockets, so identical questions from different
+/// callers go out once (S24).
+///
+/// ```
+/// use impp_resolver::{Config, Protocol, Uri};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = impp_test_support::zone_server::example_zones();
+/// let config = Config {
+///     servers: vec![server], // a DNS server on loopback, serving example.com
+///     ..Config::default()
+/// };
+/// let client = impp_resolver::tokio::Client::new(config)?;
+/// let uri: Uri = "im:fred@example.com".parse()?;
+/// let answer = client.resolve_uri(&uri, &[Protocol::XMPP, Protocol::SIP], None).await?;
+/// print!("{answer}");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    commands: mpsc::UnboundedSender<Command>,
+    next_token: Arc<AtomicU64>,
+}
+
+/// What a handle asks of the task. Each call names its resolution by a
+/// token of its own, known before the machine's id is.
+enum Command {
+    Start {
+        token: u64,
+        what: What,
+        reply: oneshot::Sender<Result<Answer, DriverError>>,
+    },
+    Cancel {
+        token: u64,
+    },
+    Inspect {
+        reply: oneshot::Sender<(Stats, usize)>,
+    },
+}
+
+enum What {
+    Uri {
+        uri: Uri,
+        protocols: Vec<Protocol>,
+        fallback_port: Option<u16>,
+    },
+    Srv(Name),
+}
+
+/// Cancels the resolution of a future dropped before its answer came.
+struct CancelOnDrop<'a> {
+    commands: &'a mpsc::UnboundedSender<Command>,
+    token: u64,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = self.commands.send(Command::Cancel { token: self.token });
+        }
+    }
+}
+
+fn stopped() -> DriverError {
+    DriverError::Io(io::Error::other("the resolver task has stopped"))
+}
+
+impl Client {
+    /// Starts the task on the current tokio runtime, for `config`; with no
+    /// `config.servers`, the system's
+    /// ([`blocking::system_servers`](crate::blocking::system_servers)).
+    /// Fails outside a runtime, or when no OS randomness can be had.
+    pub fn new(mut config: Config) -> io::Result<Client> {
+        let runtime = ::tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
+        if config.servers.is_empty() {
+            config.servers = crate::blocking::system_servers()?;
+        }
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let driver = Driver {
+            resolver: Resolver::new(config, os_rng()?),
+            clock: Clock::new(),
+            commands: receiver,
+            closed: false,
+            callers: BTreeMap::new(),
+            tokens: BTreeMap::new(),
+            udp: BTreeMap::new(),
+            tcp: BTreeMap::new(),
+            timer: Box::pin(::tokio::time::sleep(Duration::ZERO)),
+            timer_at: None,
+            buf: vec![0u8; 65_535],
+        };
+        runtime.spawn(driver);
+        Ok(Client {
+            commands,
+            next_token: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// A client for the system's servers and options
+    /// ([`blocking::system_config`](crate::blocking::system_config)).
+    pub fn from_system() -> io::Result<Client> {
+        Client::new(crate::blocking::system_config()?)
+    }
+
+    /// Resolves `uri`, as [`Resolver::resolve_uri`]. Dropping the future
+    /// cancels the resolution.
+    pub async fn resolve_uri(
+        &self,
+        uri: &Uri,
+        protocols: &[Protocol],
+        fallback_port: Option<u16>,
+    ) -> Result<Answer, DriverError> {
+        self.resolve(What::Uri {
+            uri: uri.clone(),
+            protocols: protocols.to_vec(),
+            fallback_port,
+        })
+        .await
+    }
+
+    /// Resolves a plain SRV owner name, as [`Resolver::resolve_srv`].
+    /// Dropping the future cancels the resolution.
+    pub async fn resolve_srv(&self, owner: &Name) -> Result<Answer, DriverError> {
+        self.resolve(What::Srv(owner.clone())).await
+    }
+
+    /// The machine's counters, as [`Resolver::stats`].
+    pub async fn stats(&self) -> io::Result<Stats> {
+        Ok(self.inspect().await?.0)
+    }
+
+    /// Resolutions in flight, as [`Resolver::resolutions_in_flight`].
+    pub async fn resolutions_in_flight(&self) -> io::Result<usize> {
+        Ok(self.inspect().await?.1)
+    }
+
+    async fn inspect(&self) -> io::Result<(Stats, usize)> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || io::Error::other("the resolver task has stopped");
+        self.commands
+            .send(Command::Inspect { reply })
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())
+    }
+
+    async fn resolve(&self, what: What) -> Result<Answer, DriverError> {
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Start { token, what, reply })
+            .map_err(|_| stopped())?;
+        let mut guard = CancelOnDrop {
+            commands: &self.commands,
+            token,
+            armed: true,
+        };
+        let result = answer.await.map_err(|_| stopped())?;
+        guard.armed = false;
+        result
+    }
+}
+
+/// A TCP connection to one server, and what is still to be written on it.
+struct Stream {
+    state: StreamState,
+    outbox: Vec<u8>,
+}
+
+enum StreamState {
+    Connecting(Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>),
+    Open(TcpStream),
+}
+
+/// The task: the machine, its sockets, its timer, and who waits for what.
+struct Driver {
+    resolver: Resolver<DefaultRng>,
+    clock: Clock,
+    commands: mpsc::UnboundedReceiver<Command>,
+    /// Every handle is gone: end once nothing is in flight.
+    closed: bool,
+    /// Who waits for each resolution, by the machine's id.
+    callers: BTreeMap<ResolutionId, (u64, oneshot::Sender<Result<Answer, DriverError>>)>,
+    /// The machine's id of each caller's token.
+    tokens: BTreeMap<u64, ResolutionId>,
+    udp: BTreeMap<SocketId, UdpSocket>,
+    tcp: BTreeMap<SocketAddr, Stream>,
+    timer: Pin<Box<Sleep>>,
+    /// The deadline the timer is set for.
+    timer_at: Option<crate::Instant>,
+    buf: Vec<u8>,
+}
+
+/// Datagrams read from one socket before the others get a turn.
+const READ_BUDGET: usize = 256;
+
+impl Future for Driver {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        // Run until nothing moves; yield after a while so that one busy
+        // resolver cannot starve the runtime's other tasks.
+        for _ in 0..32 {
+            let mut busy = this.take_commands(cx);
+            busy |= this.read_udp(cx);
+            busy |= this.drive_tcp(cx);
+            busy |= this.fire_timer(cx);
+            busy |= this.flush();
+            if this.closed && this.callers.is_empty() {
+                // Every handle and every waiting future is gone.
+                return Poll::Ready(());
+            }
+            if !busy {
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl Driver {
+    fn take_commands(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut busy = false;
+        while !self.closed {
+            match self.commands.poll_recv(cx) {
+                Poll::Ready(Some(command)) => {
+                    busy = true;
+                    self.command(command);
+                }
+                Poll::Ready(None) => self.closed = true,
+                Poll::Pending => break,
+            }
+        }
+        busy
+    }
+
+    fn command(&mut self, command: Command) {
+        let now = self.clock.now();
+        match command {
+            Command::Start { token, what, reply } => {
+                let started = match what {
+                    What::Uri {
+                        uri,
+                        protocols,
+                        fallback_port,
+                    } => self
+                        .resolver
+                        .resolve_uri(&uri, &protocols, fallback_port, now),
+                    What::Srv(owner) => self.resolver.resolve_srv(&owner, now),
+                };
+                match started {
+                    Ok(id) => {
+                        self.callers.insert(id, (token, reply));
+                        self.tokens.insert(token, id);
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(DriverError::Start(e)));
+                    }
+                }
+            }
+            Command::Cancel { token } => {
+                if let Some(id) = self.tokens.remove(&token) {
+                    self.callers.remove(&id);
+                    self.resolver.cancel(id);
+                }
+            }
+            Command::Inspect { reply } => {
+                let in_flight = self.resolver.resolutions_in_flight();
+                let _ = reply.send((self.resolver.stats(), in_flight));
+            }
+        }
+    }
+
+    /// Reads every UDP socket until it would block (or its budget is spent).
+    fn read_udp(&mut self, cx: &mut Context<'_>) -> bool {
+        let Driver {
+            resolver,
+            clock,
+            udp,
+            buf,
+            ..
+        } = self;
+        let mut busy = false;
+        for (&id, socket) in udp.iter() {
+            for _ in 0..READ_BUDGET {
+                let mut read = ReadBuf::new(buf);
+                match socket.poll_recv_from(cx, &mut read) {
+                    Poll::Ready(Ok(from)) => {
+                        busy = true;
+                        resolver.handle_datagram(clock.now(), id, from, read.filled());
+                    }
+                    // ICMP errors and the like: as a lost packet.
+                    Poll::Ready(Err(_)) => {}
+                    Poll::Pending => break,
+                }
+            }
+        }
+        busy
+    }
+
+    /// Connects, writes and reads every TCP connection as far as it goes.
+    fn drive_tcp(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut busy = false;
+        let mut broken = Vec::new();
+        let Driver {
+            resolver,
+            clock,
+            tcp,
+            buf,
+            ..
+        } = self;
+        for (&server, stream) in tcp.iter_mut() {
+            match drive_stream(stream, cx, buf, |bytes| {
+                resolver.handle_stream(clock.now(), server, bytes)
+            }) {
+                Ok(moved) => busy |= moved,
+                Err(_) => broken.push(server),
+            }
+        }
+        for server in broken {
+            busy = true;
+            self.tcp.remove(&server);
+            self.resolver.handle_stream_closed(self.clock.now(), server);
+        }
+        busy
+    }
+
+    /// Hands the machine the time when its deadline has come, and keeps the
+    /// one timer set to its next deadline.
+    fn fire_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut busy = false;
+        loop {
+            let next = self.resolver.poll_timeout();
+            if next != self.timer_at {
+                self.timer_at = next;
+                if let Some(deadline) = next {
+                    let at = self.clock.to_std(deadline);
+                    self.timer
+                        .as_mut()
+                        .reset(::tokio::time::Instant::from_std(at));
+                }
+            }
+            if self.timer_at.is_none() || self.timer.as_mut().poll(cx).is_pending() {
+                return busy;
+            }
+            busy = true;
+            self.resolver.handle_timeout(self.clock.now());
+            // Fired: the same deadline again would not wake us.
+            self.timer_at = None;
+        }
+    }
+
+    /// Sends what the machine asks, closes what it says, answers callers.
+    fn flush(&mut self) -> bool {
+        let mut busy = false;
+        while let Some(transmit) = self.resolver.poll_transmit() {
+            busy = true;
+            match transmit.socket {
+                Some(id) => {
+                    // A socket that cannot be had, or a full send buffer, is
+                    // a lost packet: the attempt times out and moves on.
+                    if let Ok(socket) = udp_socket(&mut self.udp, id, transmit.server) {
+                        let _ = socket.try_send_to(&transmit.payload, transmit.server);
+                    }
+                }
+                None => {
+                    let server = transmit.server;
+                    let stream = self.tcp.entry(server).or_insert_with(|| Stream {
+                        state: StreamState::Connecting(Box::pin(TcpStream::connect(server))),
+                        outbox: Vec::new(),
+                    });
+                    stream.outbox.extend_from_slice(&transmit.payload);
+                }
+            }
+        }
+        while let Some(server) = self.resolver.poll_close() {
+            self.tcp.remove(&server);
+        }
+        while let Some(id) = self.resolver.poll_close_socket() {
+            self.udp.remove(&id);
+        }
+        while let Some(event) = self.resolver.poll_event() {
+            busy = true;
+            let (id, result) = match event {
+                Event::Resolved { id, answer } => (id, Ok(answer)),
+                Event::Failed { id, error } => (id, Err(DriverError::Resolve(error))),
+            };
+            if let Some((token, reply)) = self.callers.remove(&id) {
+                self.tokens.remove(&token);
+                let _ = reply.send(result);
+            }
+        }
+        busy
+    }
+}
+
+/// The UDP socket `id`, opened on an OS-chosen port of `server`'s family
+/// the first time it is named.
+fn udp_socket(
+    sockets: &mut BTreeMap<SocketId, UdpSocket>,
+    id: SocketId,
+    server: SocketAddr,
+) -> io::Result<&UdpSocket> {
+    if let std::collections::btree_map::Entry::Vacant(entry) = sockets.entry(id) {
+        let local = if server.is_ipv4() {
+            SocketAddr::from(([0, 0, 0, 0], 0))
+        } else {
+            SocketAddr::from(([0u16; 8], 0))
+        };
+        let socket = std::net::UdpSocket::bind(local)?;
+        socket.set_nonblocking(true)?;
+        entry.insert(UdpSocket::from_std(socket)?);
+    }
+    Ok(&sockets[&id])
+}
+
+/// Moves one connection on: finishes connecting, writes what is pending,
+/// reads what arrived. `Ok(true)` when anything moved; `Err` when the
+/// connection failed or the server closed it.
+fn drive_stream(
+    stream: &mut Stream,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+    mut deliver: impl FnMut(&[u8]),
+) -> io::Result<bool> {
+    let mut busy = false;
+    if let StreamState::Connecting(connecting) = &mut stream.state {
+        match connecting.as_mut().poll(cx) {
+            Poll::Ready(connected) => {
+                stream.state = StreamState::Open(connected?);
+                busy = true;
+            }
+            Poll::Pending => return Ok(false),
+        }
+    }
+    let StreamState::Open(tcp) = &mut stream.state else {
+        return Ok(busy);
+    };
+    while !stream.outbox.is_empty() {
+        match Pin::new(&mut *tcp).poll_write(cx, &stream.outbox) {
+            Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+            Poll::Ready(Ok(n)) => {
+                stream.outbox.drain(..n);
+                busy = true;
+            }
+            Poll::Ready(Err(e)) => return Err(e),
+            Poll::Pending => break,
+        }
+    }
+    loop {
+        let mut read = ReadBuf::new(buf);
+        match Pin::new(&mut *tcp).poll_read(cx, &mut read) {
+            Poll::Ready(Ok(())) if read.filled().is_empty() => {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            Poll::Ready(Ok(())) => {
+                busy = true;
+                deliver(read.filled());
+            }
+            Poll::Ready(Err(e)) => return Err(e),
+            Poll::Pending => return Ok(busy),
+        }
+    }
+}

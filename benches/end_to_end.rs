@@ -2,9 +2,10 @@
 //! separate process (hickory-server serving a generated zone of 100
 //! domains, each with two SRV targets and their A and AAAA records).
 //!
-//! Ours (the `loadgen` example's single-threaded mio loop) and
-//! hickory-resolver 0.26 (tokio current-thread runtime, cache off, A and
-//! AAAA) do the same work in the same run: SRV for `_im._xmpp` and `_im._sip`
+//! Ours (the `loadgen` example's single-threaded mio loop), our tokio
+//! driver (`impp_resolver::tokio::Client`, current-thread runtime, a task
+//! per lookup) and hickory-resolver 0.26 (tokio current-thread runtime,
+//! cache off, A and AAAA) do the same work in the same run: SRV for `_im._xmpp` and `_im._sip`
 //! of a domain at once, then the addresses of every target not given in the
 //! additional section. Reported: lookups/s and client CPU (getrusage) per
 //! lookup at concurrency 1 and 64. Goal: our CPU per lookup ≥ 2× lower.
@@ -148,6 +149,61 @@ fn hickory_run(server: SocketAddr, concurrency: usize, count: u64, domains: &[St
     })
 }
 
+/// The same lookups through our tokio driver (`impp_resolver::tokio::Client`)
+/// on a current-thread runtime, as hickory-resolver runs: one task per
+/// lookup, `concurrency` at a time.
+fn tokio_run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> Report {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let config = impp_resolver::Config {
+            servers: vec![server],
+            tcp_fallback: false,
+            ..impp_resolver::Config::default()
+        };
+        let client = impp_resolver::tokio::Client::new(config).unwrap();
+        let cpu_start = cpu_time();
+        let start = Instant::now();
+        let mut report = Report::default();
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut started = 0u64;
+        let spawn = |tasks: &mut tokio::task::JoinSet<_>, i: u64| {
+            let client = client.clone();
+            let uri = uris[i as usize % uris.len()].clone();
+            tasks.spawn(async move {
+                let start = Instant::now();
+                let protocols = [impp_resolver::Protocol::XMPP, impp_resolver::Protocol::SIP];
+                let result = client.resolve_uri(&uri, &protocols, None).await;
+                (
+                    start.elapsed(),
+                    result.map(|_| ()).map_err(|e| e.to_string()),
+                )
+            });
+        };
+        while started < count.min(concurrency as u64) {
+            spawn(&mut tasks, started);
+            started += 1;
+        }
+        while let Some(joined) = tasks.join_next().await {
+            report.lookups += 1;
+            let (took, result) = joined.unwrap();
+            report.latencies.push(took);
+            if let Err(e) = result {
+                *report.failed.entry(e).or_default() += 1;
+            }
+            if started < count {
+                spawn(&mut tasks, started);
+                started += 1;
+            }
+        }
+        report.elapsed = start.elapsed();
+        report.cpu = cpu_time() - cpu_start;
+        report
+    })
+}
+
 /// Minimum, median and maximum.
 fn spread(values: impl Iterator<Item = f64>) -> (f64, f64, f64) {
     let mut v: Vec<f64> = values.collect();
@@ -238,16 +294,23 @@ fn main() {
         .map(|v| v.split(',').filter_map(|c| c.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![1, 64]);
     for concurrency in levels {
-        // Warm both up, then alternate, so drift on the machine hits both.
+        // Warm all up, then alternate, so drift on the machine hits all.
         let _ = loadgen::run(server, concurrency, count / 10, &uris).unwrap();
+        let _ = tokio_run(server, concurrency, count / 10, &uris);
         let _ = hickory_run(server, concurrency, count / 10, &domains);
         let mut ours = Vec::new();
+        let mut ours_tokio = Vec::new();
         let mut theirs = Vec::new();
         for _ in 0..runs {
             ours.push(loadgen::run(server, concurrency, count, &uris).unwrap());
+            ours_tokio.push(tokio_run(server, concurrency, count, &uris));
             theirs.push(hickory_run(server, concurrency, count, &domains));
         }
-        for (name, reports) in [("impp-resolver", &ours), ("hickory 0.26", &theirs)] {
+        for (name, reports) in [
+            ("impp-resolver", &ours),
+            ("impp tokio", &ours_tokio),
+            ("hickory 0.26", &theirs),
+        ] {
             let rate = spread(reports.iter().map(Report::lookups_per_sec));
             let cpu = spread(reports.iter().map(Report::cpu_us_per_lookup));
             let failed: u64 = reports.iter().map(Report::failures).sum();
@@ -264,12 +327,14 @@ fn main() {
             );
         }
         let ours_cpu = spread(ours.iter().map(Report::cpu_us_per_lookup)).1;
+        let tokio_cpu = spread(ours_tokio.iter().map(Report::cpu_us_per_lookup)).1;
         let theirs_cpu = spread(theirs.iter().map(Report::cpu_us_per_lookup)).1;
-        ratios.push((concurrency, theirs_cpu / ours_cpu));
+        ratios.push((concurrency, theirs_cpu / ours_cpu, theirs_cpu / tokio_cpu));
     }
-    for (concurrency, ratio) in ratios {
+    for (concurrency, ratio, tokio_ratio) in ratios {
         println!(
-            "concurrency {concurrency}: hickory-resolver uses {ratio:.2}x our CPU per lookup (medians)"
+            "concurrency {concurrency}: hickory-resolver uses {ratio:.2}x our CPU per lookup, \
+             {tokio_ratio:.2}x our tokio driver's (medians)"
         );
     }
     drop(child.stdin.take());

@@ -23,35 +23,24 @@ use impp_test_support::loadgen;
 
 const USAGE: &str = "usage: loadgen --server IP:PORT --concurrency C --count N URI...";
 
-/// `v` as a number above zero, or an error naming `flag`.
-fn positive<T: std::str::FromStr + PartialOrd + Default>(
-    flag: &str,
-    v: String,
-) -> Result<T, String> {
-    v.parse()
-        .ok()
-        .filter(|n| *n > T::default())
-        .ok_or(format!("{flag}: not a positive number: {v}"))
-}
-
-fn parse_args() -> Result<(SocketAddr, usize, u64, Vec<Uri>), String> {
-    let mut args = std::env::args().skip(1);
+fn parse_args() -> Result<(SocketAddr, usize, u64, Vec<Uri>), lexopt::Error> {
+    use lexopt::prelude::*;
     let (mut server, mut concurrency, mut count, mut uris) = (None, 1, 1000, Vec::new());
-    while let Some(arg) = args.next() {
-        let mut value = |flag: &str| args.next().ok_or(format!("{flag} needs a value"));
-        match arg.as_str() {
-            "--server" => {
-                let v = value("--server")?;
-                server = Some(
-                    v.parse()
-                        .map_err(|_| format!("--server: not IP:PORT: {v}"))?,
-                );
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("server") => server = Some(parser.value()?.parse()?),
+            Long("concurrency") => concurrency = parser.value()?.parse()?,
+            Long("count") => count = parser.value()?.parse()?,
+            Value(text) => {
+                let text = text.string()?;
+                uris.push(text.parse().map_err(|e| format!("{text}: {e}"))?);
             }
-            "--concurrency" => concurrency = positive("--concurrency", value("--concurrency")?)?,
-            "--count" => count = positive("--count", value("--count")?)?,
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
-            text => uris.push(text.parse().map_err(|e| format!("{text}: {e}"))?),
+            _ => return Err(arg.unexpected()),
         }
+    }
+    if concurrency == 0 || count == 0 {
+        return Err("--concurrency and --count must be above zero".into());
     }
     if uris.is_empty() {
         return Err("at least one URI is required".into());

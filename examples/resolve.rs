@@ -52,86 +52,59 @@ struct Args {
     uri: String,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = std::env::args().skip(1);
-    let mut servers = Vec::new();
-    let mut protocols = Vec::new();
-    let mut fallback_port = None;
-    let mut timeout = Duration::from_millis(5000);
-    let mut attempts = Config::default().attempts;
-    let mut max_endpoints = Config::default().max_endpoints;
-    let mut transport = Transport::Udp;
-    let mut case_randomization = false;
-    let mut asynchronous = false;
+fn parse_args() -> Result<Args, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut args = Args {
+        servers: Vec::new(),
+        protocols: Vec::new(),
+        fallback_port: None,
+        timeout: Duration::from_millis(5000),
+        attempts: Config::default().attempts,
+        max_endpoints: Config::default().max_endpoints,
+        transport: Transport::Udp,
+        case_randomization: false,
+        asynchronous: false,
+        uri: String::new(),
+    };
     let mut uri = None;
-    while let Some(arg) = args.next() {
-        let mut value = |flag: &str| args.next().ok_or(format!("{flag} needs a value"));
-        match arg.as_str() {
-            "--server" => {
-                let v = value("--server")?;
-                servers.push(
-                    v.parse()
-                        .map_err(|_| format!("--server: not IP:PORT: {v}"))?,
-                );
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("server") => args.servers.push(parser.value()?.parse()?),
+            Long("protocol") => {
+                let label = parser.value()?.string()?;
+                let protocol =
+                    Protocol::new(&label).map_err(|e| format!("--protocol {label}: {e}"))?;
+                args.protocols.push(protocol);
             }
-            "--protocol" => {
-                let v = value("--protocol")?;
-                protocols.push(Protocol::new(&v).map_err(|e| format!("--protocol {v}: {e}"))?);
+            Long("fallback-port") => args.fallback_port = Some(parser.value()?.parse()?),
+            Long("timeout-ms") => args.timeout = Duration::from_millis(parser.value()?.parse()?),
+            Long("attempts") => {
+                args.attempts = parser.value()?.parse()?;
+                if !(1..=16).contains(&args.attempts) {
+                    return Err("--attempts: not a number from 1 to 16".into());
+                }
             }
-            "--fallback-port" => {
-                let v = value("--fallback-port")?;
-                fallback_port = Some(
-                    v.parse()
-                        .map_err(|_| format!("--fallback-port: not a port: {v}"))?,
-                );
+            Long("max-endpoints") => {
+                args.max_endpoints = parser.value()?.parse()?;
+                if args.max_endpoints == 0 {
+                    return Err("--max-endpoints: not a positive number".into());
+                }
             }
-            "--timeout-ms" => {
-                let v = value("--timeout-ms")?;
-                let ms: u64 = v
-                    .parse()
-                    .map_err(|_| format!("--timeout-ms: not a number: {v}"))?;
-                timeout = Duration::from_millis(ms);
-            }
-            "--attempts" => {
-                let v = value("--attempts")?;
-                attempts = v
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=16).contains(n))
-                    .ok_or(format!("--attempts: not a number from 1 to 16: {v}"))?;
-            }
-            "--max-endpoints" => {
-                let v = value("--max-endpoints")?;
-                max_endpoints = v
-                    .parse()
-                    .ok()
-                    .filter(|n| *n >= 1)
-                    .ok_or(format!("--max-endpoints: not a positive number: {v}"))?;
-            }
-            "--tcp" => transport = Transport::Tcp,
-            "--0x20" => case_randomization = true,
-            "--async" => asynchronous = true,
-            "-h" | "--help" => return Err(String::new()),
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
-            _ if uri.is_some() => return Err("only one URI".into()),
-            _ => uri = Some(arg),
+            Long("tcp") => args.transport = Transport::Tcp,
+            Long("0x20") => args.case_randomization = true,
+            Long("async") => args.asynchronous = true,
+            Short('h') | Long("help") => return Err("".into()),
+            Value(value) if uri.is_none() => uri = Some(value.string()?),
+            Value(_) => return Err("only one URI".into()),
+            _ => return Err(arg.unexpected()),
         }
     }
-    if protocols.is_empty() {
-        protocols = vec![Protocol::XMPP, Protocol::SIP];
+    if args.protocols.is_empty() {
+        args.protocols = vec![Protocol::XMPP, Protocol::SIP];
     }
-    Ok(Args {
-        servers,
-        protocols,
-        fallback_port,
-        timeout,
-        attempts,
-        max_endpoints,
-        transport,
-        case_randomization,
-        asynchronous,
-        uri: uri.ok_or("a URI is required")?,
-    })
+    args.uri = uri.ok_or("a URI is required")?;
+    Ok(args)
 }
 
 fn fail(kind: &str, detail: impl std::fmt::Display) -> ExitCode {
@@ -143,6 +116,7 @@ fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(args) => args,
         Err(problem) => {
+            let problem = problem.to_string();
             if !problem.is_empty() {
                 eprintln!("resolve: {problem}");
             }

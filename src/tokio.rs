@@ -202,6 +202,13 @@ impl Client {
     }
 }
 
+/// A UDP socket, and the datagrams waiting for it to be writable (a new
+/// socket is not, until the runtime has seen it once).
+struct Datagrams {
+    socket: UdpSocket,
+    outbox: std::collections::VecDeque<(SocketAddr, Vec<u8>)>,
+}
+
 /// A TCP connection to one server, and what is still to be written on it.
 struct Stream {
     state: StreamState,
@@ -224,7 +231,7 @@ struct Driver {
     callers: BTreeMap<ResolutionId, (u64, oneshot::Sender<Result<Answer, DriverError>>)>,
     /// The machine's id of each caller's token.
     tokens: BTreeMap<u64, ResolutionId>,
-    udp: BTreeMap<SocketId, UdpSocket>,
+    udp: BTreeMap<SocketId, Datagrams>,
     tcp: BTreeMap<SocketAddr, Stream>,
     timer: Pin<Box<Sleep>>,
     /// The deadline the timer is set for.
@@ -244,6 +251,7 @@ impl Future for Driver {
         // resolver cannot starve the runtime's other tasks.
         for _ in 0..32 {
             let mut busy = this.take_commands(cx);
+            busy |= this.write_udp(cx);
             busy |= this.read_udp(cx);
             busy |= this.drive_tcp(cx);
             busy |= this.fire_timer(cx);
@@ -324,16 +332,35 @@ impl Driver {
             ..
         } = self;
         let mut busy = false;
-        for (&id, socket) in udp.iter() {
+        for (&id, datagrams) in udp.iter() {
             for _ in 0..READ_BUDGET {
                 let mut read = ReadBuf::new(buf);
-                match socket.poll_recv_from(cx, &mut read) {
+                match datagrams.socket.poll_recv_from(cx, &mut read) {
                     Poll::Ready(Ok(from)) => {
                         busy = true;
                         resolver.handle_datagram(clock.now(), id, from, read.filled());
                     }
                     // ICMP errors and the like: as a lost packet.
                     Poll::Ready(Err(_)) => {}
+                    Poll::Pending => break,
+                }
+            }
+        }
+        busy
+    }
+
+    /// Sends what each UDP socket has waiting, as far as it takes it now.
+    fn write_udp(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut busy = false;
+        for datagrams in self.udp.values_mut() {
+            while let Some((server, payload)) = datagrams.outbox.front() {
+                match datagrams.socket.poll_send_to(cx, payload, *server) {
+                    // Sent, or failed: a failed send is a lost packet, and
+                    // the machine asks again when the attempt times out.
+                    Poll::Ready(_) => {
+                        datagrams.outbox.pop_front();
+                        busy = true;
+                    }
                     Poll::Pending => break,
                 }
             }
@@ -400,10 +427,12 @@ impl Driver {
             busy = true;
             match transmit.socket {
                 Some(id) => {
-                    // A socket that cannot be had, or a full send buffer, is
-                    // a lost packet: the attempt times out and moves on.
-                    if let Ok(socket) = udp_socket(&mut self.udp, id, transmit.server) {
-                        let _ = socket.try_send_to(&transmit.payload, transmit.server);
+                    // A socket that cannot be had is a lost packet: the
+                    // attempt times out and moves on.
+                    if let Ok(datagrams) = udp_socket(&mut self.udp, id, transmit.server) {
+                        datagrams
+                            .outbox
+                            .push_back((transmit.server, transmit.payload));
                     }
                 }
                 None => {
@@ -440,10 +469,10 @@ impl Driver {
 /// The UDP socket `id`, opened on an OS-chosen port of `server`'s family
 /// the first time it is named.
 fn udp_socket(
-    sockets: &mut BTreeMap<SocketId, UdpSocket>,
+    sockets: &mut BTreeMap<SocketId, Datagrams>,
     id: SocketId,
     server: SocketAddr,
-) -> io::Result<&UdpSocket> {
+) -> io::Result<&mut Datagrams> {
     if let std::collections::btree_map::Entry::Vacant(entry) = sockets.entry(id) {
         let local = if server.is_ipv4() {
             SocketAddr::from(([0, 0, 0, 0], 0))
@@ -452,9 +481,14 @@ fn udp_socket(
         };
         let socket = std::net::UdpSocket::bind(local)?;
         socket.set_nonblocking(true)?;
-        entry.insert(UdpSocket::from_std(socket)?);
+        entry.insert(Datagrams {
+            socket: UdpSocket::from_std(socket)?,
+            outbox: std::collections::VecDeque::new(),
+        });
     }
-    Ok(&sockets[&id])
+    sockets
+        .get_mut(&id)
+        .ok_or_else(|| io::ErrorKind::NotFound.into())
 }
 
 /// Moves one connection on: finishes connecting, writes what is pending,

@@ -436,3 +436,46 @@ fn max_endpoints_cuts_and_says_how_many_more() {
     let bad = run(&["--max-endpoints", "0", "im:fred@example.com"]);
     assert_eq!(bad.status.code(), Some(1));
 }
+
+#[test]
+fn event_loop_resolves_every_uri_at_once_over_udp_and_tcp() {
+    let server = zone_server::example_zones().to_string();
+    let out = Command::new(example_binary("event_loop"))
+        .args([
+            "--server",
+            &server,
+            "im:fred@example.com",
+            "im:fred@big.example.com", // 40 targets: truncated, then TCP (S22)
+            "im:nobody@nowhere.example.com",
+            "im:",
+        ])
+        .output()
+        .unwrap();
+    // One URI failed: exit 2.
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    // Each URI, in the order given, then its endpoints or its error line.
+    let at = |uri: &str| lines.iter().position(|l| *l == uri).unwrap();
+    let (fred, big, nowhere, empty) = (
+        at("im:fred@example.com"),
+        at("im:fred@big.example.com"),
+        at("im:nobody@nowhere.example.com"),
+        at("im:"),
+    );
+    assert!(fred < big && big < nowhere && nowhere < empty);
+    assert_eq!(big - fred - 1, 4, "four endpoints for example.com");
+    assert_eq!(nowhere - big - 1, 40, "forty endpoints, over TCP");
+    assert!(
+        lines[nowhere + 1].starts_with("error: nxdomain: "),
+        "{stdout}"
+    );
+    assert!(
+        lines[empty + 1].starts_with("error: no-destination: "),
+        "{stdout}"
+    );
+    // Endpoint lines in `resolve`'s format.
+    let first: Vec<&str> = lines[fred + 1].split(' ').collect();
+    assert_eq!(first.len(), 5, "{}", lines[fred + 1]);
+    assert_eq!(first[2], "5222");
+}

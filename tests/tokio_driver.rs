@@ -197,3 +197,55 @@ fn outside_a_runtime_is_an_error_not_a_panic() {
     let e = Client::new(config(&[zone_server::example_zones()])).unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::Other);
 }
+
+/// A UDP server on loopback that answers every query with the question and
+/// no records (NODATA), counting the datagrams it received.
+fn counting_server() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use impp_resolver::proto::op::{Message, MessageType, OpCode};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    let received = std::sync::Arc::new(AtomicU64::new(0));
+    let count = received.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while let Ok((len, from)) = socket.recv_from(&mut buf) {
+            count.fetch_add(1, Ordering::SeqCst);
+            let Ok(query) = Message::from_vec(&buf[..len]) else {
+                continue;
+            };
+            let mut m = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+            for q in query.queries {
+                m.add_query(q);
+            }
+            let _ = socket.send_to(&m.to_vec().unwrap(), from);
+        }
+    });
+    (addr, received)
+}
+
+#[tokio::test]
+async fn every_query_handed_out_reaches_the_server() {
+    // One at a time, so that every 16th query leaves from a socket just
+    // opened: a send the driver dropped because the runtime had not yet
+    // seen the new socket would be missing at the server (and cost a
+    // retransmission timeout).
+    let (addr, received) = counting_server();
+    let client = Client::new(config(&[addr])).unwrap();
+    for i in 0..40 {
+        let result = client
+            .resolve_uri(&uri(&format!("im:u@d{i}.example")), &[Protocol::XMPP], None)
+            .await;
+        assert!(
+            matches!(result, Err(DriverError::Resolve(Error::NoData { .. }))),
+            "{result:?}"
+        );
+    }
+    let stats = client.stats().await.unwrap();
+    assert!(stats.udp_sockets >= 1);
+    assert_eq!(
+        received.load(std::sync::atomic::Ordering::SeqCst),
+        stats.queries_sent,
+        "{stats:?}"
+    );
+}

@@ -107,45 +107,12 @@ fn hickory_run(server: SocketAddr, concurrency: usize, count: u64, domains: &[St
             builder.options_mut().attempts = attempts;
         }
         let resolver = Arc::new(builder.build().unwrap());
-        let cpu_start = cpu_time();
-        let start = Instant::now();
-        let mut report = Report::default();
-        let mut tasks = tokio::task::JoinSet::new();
-        let mut started = 0u64;
-        type Lookup = (std::time::Duration, Result<(), String>);
-        let spawn = |tasks: &mut tokio::task::JoinSet<Lookup>, i: u64| {
+        keep_in_flight(concurrency, count, |i| {
             let resolver = resolver.clone();
             let domain = domains[i as usize % domains.len()].clone();
-            tasks.spawn(async move {
-                let start = Instant::now();
-                let result = hickory_lookup(&resolver, &domain).await;
-                (start.elapsed(), result)
-            });
-        };
-        while started < count.min(concurrency as u64) {
-            spawn(&mut tasks, started);
-            started += 1;
-        }
-        while let Some(joined) = tasks.join_next().await {
-            report.lookups += 1;
-            let result = match joined {
-                Ok((took, result)) => {
-                    report.latencies.push(took);
-                    result
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            if let Err(e) = result {
-                *report.failed.entry(e).or_default() += 1;
-            }
-            if started < count {
-                spawn(&mut tasks, started);
-                started += 1;
-            }
-        }
-        report.elapsed = start.elapsed();
-        report.cpu = cpu_time() - cpu_start;
-        report
+            async move { hickory_lookup(&resolver, &domain).await }
+        })
+        .await
     })
 }
 
@@ -164,44 +131,64 @@ fn tokio_run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -
             ..impp_resolver::Config::default()
         };
         let client = impp_resolver::tokio::Client::new(config).unwrap();
-        let cpu_start = cpu_time();
-        let start = Instant::now();
-        let mut report = Report::default();
-        let mut tasks = tokio::task::JoinSet::new();
-        let mut started = 0u64;
-        let spawn = |tasks: &mut tokio::task::JoinSet<_>, i: u64| {
+        keep_in_flight(concurrency, count, |i| {
             let client = client.clone();
             let uri = uris[i as usize % uris.len()].clone();
-            tasks.spawn(async move {
-                let start = Instant::now();
+            async move {
                 let protocols = [impp_resolver::Protocol::XMPP, impp_resolver::Protocol::SIP];
                 let result = client.resolve_uri(&uri, &protocols, None).await;
-                (
-                    start.elapsed(),
-                    result.map(|_| ()).map_err(|e| e.to_string()),
-                )
-            });
+                result.map(|_| ()).map_err(|e| e.to_string())
+            }
+        })
+        .await
+    })
+}
+
+/// Runs `lookup(0)`, `lookup(1)` … `lookup(count - 1)` as tasks on the
+/// current runtime, `concurrency` at a time, timing each and the CPU of the
+/// whole.
+async fn keep_in_flight<F, L>(concurrency: usize, count: u64, lookup: L) -> Report
+where
+    L: Fn(u64) -> F,
+    F: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    let cpu_start = cpu_time();
+    let start = Instant::now();
+    let mut report = Report::default();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut started = 0u64;
+    let spawn = |tasks: &mut tokio::task::JoinSet<_>, i: u64| {
+        let lookup = lookup(i);
+        tasks.spawn(async move {
+            let start = Instant::now();
+            let result = lookup.await;
+            (start.elapsed(), result)
+        });
+    };
+    while started < count.min(concurrency as u64) {
+        spawn(&mut tasks, started);
+        started += 1;
+    }
+    while let Some(joined) = tasks.join_next().await {
+        report.lookups += 1;
+        let result = match joined {
+            Ok((took, result)) => {
+                report.latencies.push(took);
+                result
+            }
+            Err(e) => Err(e.to_string()),
         };
-        while started < count.min(concurrency as u64) {
+        if let Err(e) = result {
+            *report.failed.entry(e).or_default() += 1;
+        }
+        if started < count {
             spawn(&mut tasks, started);
             started += 1;
         }
-        while let Some(joined) = tasks.join_next().await {
-            report.lookups += 1;
-            let (took, result) = joined.unwrap();
-            report.latencies.push(took);
-            if let Err(e) = result {
-                *report.failed.entry(e).or_default() += 1;
-            }
-            if started < count {
-                spawn(&mut tasks, started);
-                started += 1;
-            }
-        }
-        report.elapsed = start.elapsed();
-        report.cpu = cpu_time() - cpu_start;
-        report
-    })
+    }
+    report.elapsed = start.elapsed();
+    report.cpu = cpu_time() - cpu_start;
+    report
 }
 
 /// Minimum, median and maximum.

@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --example resolve -- [--server IP:PORT]... [--protocol LABEL]...
 //!     [--fallback-port N] [--timeout-ms N] [--attempts N] [--max-endpoints N]
-//!     [--tcp] [--0x20] [--async] URI
+//!     [--tcp] [--0x20] [--async] [--connect] URI
 //! ```
 //!
 //! Without `--server`, the system's resolvers (`/etc/resolv.conf`). Protocols
@@ -16,7 +16,11 @@
 //! UDP, and TCP after a truncated answer); `--0x20` randomises the letter
 //! case of UDP queries and requires it echoed. `--async` resolves through
 //! the tokio driver (`impp_resolver::tokio::Client`) instead of the blocking
-//! one, with the same output, errors and exit codes. `--max-endpoints N` (default
+//! one, with the same output, errors and exit codes. `--connect` then
+//! connects over TCP as `blocking::connect` does (Happy Eyeballs over SRV,
+//! S29) and prints one line, `connected <target> <addr> <port>`, instead of
+//! the endpoints; when every attempt fails, `error: connect: <detail>`
+//! naming each attempt, exit 2. `--max-endpoints N` (default
 //! 64) keeps the first N targets; how many more there were goes to stderr as
 //! `# N more endpoints not shown (max_endpoints M)`.
 //!
@@ -33,11 +37,12 @@ use std::time::Duration;
 
 use impp_resolver::DriverError;
 use impp_resolver::blocking;
+use impp_resolver::connect::ConnectConfig;
 use impp_resolver::{Answer, Config, Protocol, Transport, Uri};
 
 const USAGE: &str = "usage: resolve [--server IP:PORT]... [--protocol LABEL]... \
 [--fallback-port N] [--timeout-ms N] [--attempts N] [--max-endpoints N] [--tcp] [--0x20] \
-[--async] URI";
+[--async] [--connect] URI";
 
 struct Args {
     servers: Vec<SocketAddr>,
@@ -49,6 +54,7 @@ struct Args {
     transport: Transport,
     case_randomization: bool,
     asynchronous: bool,
+    connect: bool,
     uri: String,
 }
 
@@ -64,6 +70,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         transport: Transport::Udp,
         case_randomization: false,
         asynchronous: false,
+        connect: false,
         uri: String::new(),
     };
     let mut uri = None;
@@ -94,6 +101,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("tcp") => args.transport = Transport::Tcp,
             Long("0x20") => args.case_randomization = true,
             Long("async") => args.asynchronous = true,
+            Long("connect") => args.connect = true,
             Short('h') | Long("help") => return Err("".into()),
             Value(value) if uri.is_none() => uri = Some(value.string()?),
             Value(_) => return Err("only one URI".into()),
@@ -152,6 +160,7 @@ fn main() -> ExitCode {
         blocking::resolve_uri(config, &uri, &args.protocols, args.fallback_port)
     };
     match result {
+        Ok(answer) if args.connect => connect(&answer, args.timeout),
         Ok(answer) => {
             print!("{answer}");
             if answer.omitted > 0 {
@@ -183,4 +192,23 @@ fn resolve_async(
         let client = impp_resolver::tokio::Client::new(config)?;
         client.resolve_uri(uri, protocols, fallback_port).await
     })
+}
+
+/// `--connect`: connects to `answer`'s endpoints within `timeout`.
+fn connect(answer: &Answer, timeout: Duration) -> ExitCode {
+    let config = ConnectConfig {
+        timeout,
+        ..ConnectConfig::default()
+    };
+    match blocking::connect(answer, &config) {
+        Ok(Ok(connected)) => {
+            let target = connected.target.to_ascii();
+            let target = target.strip_suffix('.').unwrap_or(&target);
+            let (ip, port) = (connected.addr.ip(), connected.addr.port());
+            println!("connected {target} {ip} {port}");
+            ExitCode::SUCCESS
+        }
+        Ok(Err(e)) => fail("connect", e),
+        Err(e) => fail("io", e),
+    }
 }

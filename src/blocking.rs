@@ -17,6 +17,9 @@ use mio::{Events, Interest, Poll, Token};
 
 use hickory_proto::rr::Name;
 
+use crate::connect::{
+    AttemptId, ConnectAction, ConnectConfig, ConnectError, ConnectOutcome, Connector,
+};
 use crate::{
     Answer, Clock, Config, DefaultRng, DriverError, Error, Event, Protocol, ResolutionId, Resolver,
     SocketId, StartError, Transport, Uri, os_rng,
@@ -472,6 +475,99 @@ fn read_stream(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// A connection [`connect`] made, and where it reached.
+#[derive(Debug)]
+pub struct Connected {
+    /// The connection, in blocking mode.
+    pub stream: std::net::TcpStream,
+    /// The SRV target whose address it reached.
+    pub target: Name,
+    /// The address and port.
+    pub addr: SocketAddr,
+}
+
+/// Connects to the endpoints of `answer`, Happy Eyeballs over SRV (S29):
+/// attempts in order, the next after `config.attempt_delay` or at once when
+/// one fails, the first to connect wins and the rest are closed. Blocks
+/// until then, or until every attempt failed or `config.timeout` passed:
+/// the inner error names every attempt and how it failed. The outer one is
+/// the poll's own failure.
+pub fn connect(
+    answer: &Answer,
+    config: &ConnectConfig,
+) -> io::Result<Result<Connected, ConnectError>> {
+    let clock = Clock::new();
+    let mut poll = Poll::new()?;
+    let mut events = Events::with_capacity(16);
+    let mut connector = Connector::new(answer, config, clock.now());
+    let mut attempts: BTreeMap<AttemptId, TcpStream> = BTreeMap::new();
+    loop {
+        while let Some(action) = connector.poll_action() {
+            match action {
+                ConnectAction::Connect { id, addr, .. } => {
+                    let opened = TcpStream::connect(addr).and_then(|mut stream| {
+                        let token = Token(id.0);
+                        poll.registry()
+                            .register(&mut stream, token, Interest::WRITABLE)?;
+                        Ok(stream)
+                    });
+                    match opened {
+                        Ok(stream) => drop(attempts.insert(id, stream)),
+                        Err(e) => connector.handle_failed(id, e.kind().into(), clock.now()),
+                    }
+                }
+                ConnectAction::Cancel(id) => drop(attempts.remove(&id)),
+            }
+        }
+        match connector.poll_outcome() {
+            Some(ConnectOutcome::Connected { id, target, addr }) => {
+                let stream = attempts.remove(&id).ok_or(io::ErrorKind::NotFound)?;
+                let stream = std::net::TcpStream::from(stream);
+                stream.set_nonblocking(false)?;
+                return Ok(Ok(Connected {
+                    stream,
+                    target,
+                    addr,
+                }));
+            }
+            Some(ConnectOutcome::Failed(error)) => return Ok(Err(error)),
+            None => {}
+        }
+        let Some(deadline) = connector.poll_timeout() else {
+            return Err(io::Error::other("the connector stopped without an outcome"));
+        };
+        let wait = deadline.saturating_duration_since(clock.now()) + Duration::from_micros(500);
+        match poll.poll(&mut events, Some(wait)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        for event in events.iter() {
+            let id = AttemptId(event.token().0);
+            let Some(stream) = attempts.get(&id) else {
+                continue;
+            };
+            // Writable: connected, or failed with the error pending.
+            match stream.take_error() {
+                Ok(Some(e)) | Err(e) => {
+                    attempts.remove(&id);
+                    connector.handle_failed(id, e.kind().into(), clock.now());
+                }
+                Ok(None) => match stream.peer_addr() {
+                    Ok(_) => connector.handle_connected(id, clock.now()),
+                    // Not yet: a later event says.
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
+                    Err(e) => {
+                        attempts.remove(&id);
+                        connector.handle_failed(id, e.kind().into(), clock.now());
+                    }
+                },
+            }
+        }
+        connector.handle_timeout(clock.now());
     }
 }
 

@@ -86,6 +86,8 @@
 //! - `tcp`: the TCP length prefix and reassembly (S22, S27).
 //! - `message`: the only code that reads or writes DNS messages, through
 //!   hickory-proto (S12, S18–S22, S25, S27, S32).
+//! - [`connect`]: connecting to the endpoints found, Happy Eyeballs over
+//!   SRV, [`connect::Connector`] (S29).
 //! - `timer`: deadlines with lazy deletion.
 //! - `config`: [`Config`] and [`Transport`] (S21–S23, S27).
 //! - `error`: [`StartError`], [`Error`], [`ServerFailure`] (S16, S23, S27,
@@ -104,6 +106,7 @@
 extern crate alloc;
 
 mod config;
+pub mod connect;
 mod error;
 mod event;
 mod message;

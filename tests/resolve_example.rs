@@ -479,3 +479,37 @@ fn event_loop_resolves_every_uri_at_once_over_udp_and_tcp() {
     assert_eq!(first.len(), 5, "{}", lines[fred + 1]);
     assert_eq!(first[2], "5222");
 }
+
+#[test]
+fn connect_reaches_the_first_endpoint_that_accepts() {
+    // Every address in this zone is loopback, and every port is the test's:
+    // a listener, and a closed port (S29; nothing else is ever dialled).
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let closed = TcpListener::bind("127.0.0.2:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let zone = format!(
+        "$ORIGIN loop.example.\n$TTL 60\n@ IN SOA ns hostmaster 1 3600 600 86400 60\n\
+         @ IN NS ns\nns IN A 127.0.0.53\n\
+         _im._xmpp IN SRV 0 0 {closed} down\n_im._xmpp IN SRV 1 0 {open} up\n\
+         down IN A 127.0.0.2\nup IN A 127.0.0.1\n\
+         _im._xmpp.dead IN SRV 0 0 {closed} down\n"
+    );
+    let server = zone_server::start(&[("loop.example.", &zone)]).to_string();
+    let out = run(&["--server", &server, "--connect", "im:u@loop.example"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("connected up.loop.example 127.0.0.1 {open}\n")
+    );
+    let out = run(&["--server", &server, "--connect", "im:u@dead.loop.example"]);
+    assert_fails_with(&out, "connect");
+    assert!(
+        text(&out.stderr).contains(&format!("down.loop.example 127.0.0.2:{closed} refused")),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -420,9 +420,128 @@ unsafe impl std::alloc::GlobalAlloc for CappedAllocator {
 pub type Check = fn(&[u8]);
 
 /// Every checker by the name of its fuzz target.
-pub const TARGETS: [(&str, Check); 4] = [
+pub const TARGETS: [(&str, Check); 5] = [
     ("uri", uri),
     ("answer", answer),
     ("ordering", ordering),
     ("machine", machine),
+    ("connect", connect),
 ];
+
+/// The connector (S29) on arbitrary answers, attempt results and timings:
+/// no panic, exactly one outcome, no attempt started after it, a cancel only
+/// for an attempt started and still open, a win only for an open attempt,
+/// and no timer once it has ended. Nothing is dialled: the checker plays
+/// the network.
+pub fn connect(data: &[u8]) {
+    let _ = connect_steps(&mut Unstructured::new(data));
+}
+
+fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
+    use impp_resolver::connect::{
+        AttemptFailure, AttemptId, ConnectAction, ConnectConfig, ConnectOutcome, Connector,
+    };
+    use impp_resolver::{Answer, Endpoint, Via};
+    let mut endpoints = Vec::new();
+    for i in 0..u.int_in_range(0..=4)? {
+        let addresses = (0..u.int_in_range(0..=3)?)
+            .map(|_| {
+                Ok(if u.arbitrary()? {
+                    std::net::IpAddr::from(u.arbitrary::<[u8; 4]>()?)
+                } else {
+                    std::net::IpAddr::from(u.arbitrary::<[u8; 16]>()?)
+                })
+            })
+            .collect::<arbitrary::Result<Vec<_>>>()?;
+        endpoints.push(Endpoint {
+            priority: 0,
+            weight: 0,
+            port: u.arbitrary()?,
+            target: crate::records::name(&format!("t{i}.example.")),
+            addresses,
+        });
+    }
+    let answer = Answer {
+        endpoints,
+        omitted: 0,
+        via: Via::Fallback {
+            domain: crate::records::name("example."),
+        },
+        ttl: 0,
+    };
+    let config = ConnectConfig {
+        attempt_delay: Duration::from_millis(u.int_in_range(0..=3_000)?),
+        timeout: Duration::from_millis(u.int_in_range(0..=20_000)?),
+    };
+    let mut now = Instant::from_millis(u.int_in_range(0..=1_000)?);
+    let mut c = Connector::new(&answer, &config, now);
+    let mut open: Vec<AttemptId> = Vec::new();
+    let mut outcomes = 0;
+    let result = (|| {
+        for _ in 0..u.int_in_range(0..=32)? {
+            while let Some(action) = c.poll_action() {
+                match action {
+                    ConnectAction::Connect { id, .. } => {
+                        assert_eq!(outcomes, 0, "an attempt after the outcome");
+                        assert!(!open.contains(&id), "attempt {id:?} started twice");
+                        open.push(id);
+                    }
+                    ConnectAction::Cancel(id) => {
+                        let at = open.iter().position(|o| *o == id);
+                        assert!(at.is_some(), "cancel of {id:?}, not open");
+                        open.retain(|o| *o != id);
+                    }
+                }
+            }
+            match c.poll_outcome() {
+                Some(ConnectOutcome::Connected { id, .. }) => {
+                    outcomes += 1;
+                    assert!(open.contains(&id), "won by {id:?}, not open");
+                    open.retain(|o| *o != id);
+                }
+                Some(ConnectOutcome::Failed(_)) => outcomes += 1,
+                None => {}
+            }
+            assert!(outcomes <= 1, "two outcomes");
+            if outcomes == 1 {
+                assert!(open.is_empty(), "attempts left open: {open:?}");
+                assert_eq!(c.poll_timeout(), None);
+            }
+            // Any attempt ever started, open or not, may report anything.
+            let id = AttemptId(u.int_in_range(0..=12)?);
+            match u.int_in_range(0..=3)? {
+                0 => c.handle_connected(id, now),
+                1 => {
+                    let failure = *u.choose(&[
+                        AttemptFailure::Refused,
+                        AttemptFailure::Unreachable,
+                        AttemptFailure::TimedOut,
+                        AttemptFailure::Other,
+                    ])?;
+                    c.handle_failed(id, failure, now);
+                    // A failed attempt is over: it is never cancelled.
+                    open.retain(|o| *o != id);
+                }
+                _ => {
+                    if let Some(due) = c.poll_timeout() {
+                        assert!(due >= now || outcomes == 0);
+                        now = now.max(due);
+                    }
+                    c.handle_timeout(now);
+                }
+            }
+        }
+        Ok(())
+    })();
+    // Whatever happened, time running out ends it exactly once.
+    while let Some(due) = c.poll_timeout() {
+        now = now.max(due);
+        c.handle_timeout(now);
+    }
+    while c.poll_action().is_some() {}
+    if c.poll_outcome().is_some() {
+        outcomes += 1;
+    }
+    assert_eq!(outcomes, 1, "exactly one outcome");
+    result
+}

@@ -1,0 +1,323 @@
+//! Connecting to what a resolution found: Happy Eyeballs over SRV (SPEC S29;
+//! RFC 8305, as XEP-0495 profiles it for SRV).
+//!
+//! A [`Connector`] is a second small sans-IO machine. Fed a finished
+//! [`Answer`], it asks for connection attempts to the endpoints' addresses
+//! in order (endpoints in S13 order, a target's addresses in S17 order),
+//! starting the next attempt after the Connection Attempt Delay, or at once
+//! when one fails, while the earlier ones stay open. The first attempt that
+//! succeeds wins and every other is cancelled. It ends with exactly one
+//! [`ConnectOutcome`]: the winning attempt, or every attempt and how it
+//! failed. The caller opens and closes the connections and tells it the
+//! time, as with [`Resolver`](crate::Resolver).
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::fmt;
+use core::net::SocketAddr;
+use core::time::Duration;
+
+use hickory_proto::rr::Name;
+
+use crate::event::Answer;
+use crate::time::Instant;
+
+/// How connection attempts are paced (S29).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectConfig {
+    /// The Connection Attempt Delay: how long an attempt has before the
+    /// next one starts beside it. Default 250 ms (RFC 8305 §5); values are
+    /// brought into its bounds, 100 ms to 2 s.
+    pub attempt_delay: Duration,
+    /// The deadline of the whole: when it passes, every attempt still open
+    /// is cancelled and counted as timed out. Default 10 s.
+    pub timeout: Duration,
+}
+
+impl Default for ConnectConfig {
+    fn default() -> Self {
+        ConnectConfig {
+            attempt_delay: Duration::from_millis(250),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Names one connection attempt of a [`Connector`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AttemptId(pub usize);
+
+/// What the caller should do for the connector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectAction {
+    /// Open a TCP connection to `addr` (the target's address and the
+    /// endpoint's port), and report how it went under `id`.
+    Connect {
+        /// The attempt.
+        id: AttemptId,
+        /// The SRV target the address belongs to.
+        target: Name,
+        /// Where to connect.
+        addr: SocketAddr,
+    },
+    /// Give up attempt `id` and close whatever it opened: another won, or
+    /// the deadline passed.
+    Cancel(AttemptId),
+}
+
+/// Why one attempt failed, as the caller saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AttemptFailure {
+    /// The peer refused the connection (a closed port).
+    Refused,
+    /// No route, network down, or the address cannot be used here.
+    Unreachable,
+    /// The deadline passed with the attempt still open.
+    TimedOut,
+    /// Anything else the operating system reported.
+    Other,
+}
+
+impl fmt::Display for AttemptFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AttemptFailure::Refused => "refused",
+            AttemptFailure::Unreachable => "unreachable",
+            AttemptFailure::TimedOut => "timed out",
+            AttemptFailure::Other => "failed",
+        })
+    }
+}
+
+#[cfg(feature = "std")]
+impl From<std::io::ErrorKind> for AttemptFailure {
+    fn from(kind: std::io::ErrorKind) -> Self {
+        use std::io::ErrorKind;
+        match kind {
+            ErrorKind::ConnectionRefused => AttemptFailure::Refused,
+            ErrorKind::NetworkUnreachable
+            | ErrorKind::HostUnreachable
+            | ErrorKind::NetworkDown
+            | ErrorKind::AddrNotAvailable => AttemptFailure::Unreachable,
+            ErrorKind::TimedOut => AttemptFailure::TimedOut,
+            _ => AttemptFailure::Other,
+        }
+    }
+}
+
+/// One attempt that did not connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedAttempt {
+    /// The SRV target.
+    pub target: Name,
+    /// The address and port tried.
+    pub addr: SocketAddr,
+    /// What happened.
+    pub failure: AttemptFailure,
+}
+
+/// Every attempt failed, or there was nothing to try: each attempt made, in
+/// the order they started, and how it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectError {
+    /// The attempts; empty when the answer had no address at all.
+    pub attempts: Vec<FailedAttempt>,
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.attempts.is_empty() {
+            return f.write_str("no address to connect to");
+        }
+        for (i, a) in self.attempts.iter().enumerate() {
+            let target = a.target.to_ascii();
+            let target = target.strip_suffix('.').unwrap_or(&target);
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{target} {} {}", a.addr, a.failure)?;
+        }
+        Ok(())
+    }
+}
+
+impl core::error::Error for ConnectError {}
+
+/// How connecting ended: exactly once per [`Connector`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectOutcome {
+    /// Attempt `id` connected to `addr` of `target`; keep its connection.
+    Connected {
+        /// The winning attempt.
+        id: AttemptId,
+        /// Its SRV target.
+        target: Name,
+        /// The address and port it reached.
+        addr: SocketAddr,
+    },
+    /// Nothing connected.
+    Failed(ConnectError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Open,
+    Failed(AttemptFailure),
+    Cancelled,
+    Won,
+}
+
+/// Paces connection attempts to the endpoints of an [`Answer`] (S29).
+#[derive(Debug)]
+pub struct Connector {
+    /// Every (target, address and port) to try, in order.
+    candidates: Vec<(Name, SocketAddr)>,
+    /// The state of each attempt started: attempt `i` is candidate `i`.
+    attempts: Vec<State>,
+    /// When the next attempt starts if nothing fails or wins first.
+    next_at: Option<Instant>,
+    deadline: Instant,
+    attempt_delay: Duration,
+    actions: VecDeque<ConnectAction>,
+    outcome: Option<ConnectOutcome>,
+    ended: bool,
+}
+
+impl Connector {
+    /// A connector for `answer`'s endpoints, starting its first attempt now.
+    pub fn new(answer: &Answer, config: &ConnectConfig, now: Instant) -> Connector {
+        let candidates = answer
+            .endpoints
+            .iter()
+            .flat_map(|e| {
+                e.addresses
+                    .iter()
+                    .map(|ip| (e.target.clone(), SocketAddr::new(*ip, e.port)))
+            })
+            .collect();
+        let mut connector = Connector {
+            candidates,
+            attempts: Vec::new(),
+            next_at: None,
+            deadline: now + config.timeout,
+            attempt_delay: config
+                .attempt_delay
+                .clamp(Duration::from_millis(100), Duration::from_secs(2)),
+            actions: VecDeque::new(),
+            outcome: None,
+            ended: false,
+        };
+        connector.start_next(now);
+        connector
+    }
+
+    /// Starts the next candidate, or ends when none is left and nothing is open.
+    fn start_next(&mut self, now: Instant) {
+        if self.ended {
+            return;
+        }
+        let i = self.attempts.len();
+        match self.candidates.get(i) {
+            Some((target, addr)) => {
+                self.attempts.push(State::Open);
+                self.actions.push_back(ConnectAction::Connect {
+                    id: AttemptId(i),
+                    target: target.clone(),
+                    addr: *addr,
+                });
+                self.next_at = Some(now + self.attempt_delay);
+            }
+            None => {
+                self.next_at = None;
+                if !self.attempts.contains(&State::Open) {
+                    self.fail();
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self) {
+        let attempts = self
+            .attempts
+            .iter()
+            .zip(&self.candidates)
+            .map(|(state, (target, addr))| FailedAttempt {
+                target: target.clone(),
+                addr: *addr,
+                failure: match state {
+                    State::Failed(failure) => *failure,
+                    _ => AttemptFailure::TimedOut,
+                },
+            })
+            .collect();
+        self.end(ConnectOutcome::Failed(ConnectError { attempts }));
+    }
+
+    fn end(&mut self, outcome: ConnectOutcome) {
+        self.ended = true;
+        self.next_at = None;
+        for (i, state) in self.attempts.iter_mut().enumerate() {
+            if *state == State::Open {
+                *state = State::Cancelled;
+                self.actions.push_back(ConnectAction::Cancel(AttemptId(i)));
+            }
+        }
+        self.outcome = Some(outcome);
+    }
+
+    /// Attempt `id` connected. The first to do so wins; any later success
+    /// (of an attempt already cancelled) is ignored, and the caller closes
+    /// it as the `Cancel` said.
+    pub fn handle_connected(&mut self, id: AttemptId, _now: Instant) {
+        if self.ended || self.attempts.get(id.0) != Some(&State::Open) {
+            return;
+        }
+        self.attempts[id.0] = State::Won;
+        let (target, addr) = self.candidates[id.0].clone();
+        self.end(ConnectOutcome::Connected { id, target, addr });
+    }
+
+    /// Attempt `id` failed: the next one starts at once.
+    pub fn handle_failed(&mut self, id: AttemptId, failure: AttemptFailure, now: Instant) {
+        if self.ended || self.attempts.get(id.0) != Some(&State::Open) {
+            return;
+        }
+        self.attempts[id.0] = State::Failed(failure);
+        self.start_next(now);
+    }
+
+    /// The time is `now`: the next attempt starts when its delay is up, and
+    /// everything ends when the deadline has passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.ended {
+            return;
+        }
+        if now >= self.deadline {
+            self.fail();
+            return;
+        }
+        if self.next_at.is_some_and(|at| now >= at) {
+            self.start_next(now);
+        }
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.ended {
+            return None;
+        }
+        Some(
+            self.next_at
+                .map_or(self.deadline, |at| at.min(self.deadline)),
+        )
+    }
+
+    /// The next thing to do, if any.
+    pub fn poll_action(&mut self) -> Option<ConnectAction> {
+        self.actions.pop_front()
+    }
+
+    /// How it ended, once it has: returned exactly once.
+    pub fn poll_outcome(&mut self) -> Option<ConnectOutcome> {
+        self.outcome.take()
+    }
+}

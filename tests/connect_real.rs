@@ -1,0 +1,92 @@
+//! Connecting over real loopback sockets (S29). Every address here is
+//! loopback: listeners the test opens on 127.0.0.x and ::1, and closed ports
+//! beside them. Nothing else is ever dialled.
+
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::time::Duration;
+
+use impp_resolver::blocking;
+use impp_resolver::connect::{AttemptFailure, ConnectConfig};
+use impp_resolver::{Answer, Endpoint, Via};
+use impp_test_support::records::name;
+
+/// A port on `ip` that nothing listens on: bound, then closed.
+fn closed_port(ip: &str) -> u16 {
+    TcpListener::bind((ip.parse::<IpAddr>().unwrap(), 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn endpoint(target: &str, port: u16, addresses: &[&str]) -> Endpoint {
+    Endpoint {
+        priority: 0,
+        weight: 0,
+        port,
+        target: name(target),
+        addresses: addresses.iter().map(|a| a.parse().unwrap()).collect(),
+    }
+}
+
+fn answer(endpoints: Vec<Endpoint>) -> Answer {
+    Answer {
+        endpoints,
+        omitted: 0,
+        via: Via::Fallback {
+            domain: name("loop.example."),
+        },
+        ttl: 60,
+    }
+}
+
+#[test]
+fn the_first_endpoint_that_accepts_wins_in_order() {
+    // b listens on 127.0.0.2 only; its ::1 address on the same port does not.
+    let b = TcpListener::bind("127.0.0.2:0").unwrap();
+    let b_port = b.local_addr().unwrap().port();
+    // c listens too, but comes after b.
+    let c = TcpListener::bind("127.0.0.3:0").unwrap();
+    let c_port = c.local_addr().unwrap().port();
+    let a = answer(vec![
+        endpoint("a.loop.example.", closed_port("127.0.0.1"), &["127.0.0.1"]),
+        endpoint("b.loop.example.", b_port, &["::1", "127.0.0.2"]),
+        endpoint("c.loop.example.", c_port, &["127.0.0.3"]),
+    ]);
+    let connected = blocking::connect(&a, &ConnectConfig::default())
+        .unwrap()
+        .expect("b accepts");
+    assert_eq!(connected.target, name("b.loop.example."));
+    assert_eq!(connected.addr, SocketAddr::from(([127, 0, 0, 2], b_port)));
+    assert_eq!(connected.stream.peer_addr().unwrap(), connected.addr);
+    // The connection is real: b's listener has it.
+    b.set_nonblocking(false).unwrap();
+    let (_, from) = b.accept().unwrap();
+    assert_eq!(from, connected.stream.local_addr().unwrap());
+}
+
+#[test]
+fn every_refused_attempt_is_named() {
+    let (p1, p2) = (closed_port("127.0.0.1"), closed_port("127.0.0.2"));
+    let a = answer(vec![
+        endpoint("a.loop.example.", p1, &["127.0.0.1"]),
+        endpoint("b.loop.example.", p2, &["127.0.0.2"]),
+    ]);
+    let config = ConnectConfig {
+        timeout: Duration::from_secs(10),
+        ..ConnectConfig::default()
+    };
+    let error = blocking::connect(&a, &config).unwrap().unwrap_err();
+    assert_eq!(error.attempts.len(), 2);
+    assert!(
+        error
+            .attempts
+            .iter()
+            .all(|a| a.failure == AttemptFailure::Refused),
+        "{error}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("a.loop.example 127.0.0.1:{p1} refused, b.loop.example 127.0.0.2:{p2} refused")
+    );
+}

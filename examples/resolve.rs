@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --example resolve -- [--server IP:PORT]... [--protocol LABEL]...
 //!     [--fallback-port N] [--timeout-ms N] [--attempts N] [--max-endpoints N]
-//!     [--tcp] [--0x20] [--async] [--connect] URI
+//!     [--tcp] [--0x20] [--async] [--connect] (URI | --srv NAME...)
 //! ```
 //!
 //! Without `--server`, the system's resolvers (`/etc/resolv.conf`). Protocols
@@ -20,7 +20,10 @@
 //! connects over TCP as `blocking::connect` does (Happy Eyeballs over SRV,
 //! S29) and prints one line, `connected <target> <addr> <port>`, instead of
 //! the endpoints; when every attempt fails, `error: connect: <detail>`
-//! naming each attempt, exit 2. `--max-endpoints N` (default
+//! naming each attempt, exit 2. `--srv NAME` (repeatable, in place of the
+//! URI) resolves plain SRV names such as `_xmpps-client._tcp.example.com`,
+//! merged into one RRset (S30), and prints a sixth column: the SRV name
+//! each record came from (no trailing dot). `--max-endpoints N` (default
 //! 64) keeps the first N targets; how many more there were goes to stderr as
 //! `# N more endpoints not shown (max_endpoints M)`.
 //!
@@ -38,11 +41,12 @@ use std::time::Duration;
 use impp_resolver::DriverError;
 use impp_resolver::blocking;
 use impp_resolver::connect::ConnectConfig;
+use impp_resolver::proto::rr::Name;
 use impp_resolver::{Answer, Config, Protocol, Transport, Uri};
 
 const USAGE: &str = "usage: resolve [--server IP:PORT]... [--protocol LABEL]... \
 [--fallback-port N] [--timeout-ms N] [--attempts N] [--max-endpoints N] [--tcp] [--0x20] \
-[--async] [--connect] URI";
+[--async] [--connect] (URI | --srv NAME...)";
 
 struct Args {
     servers: Vec<SocketAddr>,
@@ -55,6 +59,7 @@ struct Args {
     case_randomization: bool,
     asynchronous: bool,
     connect: bool,
+    srv: Vec<String>,
     uri: String,
 }
 
@@ -71,6 +76,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         case_randomization: false,
         asynchronous: false,
         connect: false,
+        srv: Vec::new(),
         uri: String::new(),
     };
     let mut uri = None;
@@ -102,6 +108,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("0x20") => args.case_randomization = true,
             Long("async") => args.asynchronous = true,
             Long("connect") => args.connect = true,
+            Long("srv") => args.srv.push(parser.value()?.string()?),
             Short('h') | Long("help") => return Err("".into()),
             Value(value) if uri.is_none() => uri = Some(value.string()?),
             Value(_) => return Err("only one URI".into()),
@@ -111,7 +118,12 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     if args.protocols.is_empty() {
         args.protocols = vec![Protocol::XMPP, Protocol::SIP];
     }
-    args.uri = uri.ok_or("a URI is required")?;
+    match (uri, args.srv.is_empty()) {
+        (Some(uri), true) => args.uri = uri,
+        (None, false) => {}
+        (Some(_), false) => return Err("a URI or --srv names, not both".into()),
+        (None, true) => return Err("a URI (or --srv NAME) is required".into()),
+    }
     Ok(args)
 }
 
@@ -132,9 +144,21 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let uri: Uri = match args.uri.parse() {
-        Ok(uri) => uri,
-        Err(e) => return fail("invalid-uri", format!("{}: {e}", args.uri)),
+    // What to resolve: a URI, or (`--srv`) plain SRV names, merged.
+    let what = if args.srv.is_empty() {
+        match args.uri.parse() {
+            Ok(uri) => What::Uri(uri),
+            Err(e) => return fail("invalid-uri", format!("{}: {e}", args.uri)),
+        }
+    } else {
+        let mut names = Vec::new();
+        for text in &args.srv {
+            match Name::from_ascii(text) {
+                Ok(name) => names.push(name),
+                Err(e) => return fail("invalid-name", format!("{text}: {e}")),
+            }
+        }
+        What::Srv(names)
     };
     let servers = if args.servers.is_empty() {
         match blocking::system_servers() {
@@ -154,13 +178,27 @@ fn main() -> ExitCode {
         ..Config::default()
     }
     .fit_to_deadline(args.timeout);
-    let result = if args.asynchronous {
-        resolve_async(config, &uri, &args.protocols, args.fallback_port)
-    } else {
-        blocking::resolve_uri(config, &uri, &args.protocols, args.fallback_port)
+    let result = match (&what, args.asynchronous) {
+        (What::Uri(uri), false) => {
+            blocking::resolve_uri(config, uri, &args.protocols, args.fallback_port)
+        }
+        (What::Srv(names), false) => blocking::resolve_srv_set(config, names),
+        (what, true) => resolve_async(config, what, &args.protocols, args.fallback_port),
     };
     match result {
         Ok(answer) if args.connect => connect(&answer, args.timeout),
+        Ok(answer) if matches!(what, What::Srv(_)) => {
+            // A sixth column: the SRV name each record came from (S30).
+            for endpoint in &answer.endpoints {
+                let service = endpoint.service.as_ref().map(Name::to_ascii);
+                let service = service.as_deref().unwrap_or("-");
+                println!(
+                    "{endpoint} {}",
+                    service.strip_suffix('.').unwrap_or(service)
+                );
+            }
+            ExitCode::SUCCESS
+        }
         Ok(answer) => {
             print!("{answer}");
             if answer.omitted > 0 {
@@ -177,11 +215,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// What the command line asks to resolve.
+enum What {
+    Uri(Uri),
+    /// `--srv` names, merged into one RRset.
+    Srv(Vec<Name>),
+}
+
 /// The same resolution through the tokio driver, on a current-thread
 /// runtime.
 fn resolve_async(
     config: Config,
-    uri: &Uri,
+    what: &What,
     protocols: &[Protocol],
     fallback_port: Option<u16>,
 ) -> Result<Answer, DriverError> {
@@ -190,7 +235,10 @@ fn resolve_async(
         .build()?;
     runtime.block_on(async {
         let client = impp_resolver::tokio::Client::new(config)?;
-        client.resolve_uri(uri, protocols, fallback_port).await
+        match what {
+            What::Uri(uri) => client.resolve_uri(uri, protocols, fallback_port).await,
+            What::Srv(names) => client.resolve_srv_set(names).await,
+        }
     })
 }
 

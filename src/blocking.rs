@@ -120,6 +120,14 @@ pub fn resolve_srv(config: Config, owner: &Name) -> Result<Answer, DriverError> 
     Ok(client.wait(id)??)
 }
 
+/// Resolves several SRV owner names of one service merged into one RRset
+/// (S30), as [`Resolver::resolve_srv_set`].
+pub fn resolve_srv_set(config: Config, owners: &[Name]) -> Result<Answer, DriverError> {
+    let mut client = Client::new(config)?;
+    let id = client.start_srv_set(owners)?;
+    Ok(client.wait(id)??)
+}
+
 /// A blocking resolver that keeps its [`Resolver`] and sockets across
 /// calls, and runs several resolutions at once on them.
 ///
@@ -200,6 +208,14 @@ impl Client {
     /// Starts resolving a plain SRV owner name, as [`Resolver::resolve_srv`].
     pub fn start_srv(&mut self, owner: &Name) -> Result<ResolutionId, StartError> {
         let id = self.resolver.resolve_srv(owner, self.clock.now())?;
+        self.flush();
+        Ok(id)
+    }
+
+    /// Starts resolving several SRV owner names merged (S30), as
+    /// [`Resolver::resolve_srv_set`].
+    pub fn start_srv_set(&mut self, owners: &[Name]) -> Result<ResolutionId, StartError> {
+        let id = self.resolver.resolve_srv_set(owners, self.clock.now())?;
         self.flush();
         Ok(id)
     }

@@ -28,6 +28,9 @@ pub struct Endpoint {
     /// target's A and AAAA lookups found nothing or failed: the caller may
     /// skip it or resolve the name itself.
     pub addresses: Vec<IpAddr>,
+    /// The SRV owner name whose record this is (in a merged set, S30, each
+    /// endpoint's own); `None` for the S16 fallback.
+    pub service: Option<Name>,
 }
 
 /// One line, as the `resolve` example prints it:
@@ -64,6 +67,13 @@ pub enum Via {
         owner: Name,
         /// Its position in the caller's list of protocols (0 for `resolve_srv`).
         index: usize,
+    },
+    /// Several SRV RRsets merged into one and ordered together (S30):
+    /// [`Resolver::resolve_srv_set`](crate::Resolver::resolve_srv_set). Each
+    /// endpoint names its own in [`Endpoint::service`].
+    SrvSet {
+        /// The owner names asked, in the order given.
+        owners: Vec<Name>,
     },
     /// The domain's own addresses, standing in for one SRV record (S16).
     Fallback {
@@ -141,6 +151,7 @@ mod tests {
                 "2001:db8::11".parse().unwrap(),
                 "192.0.2.11".parse().unwrap(),
             ],
+            service: None,
         };
         assert_eq!(
             format!("{endpoint}"),

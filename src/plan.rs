@@ -161,6 +161,8 @@ impl Slot {
 #[derive(Debug)]
 pub(crate) struct Target {
     pub(crate) record: SrvRecord,
+    /// The SRV owner name the record came from; `None` for the fallback.
+    pub(crate) service: Option<Name>,
     pub(crate) v4: Lookup,
     pub(crate) v6: Lookup,
 }
@@ -168,7 +170,7 @@ pub(crate) struct Target {
 impl Target {
     /// A target whose addresses are known, from an additional section or
     /// none; `needs_lookup` says whether to ask for them.
-    pub(crate) fn new(record: SrvRecord, ips: Vec<IpAddr>) -> Self {
+    pub(crate) fn new(record: SrvRecord, service: Option<Name>, ips: Vec<IpAddr>) -> Self {
         let (v4, v6): (Vec<IpAddr>, Vec<IpAddr>) = ips.into_iter().partition(IpAddr::is_ipv4);
         let rdata = |ips: Vec<IpAddr>| -> Vec<RData> {
             ips.into_iter()
@@ -182,6 +184,7 @@ impl Target {
             v4: Lookup::found(record.target.clone(), rdata(v4)),
             v6: Lookup::found(record.target.clone(), rdata(v6)),
             record,
+            service,
         }
     }
 
@@ -209,6 +212,7 @@ impl Target {
             weight: self.record.weight,
             port: self.record.port,
             target: self.record.target,
+            service: self.service,
         }
     }
 }
@@ -243,20 +247,34 @@ impl Stage {
 
 /// What the SRV stage has come to, in the caller's order of protocols (S7).
 pub(crate) enum SrvOutcome {
-    /// A preferred protocol is still unanswered.
+    /// A preferred protocol (or, merged, any name) is still unanswered.
     Waiting,
-    /// The first protocol with records: its index and owner, records and
-    /// additional-section addresses, moved out of the lookup.
-    Found {
-        index: usize,
-        owner: Name,
-        records: Vec<RData>,
-        additional: Vec<(Name, IpAddr)>,
-    },
+    /// The RRsets to use: the first protocol's with records (S7), or every
+    /// name's with records in a merged set (S30), moved out of the lookups.
+    Found(Vec<FoundSet>),
     /// An error on a protocol preferred to any with records.
     Failed(Error),
     /// No protocol has records.
     Nothing,
+}
+
+/// One SRV RRset found: the position of its owner name among those asked,
+/// the name (before any CNAME), its records and additional addresses.
+#[derive(Debug)]
+pub(crate) struct FoundSet {
+    pub(crate) index: usize,
+    pub(crate) owner: Name,
+    pub(crate) records: Vec<RData>,
+    pub(crate) additional: Vec<(Name, IpAddr)>,
+}
+
+/// How the SRV RRsets of several owner names combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SrvSet {
+    /// In order of preference: the first with records is used (S7).
+    Preferred,
+    /// All used together, ordered as one RRset (S30).
+    Merged,
 }
 
 /// One resolution in flight.
@@ -267,9 +285,48 @@ pub(crate) struct Resolution {
     /// resolution in flight.
     pub(crate) fallback: Option<Box<(Name, u16)>>,
     pub(crate) stage: Stage,
+    pub(crate) srv_set: SrvSet,
     pub(crate) ttl: u32,
     /// Every question this resolution has waited on, for clean-up.
     pub(crate) asked: Vec<QuestionId>,
+}
+
+/// S30: once every name has answered, every RRset found, in the order the
+/// names were given. A name with no records, or whose lookup failed, is not
+/// an error while another has records (XEP-0368 asks for both sets to be
+/// used, not for both to exist); with none, the first failure, or nothing.
+fn merged_outcome(lookups: &mut [Lookup]) -> SrvOutcome {
+    if lookups
+        .iter()
+        .any(|l| matches!(l.state, LookupState::Pending(_)))
+    {
+        return SrvOutcome::Waiting;
+    }
+    let mut found = Vec::new();
+    let mut failure = None;
+    for (index, lookup) in lookups.iter_mut().enumerate() {
+        match &mut lookup.state {
+            LookupState::Found {
+                records,
+                additional,
+            } => {
+                let owner = lookup.first.as_deref().unwrap_or(&lookup.name);
+                found.push(FoundSet {
+                    index,
+                    owner: owner.clone(),
+                    records: core::mem::take(records),
+                    additional: core::mem::take(additional),
+                });
+            }
+            LookupState::Failed(e) if failure.is_none() => failure = Some((**e).clone()),
+            _ => {}
+        }
+    }
+    match (found.is_empty(), failure) {
+        (false, _) => SrvOutcome::Found(found),
+        (true, Some(error)) => SrvOutcome::Failed(error),
+        (true, None) => SrvOutcome::Nothing,
+    }
 }
 
 impl Resolution {
@@ -278,6 +335,9 @@ impl Resolution {
         let Stage::Srv(lookups) = &mut self.stage else {
             return SrvOutcome::Waiting;
         };
+        if self.srv_set == SrvSet::Merged {
+            return merged_outcome(lookups);
+        }
         for (index, lookup) in lookups.iter_mut().enumerate() {
             match &mut lookup.state {
                 LookupState::Pending(_) => return SrvOutcome::Waiting,
@@ -289,12 +349,12 @@ impl Resolution {
                 } => {
                     // `origin()`, from the fields the match leaves free.
                     let owner = lookup.first.as_deref().unwrap_or(&lookup.name);
-                    return SrvOutcome::Found {
+                    return SrvOutcome::Found(alloc::vec![FoundSet {
                         index,
                         owner: owner.clone(),
                         records: core::mem::take(records),
                         additional: core::mem::take(additional),
-                    };
+                    }]);
                 }
             }
         }

@@ -16,7 +16,8 @@ use crate::error::{Error, StartError, servers_failed};
 use crate::event::{Answer, Event, ResolutionId, Via};
 use crate::message::{Reply, same_name};
 use crate::plan::{
-    Absence, Family, Lookup, LookupState, Resolution, Slot, SrvOutcome, Stage, Target,
+    Absence, Family, FoundSet, Lookup, LookupState, Resolution, Slot, SrvOutcome, SrvSet, Stage,
+    Target,
 };
 use crate::scheduler::{Ended, Outcome, QuestionId, Scheduler, Transmit};
 use crate::service::{Protocol, domain_name, srv_name};
@@ -124,7 +125,7 @@ impl<R: CryptoRng> Resolver<R> {
             Some(port) => Some((domain_name(domain)?, port)),
             None => None,
         };
-        self.start(owners, fallback, now)
+        self.start(owners, fallback, SrvSet::Preferred, now)
     }
 
     /// Starts resolving a plain RFC 2782 SRV owner name such as
@@ -134,13 +135,40 @@ impl<R: CryptoRng> Resolver<R> {
     pub fn resolve_srv(&mut self, owner: &Name, now: Instant) -> Result<ResolutionId, StartError> {
         let mut owner = owner.clone();
         owner.set_fqdn(true);
-        self.start(alloc::vec![owner], None, now)
+        self.start(alloc::vec![owner], None, SrvSet::Preferred, now)
+    }
+
+    /// Starts resolving several SRV owner names of one service together
+    /// (S30, XEP-0368), such as `_xmpps-client._tcp.example.com.` and
+    /// `_xmpp-client._tcp.example.com.`: all their records are ordered as
+    /// one RRset by priority and weight, and each
+    /// [`Endpoint`](crate::Endpoint) says in `service` which name it came
+    /// from. A name with no records (or whose lookup failed) is not an
+    /// error while another has some.
+    ///
+    /// An `Err` means nothing was started and no event will follow; no
+    /// names is [`StartError::NoProtocols`].
+    pub fn resolve_srv_set(
+        &mut self,
+        owners: &[Name],
+        now: Instant,
+    ) -> Result<ResolutionId, StartError> {
+        let owners = owners
+            .iter()
+            .map(|owner| {
+                let mut owner = owner.clone();
+                owner.set_fqdn(true);
+                owner
+            })
+            .collect();
+        self.start(owners, None, SrvSet::Merged, now)
     }
 
     fn start(
         &mut self,
         owners: Vec<Name>,
         fallback: Option<(Name, u16)>,
+        srv_set: SrvSet,
         now: Instant,
     ) -> Result<ResolutionId, StartError> {
         let config = self.scheduler.config();
@@ -166,6 +194,7 @@ impl<R: CryptoRng> Resolver<R> {
             Resolution {
                 fallback: fallback.map(Box::new),
                 stage: Stage::Srv(Vec::new()),
+                srv_set,
                 ttl: u32::MAX,
                 asked: Vec::new(),
             },
@@ -419,12 +448,7 @@ impl<R: CryptoRng> Resolver<R> {
             Stage::Srv(_) => match r.srv_outcome() {
                 SrvOutcome::Waiting => {}
                 SrvOutcome::Failed(error) => self.finish(id, Err(error)),
-                SrvOutcome::Found {
-                    index,
-                    owner,
-                    records,
-                    additional,
-                } => self.use_srv(id, index, owner, records, additional, now),
+                SrvOutcome::Found(sets) => self.use_srv(id, sets, now),
                 SrvOutcome::Nothing => self.fall_back(id, now),
             },
             Stage::Addresses { .. } => {
@@ -435,41 +459,79 @@ impl<R: CryptoRng> Resolver<R> {
         }
     }
 
-    /// Step 2–3 of the plan: order the chosen RRset and look up its targets.
-    fn use_srv(
-        &mut self,
-        id: ResolutionId,
-        index: usize,
-        owner: Name,
-        records: Vec<RData>,
-        additional: Vec<(Name, IpAddr)>,
-        now: Instant,
-    ) {
+    /// Step 2–3 of the plan: order the chosen RRset (or, merged, the RRsets
+    /// as one, S30) and look up its targets.
+    fn use_srv(&mut self, id: ResolutionId, sets: Vec<FoundSet>, now: Instant) {
         // Lower-preference protocols are no longer needed.
         self.stop_srv_lookups(id);
-        let records: Vec<SrvRecord> = records
-            .into_iter()
-            .filter_map(|data| match data {
-                RData::SRV(srv) => Some(SrvRecord {
-                    priority: srv.priority,
-                    weight: srv.weight,
-                    port: srv.port,
-                    target: srv.target,
-                }),
-                _ => None,
-            })
-            .collect();
+        let merged = self
+            .resolutions
+            .get(&id)
+            .is_some_and(|r| r.srv_set == SrvSet::Merged);
+        let mut owners = Vec::with_capacity(sets.len());
+        let mut records = Vec::new();
+        let mut additional = Vec::new();
+        for set in sets {
+            for data in set.records {
+                if let RData::SRV(srv) = data {
+                    let record = SrvRecord {
+                        priority: srv.priority,
+                        weight: srv.weight,
+                        port: srv.port,
+                        target: srv.target,
+                    };
+                    records.push((record, owners.len()));
+                }
+            }
+            additional.extend(set.additional);
+            owners.push((set.owner, set.index));
+        }
+        // S30: which owner each record came from, found again after the
+        // ordering by its contents (n log n: a hostile RRset can be large).
+        let mut owner_of: BTreeMap<(u16, u16, u16, Name), Vec<usize>> = BTreeMap::new();
+        if merged {
+            for (r, owner) in records.iter().rev() {
+                let key = (r.priority, r.weight, r.port, r.target.clone());
+                owner_of.entry(key).or_default().push(*owner);
+            }
+        }
+        let records = records.into_iter().map(|(record, _)| record).collect();
         let mut ordered = match order_srv(records, &mut self.rng) {
             SrvOrder::Unavailable => {
-                return self.finish(id, Err(Error::Unavailable { name: owner }));
+                let name = owners.swap_remove(0).0;
+                return self.finish(id, Err(Error::Unavailable { name }));
             }
             SrvOrder::Targets(t) => t,
         };
         let kept = self.config().max_endpoints;
         let omitted = ordered.len().saturating_sub(kept);
         ordered.truncate(kept);
-        let via = Via::Srv { owner, index };
-        self.look_up_targets(id, via, ordered, omitted, &additional, now);
+        let tagged = ordered
+            .into_iter()
+            .map(|record| {
+                let from = if merged {
+                    let key = (
+                        record.priority,
+                        record.weight,
+                        record.port,
+                        record.target.clone(),
+                    );
+                    owner_of.get_mut(&key).and_then(Vec::pop).unwrap_or(0)
+                } else {
+                    0
+                };
+                (record, Some(owners[from].0.clone()))
+            })
+            .collect();
+        let via = if merged {
+            Via::SrvSet {
+                owners: owners.into_iter().map(|(owner, _)| owner).collect(),
+            }
+        } else {
+            let (owner, index) = owners.swap_remove(0);
+            Via::Srv { owner, index }
+        };
+        self.look_up_targets(id, via, tagged, omitted, &additional, now);
     }
 
     /// Step 4 of the plan: no protocol had SRV records.
@@ -488,14 +550,14 @@ impl<R: CryptoRng> Resolver<R> {
             target: domain.clone(),
         };
         let via = Via::Fallback { domain };
-        self.look_up_targets(id, via, alloc::vec![record], 0, &[], now);
+        self.look_up_targets(id, via, alloc::vec![(record, None)], 0, &[], now);
     }
 
     fn look_up_targets(
         &mut self,
         id: ResolutionId,
         via: Via,
-        records: Vec<SrvRecord>,
+        records: Vec<(SrvRecord, Option<Name>)>,
         omitted: usize,
         additional: &[(Name, IpAddr)],
         now: Instant,
@@ -514,7 +576,7 @@ impl<R: CryptoRng> Resolver<R> {
         });
         let mut targets: Vec<Target> = records
             .into_iter()
-            .map(|record| {
+            .map(|(record, service)| {
                 let ips: Vec<IpAddr> = match &index {
                     Some(index) => index.get(&record.target).cloned().unwrap_or_default(),
                     None => additional
@@ -523,7 +585,7 @@ impl<R: CryptoRng> Resolver<R> {
                         .map(|(_, ip)| *ip)
                         .collect(),
                 };
-                Target::new(record, ips)
+                Target::new(record, service, ips)
             })
             .collect();
         for (i, target) in targets.iter_mut().enumerate() {

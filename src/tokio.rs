@@ -86,6 +86,7 @@ enum What {
         fallback_port: Option<u16>,
     },
     Srv(Name),
+    SrvSet(Vec<Name>),
 }
 
 /// Cancels the resolution of a future dropped before its answer came.
@@ -164,6 +165,12 @@ impl Client {
     /// Dropping the future cancels the resolution.
     pub async fn resolve_srv(&self, owner: &Name) -> Result<Answer, DriverError> {
         self.resolve(What::Srv(owner.clone())).await
+    }
+
+    /// Resolves several SRV owner names merged into one RRset (S30), as
+    /// [`Resolver::resolve_srv_set`]. Dropping the future cancels it.
+    pub async fn resolve_srv_set(&self, owners: &[Name]) -> Result<Answer, DriverError> {
+        self.resolve(What::SrvSet(owners.to_vec())).await
     }
 
     /// The machine's counters, as [`Resolver::stats`].
@@ -298,6 +305,7 @@ impl Driver {
                         .resolver
                         .resolve_uri(&uri, &protocols, fallback_port, now),
                     What::Srv(owner) => self.resolver.resolve_srv(&owner, now),
+                    What::SrvSet(owners) => self.resolver.resolve_srv_set(&owners, now),
                 };
                 match started {
                     Ok(id) => {

@@ -25,6 +25,7 @@ fn endpoint(target: &str, port: u16, addresses: &[&str]) -> Endpoint {
         weight: 0,
         port,
         target: name(target),
+        service: None,
         addresses: addresses.iter().map(|a| a.parse().unwrap()).collect(),
     }
 }

@@ -513,3 +513,51 @@ fn connect_reaches_the_first_endpoint_that_accepts() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn srv_names_merge_and_say_where_each_record_came_from() {
+    // S30 with --srv, then --connect over the merged set. Loopback only.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let closed = TcpListener::bind("127.0.0.2:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let zone = format!(
+        "$ORIGIN merge.example.\n$TTL 60\n@ IN SOA ns hostmaster 1 3600 600 86400 60\n\
+         @ IN NS ns\nns IN A 127.0.0.53\n\
+         _xmpps-client._tcp IN SRV 0 60 {open} tls\n_xmpp-client._tcp IN SRV 0 40 {closed} plain\n\
+         tls IN A 127.0.0.1\nplain IN A 127.0.0.2\n"
+    );
+    let server = zone_server::start(&[("merge.example.", &zone)]).to_string();
+    let names = [
+        "--srv",
+        "_xmpps-client._tcp.merge.example",
+        "--srv",
+        "_xmpp-client._tcp.merge.example",
+        "--srv",
+        "_nothing._tcp.merge.example",
+    ];
+    let out = run(&[&["--server", &server][..], &names].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            format!("0 40 {closed} plain.merge.example 127.0.0.2 _xmpp-client._tcp.merge.example"),
+            format!("0 60 {open} tls.merge.example 127.0.0.1 _xmpps-client._tcp.merge.example"),
+        ]
+    );
+    // Whichever comes first, only the TLS one accepts.
+    let out = run(&[&["--server", &server, "--connect"][..], &names].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("connected tls.merge.example 127.0.0.1 {open}\n")
+    );
+    // A URI and --srv together is bad usage.
+    let out = run(&["--srv", "_x._tcp.merge.example", "im:a@merge.example"]);
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -459,6 +459,7 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
             port: u.arbitrary()?,
             target: crate::records::name(&format!("t{i}.example.")),
             addresses,
+            service: None,
         });
     }
     let answer = Answer {

@@ -186,7 +186,7 @@ fn main() -> ExitCode {
         (what, true) => resolve_async(config, what, &args.protocols, args.fallback_port),
     };
     match result {
-        Ok(answer) if args.connect => connect(&answer, args.timeout),
+        Ok(answer) if args.connect => connect(&answer, args.timeout, args.asynchronous),
         Ok(answer) if matches!(what, What::Srv(_)) => {
             // A sixth column: the SRV name each record came from (S30).
             for endpoint in &answer.endpoints {
@@ -242,21 +242,37 @@ fn resolve_async(
     })
 }
 
-/// `--connect`: connects to `answer`'s endpoints within `timeout`.
-fn connect(answer: &Answer, timeout: Duration) -> ExitCode {
+/// `--connect`: connects to `answer`'s endpoints within `timeout`, through
+/// the tokio driver's `connect` with `--async`.
+fn connect(answer: &Answer, timeout: Duration, asynchronous: bool) -> ExitCode {
     let config = ConnectConfig {
         timeout,
         ..ConnectConfig::default()
     };
-    match blocking::connect(answer, &config) {
-        Ok(Ok(connected)) => {
-            let target = connected.target.to_ascii();
+    let connected = if asynchronous {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(e) => return fail("io", e),
+        };
+        runtime
+            .block_on(impp_resolver::tokio::connect(answer, &config))
+            .map(|c| (c.target, c.addr))
+    } else {
+        match blocking::connect(answer, &config) {
+            Ok(result) => result.map(|c| (c.target, c.addr)),
+            Err(e) => return fail("io", e),
+        }
+    };
+    match connected {
+        Ok((target, addr)) => {
+            let target = target.to_ascii();
             let target = target.strip_suffix('.').unwrap_or(&target);
-            let (ip, port) = (connected.addr.ip(), connected.addr.port());
-            println!("connected {target} {ip} {port}");
+            println!("connected {target} {} {}", addr.ip(), addr.port());
             ExitCode::SUCCESS
         }
-        Ok(Err(e)) => fail("connect", e),
-        Err(e) => fail("io", e),
+        Err(e) => fail("connect", e),
     }
 }

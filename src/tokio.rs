@@ -31,6 +31,9 @@ use ::tokio::sync::{mpsc, oneshot};
 use ::tokio::time::Sleep;
 use hickory_proto::rr::Name;
 
+use crate::connect::{
+    AttemptId, ConnectAction, ConnectConfig, ConnectError, ConnectOutcome, Connector,
+};
 use crate::{
     Answer, Clock, Config, DefaultRng, DriverError, Event, Protocol, ResolutionId, Resolver,
     SocketId, Stats, Uri, os_rng,
@@ -214,6 +217,82 @@ impl Client {
 struct Datagrams {
     socket: UdpSocket,
     outbox: std::collections::VecDeque<(SocketAddr, Vec<u8>)>,
+}
+
+/// A connection [`connect`] made, and where it reached.
+#[derive(Debug)]
+pub struct Connected {
+    /// The connection.
+    pub stream: TcpStream,
+    /// The SRV target whose address it reached.
+    pub target: Name,
+    /// The address and port.
+    pub addr: SocketAddr,
+}
+
+/// Connects to the endpoints of `answer`, Happy Eyeballs over SRV (S29), as
+/// [`blocking::connect`](crate::blocking::connect) does: each attempt is a
+/// task's worth of `TcpStream::connect`, the losers are dropped (closed)
+/// when one wins, and the error names every attempt. Dropping the future
+/// drops every attempt.
+pub async fn connect(answer: &Answer, config: &ConnectConfig) -> Result<Connected, ConnectError> {
+    let clock = Clock::new();
+    let mut connector = Connector::new(answer, config, clock.now());
+    let mut attempts = ::tokio::task::JoinSet::new();
+    let mut running: BTreeMap<AttemptId, ::tokio::task::AbortHandle> = BTreeMap::new();
+    // The latest attempt to connect, kept until the connector says whether
+    // it won (a cancelled one's success is dropped, which closes it).
+    let mut won: Option<(AttemptId, TcpStream)> = None;
+    loop {
+        while let Some(action) = connector.poll_action() {
+            match action {
+                ConnectAction::Connect { id, addr, .. } => {
+                    let handle =
+                        attempts.spawn(async move { (id, TcpStream::connect(addr).await) });
+                    running.insert(id, handle);
+                }
+                ConnectAction::Cancel(id) => {
+                    if let Some(handle) = running.remove(&id) {
+                        handle.abort();
+                    }
+                }
+            }
+        }
+        match connector.poll_outcome() {
+            Some(ConnectOutcome::Connected { id, target, addr }) => {
+                if let Some(stream) = won.take().filter(|(winner, _)| *winner == id) {
+                    return Ok(Connected {
+                        stream: stream.1,
+                        target,
+                        addr,
+                    });
+                }
+            }
+            Some(ConnectOutcome::Failed(error)) => return Err(error),
+            None => {}
+        }
+        let Some(deadline) = connector.poll_timeout() else {
+            // Cannot happen: no outcome yet means a deadline is set.
+            return Err(ConnectError {
+                attempts: Vec::new(),
+            });
+        };
+        let at = ::tokio::time::Instant::from_std(clock.to_std(deadline));
+        ::tokio::select! {
+            Some(joined) = attempts.join_next(), if !attempts.is_empty() => {
+                let Ok((id, result)) = joined else { continue };
+                running.remove(&id);
+                match result {
+                    Ok(stream) => {
+                        won = Some((id, stream));
+                        connector.handle_connected(id, clock.now());
+                    }
+                    Err(e) => connector.handle_failed(id, e.kind().into(), clock.now()),
+                }
+            }
+            () = ::tokio::time::sleep_until(at) => connector.handle_timeout(clock.now()),
+        }
+    }
 }
 
 /// A TCP connection to one server, and what is still to be written on it.

@@ -158,6 +158,11 @@ pub struct Config {
     pub queries_per_socket: u32,
     /// Address family order within one target (S17). Default IPv6 first.
     pub address_order: AddressOrder,
+    /// Report each target's addresses as they arrive
+    /// ([`Resolver::poll_progress`](crate::Resolver::poll_progress)), so
+    /// that connecting can start before the last target resolves (S29).
+    /// Default off: nothing is queued.
+    pub progress: bool,
 }
 
 impl Default for Config {
@@ -183,6 +188,7 @@ impl Default for Config {
             max_outstanding: 128,
             queries_per_socket: 16,
             address_order: AddressOrder::Ipv6First,
+            progress: false,
         }
     }
 }
@@ -269,6 +275,7 @@ impl<'a> arbitrary::Arbitrary<'a> for Config {
             max_outstanding: u.int_in_range(0..=64)?,
             queries_per_socket: u.int_in_range(0..=20)?,
             address_order: u.arbitrary()?,
+            progress: u.arbitrary()?,
         })
     }
 }

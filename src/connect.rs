@@ -14,12 +14,12 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::fmt;
-use core::net::SocketAddr;
+use core::net::{IpAddr, SocketAddr};
 use core::time::Duration;
 
 use hickory_proto::rr::Name;
 
-use crate::event::Answer;
+use crate::event::{Answer, Endpoint, Progress};
 use crate::time::Instant;
 
 /// How connection attempts are paced (S29).
@@ -166,17 +166,50 @@ enum State {
     Won,
 }
 
-/// Paces connection attempts to the endpoints of an [`Answer`] (S29).
+/// What is known of one endpoint while its addresses arrive.
+#[derive(Debug)]
+struct Known {
+    target: Name,
+    port: u16,
+    /// As last reported, in S17 order.
+    addresses: Vec<IpAddr>,
+    /// Nothing more will come for it.
+    complete: bool,
+    /// When IPv4 addresses were first known with IPv6 still pending: they
+    /// wait the Resolution Delay for IPv6 (RFC 8305 §3).
+    v4_since: Option<Instant>,
+    /// Addresses already made candidates.
+    released: Vec<IpAddr>,
+}
+
+/// RFC 8305 §3: how long IPv4 addresses wait for IPv6 ones still pending.
+pub const RESOLUTION_DELAY: Duration = Duration::from_millis(50);
+
+/// Paces connection attempts to the endpoints of an [`Answer`] (S29), from
+/// the finished answer ([`Connector::new`]) or, with `Config::progress`, as
+/// each endpoint's addresses arrive ([`Connector::waiting`]).
 #[derive(Debug)]
 pub struct Connector {
-    /// Every (target, address and port) to try, in order.
+    /// Every (target, address and port) to try, in order, as released.
     candidates: Vec<(Name, SocketAddr)>,
     /// The state of each attempt started: attempt `i` is candidate `i`.
     attempts: Vec<State>,
     /// When the next attempt starts if nothing fails or wins first.
     next_at: Option<Instant>,
+    /// The delay ran out (or nothing started yet) with no candidate to
+    /// start: the next one released starts at once.
+    starved: bool,
     deadline: Instant,
     attempt_delay: Duration,
+    /// Endpoints by their place in the S13 order; `None` while unknown.
+    endpoints: Vec<Option<Known>>,
+    /// Every endpoint before this one has all its addresses released: an
+    /// endpoint's addresses are tried only after every earlier one's.
+    released_upto: usize,
+    /// The resolution has ended: nothing more will come.
+    resolved: bool,
+    /// When the Resolution Delay of the endpoint at `released_upto` ends.
+    resolution_delay_at: Option<Instant>,
     actions: VecDeque<ConnectAction>,
     outcome: Option<ConnectOutcome>,
     ended: bool,
@@ -185,32 +218,137 @@ pub struct Connector {
 impl Connector {
     /// A connector for `answer`'s endpoints, starting its first attempt now.
     pub fn new(answer: &Answer, config: &ConnectConfig, now: Instant) -> Connector {
-        let candidates = answer
-            .endpoints
-            .iter()
-            .flat_map(|e| {
-                e.addresses
-                    .iter()
-                    .map(|ip| (e.target.clone(), SocketAddr::new(*ip, e.port)))
-            })
-            .collect();
-        let mut connector = Connector {
-            candidates,
+        let mut connector = Connector::waiting(config, now);
+        connector.handle_resolved(answer, now);
+        connector
+    }
+
+    /// A connector for a resolution still in flight: feed it each
+    /// [`Progress`] the resolver reports
+    /// ([`Resolver::poll_progress`](crate::Resolver::poll_progress)), then
+    /// the [`Answer`] ([`handle_resolved`](Self::handle_resolved)) or the
+    /// failure ([`handle_unresolved`](Self::handle_unresolved)). The first
+    /// attempt starts as soon as the first endpoint's addresses are known;
+    /// the deadline runs from now.
+    pub fn waiting(config: &ConnectConfig, now: Instant) -> Connector {
+        Connector {
+            candidates: Vec::new(),
             attempts: Vec::new(),
             next_at: None,
+            starved: true,
             deadline: now + config.timeout,
             attempt_delay: config
                 .attempt_delay
                 .clamp(Duration::from_millis(100), Duration::from_secs(2)),
+            endpoints: Vec::new(),
+            released_upto: 0,
+            resolved: false,
+            resolution_delay_at: None,
             actions: VecDeque::new(),
             outcome: None,
             ended: false,
-        };
-        connector.start_next(now);
-        connector
+        }
     }
 
-    /// Starts the next candidate, or ends when none is left and nothing is open.
+    /// What the resolver knows of one endpoint so far (S29: connecting may
+    /// start before every target is resolved).
+    pub fn handle_progress(&mut self, progress: &Progress, now: Instant) {
+        if self.ended || self.resolved {
+            return;
+        }
+        self.learn(progress.index, &progress.endpoint, progress.complete, now);
+        if self.endpoints.len() < progress.endpoints {
+            self.endpoints.resize_with(progress.endpoints, || None);
+        }
+        self.release(now);
+    }
+
+    /// The resolution ended with `answer`: every endpoint is known.
+    pub fn handle_resolved(&mut self, answer: &Answer, now: Instant) {
+        if self.ended {
+            return;
+        }
+        for (i, endpoint) in answer.endpoints.iter().enumerate() {
+            self.learn(i, endpoint, true, now);
+        }
+        self.endpoints.truncate(answer.endpoints.len());
+        self.resolved = true;
+        self.release(now);
+    }
+
+    /// The resolution failed: no more endpoints will come. What was already
+    /// known is still tried.
+    pub fn handle_unresolved(&mut self, now: Instant) {
+        if self.ended {
+            return;
+        }
+        for known in self.endpoints.iter_mut().flatten() {
+            known.complete = true;
+        }
+        self.endpoints.retain(Option::is_some);
+        self.resolved = true;
+        self.release(now);
+    }
+
+    fn learn(&mut self, index: usize, endpoint: &Endpoint, complete: bool, now: Instant) {
+        if self.endpoints.len() <= index {
+            self.endpoints.resize_with(index + 1, || None);
+        }
+        let known = self.endpoints[index].get_or_insert_with(|| Known {
+            target: endpoint.target.clone(),
+            port: endpoint.port,
+            addresses: Vec::new(),
+            complete: false,
+            v4_since: None,
+            released: Vec::new(),
+        });
+        known.addresses.clone_from(&endpoint.addresses);
+        known.complete |= complete;
+        let v6 = known.addresses.iter().any(IpAddr::is_ipv6);
+        if !v6 && !known.addresses.is_empty() && known.v4_since.is_none() {
+            known.v4_since = Some(now);
+        }
+    }
+
+    /// Makes candidates of what may be tried now, in S13 order: an
+    /// endpoint's addresses once every earlier endpoint's are out; IPv6 at
+    /// once, IPv4 alone only after the Resolution Delay or once the
+    /// endpoint is complete. Starts one if the connector was starved.
+    fn release(&mut self, now: Instant) {
+        self.resolution_delay_at = None;
+        while let Some(Some(known)) = self.endpoints.get_mut(self.released_upto) {
+            let v6 = known.addresses.iter().any(IpAddr::is_ipv6);
+            let waited = known
+                .v4_since
+                .is_some_and(|since| now >= since + RESOLUTION_DELAY);
+            if known.complete || v6 || waited {
+                for ip in &known.addresses {
+                    if !known.released.contains(ip) {
+                        known.released.push(*ip);
+                        let addr = SocketAddr::new(*ip, known.port);
+                        self.candidates.push((known.target.clone(), addr));
+                    }
+                }
+            } else if let Some(since) = known.v4_since {
+                self.resolution_delay_at = Some(since + RESOLUTION_DELAY);
+            }
+            if !known.complete {
+                break;
+            }
+            self.released_upto += 1;
+        }
+        if self.starved {
+            self.start_next(now);
+        }
+    }
+
+    /// Everything that will ever be tried has been released.
+    fn all_released(&self) -> bool {
+        self.resolved && self.released_upto >= self.endpoints.len()
+    }
+
+    /// Starts the next candidate. With none: waits for more while more may
+    /// come, or ends when nothing is open either.
     fn start_next(&mut self, now: Instant) {
         if self.ended {
             return;
@@ -225,10 +363,12 @@ impl Connector {
                     addr: *addr,
                 });
                 self.next_at = Some(now + self.attempt_delay);
+                self.starved = false;
             }
             None => {
                 self.next_at = None;
-                if !self.attempts.contains(&State::Open) {
+                self.starved = true;
+                if self.all_released() && !self.attempts.contains(&State::Open) {
                     self.fail();
                 }
             }
@@ -285,8 +425,9 @@ impl Connector {
         self.start_next(now);
     }
 
-    /// The time is `now`: the next attempt starts when its delay is up, and
-    /// everything ends when the deadline has passed.
+    /// The time is `now`: the next attempt starts when its delay is up,
+    /// IPv4 addresses when their Resolution Delay is, and everything ends
+    /// when the deadline has passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.ended {
             return;
@@ -294,6 +435,9 @@ impl Connector {
         if now >= self.deadline {
             self.fail();
             return;
+        }
+        if self.resolution_delay_at.is_some_and(|at| now >= at) {
+            self.release(now);
         }
         if self.next_at.is_some_and(|at| now >= at) {
             self.start_next(now);
@@ -305,10 +449,11 @@ impl Connector {
         if self.ended {
             return None;
         }
-        Some(
-            self.next_at
-                .map_or(self.deadline, |at| at.min(self.deadline)),
-        )
+        let soonest = [self.next_at, self.resolution_delay_at]
+            .into_iter()
+            .flatten()
+            .fold(self.deadline, Instant::min);
+        Some(soonest)
     }
 
     /// The next thing to do, if any.

@@ -106,6 +106,24 @@ impl fmt::Display for Answer {
     }
 }
 
+/// With `Config::progress`: what is known of one endpoint before its
+/// resolution ends (S29), so that connecting can start before the last
+/// target resolves ([`Connector::handle_progress`](crate::connect::Connector::handle_progress)).
+/// Not an end: the resolution still ends with exactly one [`Event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// The resolution.
+    pub id: ResolutionId,
+    /// The endpoint's place in the answer's S13 order.
+    pub index: usize,
+    /// How many endpoints the answer will have.
+    pub endpoints: usize,
+    /// The endpoint, with the addresses known so far (in S17 order).
+    pub endpoint: Endpoint,
+    /// Whether its address lookups are all done.
+    pub complete: bool,
+}
+
 /// What the machine tells the caller. Each resolution ends with exactly one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {

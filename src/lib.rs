@@ -135,7 +135,7 @@ pub use config::{AddressOrder, Config, MAX_SERVERS, Transport};
 #[cfg(feature = "std")]
 pub use error::DriverError;
 pub use error::{Error, ErrorKind, ExtendedError, ServerFailure, StartError};
-pub use event::{Answer, Endpoint, Event, ResolutionId, Via};
+pub use event::{Answer, Endpoint, Event, Progress, ResolutionId, Via};
 pub use resolver::Resolver;
 #[cfg(feature = "std")]
 pub use rng::{DefaultRng, os_rng};

@@ -200,8 +200,20 @@ impl Target {
         }
     }
 
-    fn is_pending(&self) -> bool {
+    pub(crate) fn is_pending(&self) -> bool {
         self.v4.pending_question().is_some() || self.v6.pending_question().is_some()
+    }
+
+    /// The endpoint as known so far, for a progress report (S29).
+    pub(crate) fn snapshot(&self, order: AddressOrder) -> Endpoint {
+        Endpoint {
+            addresses: interleave(self.v6.addresses(), self.v4.addresses(), order),
+            priority: self.record.priority,
+            weight: self.record.weight,
+            port: self.record.port,
+            target: self.record.target.clone(),
+            service: self.service.clone(),
+        }
     }
 
     /// The endpoint, its addresses interleaved by family (S17).

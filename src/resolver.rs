@@ -13,7 +13,7 @@ use rand_core::CryptoRng;
 
 use crate::config::Config;
 use crate::error::{Error, StartError, servers_failed};
-use crate::event::{Answer, Event, ResolutionId, Via};
+use crate::event::{Answer, Event, Progress, ResolutionId, Via};
 use crate::message::{Reply, same_name};
 use crate::plan::{
     Absence, Family, FoundSet, Lookup, LookupState, Resolution, Slot, SrvOutcome, SrvSet, Stage,
@@ -80,6 +80,8 @@ pub struct Resolver<R> {
     /// Resolution deadlines; those of ended resolutions are skipped.
     deadlines: Timers<ResolutionId>,
     events: VecDeque<Event>,
+    /// With `Config::progress`: targets' addresses as they arrive (S29).
+    progress: VecDeque<Progress>,
     next_id: u64,
 }
 
@@ -93,6 +95,7 @@ impl<R: CryptoRng> Resolver<R> {
             waiters: Waiters::default(),
             deadlines: Timers::new(),
             events: VecDeque::new(),
+            progress: VecDeque::new(),
             next_id: 0,
         }
     }
@@ -312,6 +315,13 @@ impl<R: CryptoRng> Resolver<R> {
         self.events.pop_front()
     }
 
+    /// With `Config::progress`: the next report of a target's addresses
+    /// as they arrive, if any (S29). Drain it before `poll_event`, so that
+    /// a resolution's progress comes before its end.
+    pub fn poll_progress(&mut self) -> Option<Progress> {
+        self.progress.pop_front()
+    }
+
     /// When to call [`handle_timeout`](Self::handle_timeout) next, if anything
     /// is waiting.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
@@ -436,6 +446,34 @@ impl<R: CryptoRng> Resolver<R> {
         {
             lookup.state = state;
         }
+        if let Slot::Address { target, .. } = slot {
+            self.report(id, target);
+        }
+    }
+
+    /// S29, with `Config::progress`: what is known of target `index` now.
+    fn report(&mut self, id: ResolutionId, index: usize) {
+        if !self.config().progress {
+            return;
+        }
+        let order = self.config().address_order;
+        let Some(Resolution {
+            stage: Stage::Addresses { targets, .. },
+            ..
+        }) = self.resolutions.get(&id)
+        else {
+            return;
+        };
+        let Some(target) = targets.get(index) else {
+            return;
+        };
+        self.progress.push_back(Progress {
+            id,
+            index,
+            endpoints: targets.len(),
+            endpoint: target.snapshot(order),
+            complete: !target.is_pending(),
+        });
     }
 
     /// Moves resolution `id` along its plan as far as its answers allow.
@@ -599,12 +637,23 @@ impl<R: CryptoRng> Resolver<R> {
                 *target.lookup_mut(family) = Lookup::new(name.clone(), state);
             }
         }
+        let given: Vec<usize> = if self.config().progress {
+            (0..targets.len())
+                .filter(|&i| !targets[i].is_pending())
+                .collect()
+        } else {
+            Vec::new()
+        };
         if let Some(r) = self.resolutions.get_mut(&id) {
             r.stage = Stage::Addresses {
                 via: Box::new(via),
                 targets,
                 omitted,
             };
+        }
+        // Targets whose addresses came with the SRV answer are known now.
+        for i in given {
+            self.report(id, i);
         }
         self.advance(id, now);
     }

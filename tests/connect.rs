@@ -222,3 +222,159 @@ fn nothing_to_try_fails_at_once_and_the_delay_is_kept_in_bounds() {
     let c = Connector::new(&a, &config, ms(0));
     assert_eq!(c.poll_timeout(), Some(ms(100)));
 }
+
+fn progress(
+    index: usize,
+    endpoints: usize,
+    e: Endpoint,
+    complete: bool,
+) -> impp_resolver::Progress {
+    // The id is the resolver's; the connector does not look at it.
+    let mut r = impp_resolver::Resolver::new(
+        impp_test_support::records::config(&[impp_test_support::records::SERVER]),
+        <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1),
+    );
+    let id = r
+        .resolve_srv(&name("_x._tcp.example."), Instant::ZERO)
+        .unwrap();
+    impp_resolver::Progress {
+        id,
+        index,
+        endpoints,
+        endpoint: e,
+        complete,
+    }
+}
+
+#[test]
+fn with_progress_the_first_attempt_starts_before_the_last_target_resolves() {
+    let mut c = Connector::waiting(&ConnectConfig::default(), ms(0));
+    assert!(actions(&mut c).is_empty(), "nothing known yet");
+    assert_eq!(c.poll_timeout(), Some(ms(10_000)), "only the deadline");
+    // The second target is known first: it waits its turn (S13 order).
+    let b = endpoint("b.example.com.", 5222, &["127.0.0.2"]);
+    c.handle_progress(&progress(1, 2, b.clone(), true), ms(5));
+    assert!(actions(&mut c).is_empty());
+    // The first target's IPv6 address: tried at once.
+    let a6 = endpoint("a.example.com.", 5222, &["::1"]);
+    c.handle_progress(&progress(0, 2, a6, false), ms(8));
+    assert_eq!(
+        actions(&mut c),
+        [connect(0, "a.example.com.", "[::1]:5222")]
+    );
+    // Its IPv4 address arrives: next in line, after the attempt delay.
+    let a = endpoint("a.example.com.", 5222, &["::1", "127.0.0.1"]);
+    c.handle_progress(&progress(0, 2, a, true), ms(9));
+    c.handle_timeout(ms(258));
+    assert_eq!(
+        actions(&mut c),
+        [connect(1, "a.example.com.", "127.0.0.1:5222")]
+    );
+    c.handle_failed(AttemptId(1), AttemptFailure::Refused, ms(260));
+    assert_eq!(
+        actions(&mut c),
+        [connect(2, "b.example.com.", "127.0.0.2:5222")]
+    );
+    // The resolution ends with what was already known: nothing new.
+    let all = answer(vec![
+        endpoint("a.example.com.", 5222, &["::1", "127.0.0.1"]),
+        b,
+    ]);
+    c.handle_resolved(&all, ms(300));
+    assert!(actions(&mut c).is_empty());
+    c.handle_failed(AttemptId(0), AttemptFailure::Refused, ms(301));
+    c.handle_failed(AttemptId(2), AttemptFailure::Refused, ms(302));
+    let Some(ConnectOutcome::Failed(error)) = c.poll_outcome() else {
+        panic!("failed")
+    };
+    assert_eq!(error.attempts.len(), 3, "each address tried once");
+}
+
+#[test]
+fn ipv4_alone_waits_the_resolution_delay_for_ipv6() {
+    // RFC 8305 §3: A before AAAA waits 50 ms; AAAA in time goes first.
+    let mut c = Connector::waiting(&ConnectConfig::default(), ms(0));
+    let v4 = endpoint("a.example.com.", 5222, &["127.0.0.1"]);
+    c.handle_progress(&progress(0, 1, v4, false), ms(10));
+    assert!(actions(&mut c).is_empty());
+    assert_eq!(c.poll_timeout(), Some(ms(60)));
+    let both = endpoint("a.example.com.", 5222, &["::1", "127.0.0.1"]);
+    c.handle_progress(&progress(0, 1, both, true), ms(30));
+    assert_eq!(
+        actions(&mut c),
+        [connect(0, "a.example.com.", "[::1]:5222")]
+    );
+    // And when IPv6 never comes, IPv4 goes at 60 ms.
+    let mut c = Connector::waiting(&ConnectConfig::default(), ms(0));
+    let v4 = endpoint("a.example.com.", 5222, &["127.0.0.1"]);
+    c.handle_progress(&progress(0, 1, v4, false), ms(10));
+    c.handle_timeout(ms(60));
+    assert_eq!(
+        actions(&mut c),
+        [connect(0, "a.example.com.", "127.0.0.1:5222")]
+    );
+}
+
+#[test]
+fn the_resolver_reports_each_target_as_it_resolves_and_the_connector_starts_early() {
+    use impp_resolver::proto::op::{Message, MessageType};
+    use impp_resolver::{Config, Protocol, Resolver, Uri};
+    use impp_test_support::records::{SERVER, a, aaaa, config, srv, srv_response};
+    use rand_core::SeedableRng;
+    let cfg = Config {
+        progress: true,
+        ..config(&[SERVER])
+    };
+    let mut r = Resolver::new(cfg, rand_chacha::ChaCha20Rng::seed_from_u64(3));
+    let uri: Uri = "im:fred@example.com".parse().unwrap();
+    r.resolve_uri(&uri, &[Protocol::XMPP], None, ms(0)).unwrap();
+    let q = r.poll_transmit().unwrap();
+    let id = u16::from_be_bytes([q.payload[0], q.payload[1]]);
+    let owner = "_im._xmpp.example.com.";
+    let reply = srv_response(id, |m| {
+        m.add_answer(srv(owner, 0, 0, 5222, "a.example.com."));
+        m.add_answer(srv(owner, 1, 0, 5222, "b.example.com."));
+    });
+    r.handle_datagram(ms(1), q.socket.unwrap(), SERVER, &reply);
+    assert!(
+        r.poll_progress().is_none(),
+        "no target's addresses known yet"
+    );
+    // a's addresses come back; b's never do.
+    let queries: Vec<_> = std::iter::from_fn(|| r.poll_transmit()).collect();
+    assert_eq!(queries.len(), 4, "A and AAAA of both targets");
+    for t in &queries {
+        let query = Message::from_vec(&t.payload).unwrap();
+        let qname = query.queries[0].name().to_ascii();
+        if qname != "a.example.com." {
+            continue;
+        }
+        let mut m = Message::new(
+            query.metadata.id,
+            MessageType::Response,
+            query.metadata.op_code,
+        );
+        m.add_query(query.queries[0].clone());
+        match query.queries[0].query_type() {
+            impp_resolver::proto::rr::RecordType::A => {
+                m.add_answer(a("a.example.com.", [127, 0, 0, 1]))
+            }
+            _ => m.add_answer(aaaa("a.example.com.", "::1")),
+        };
+        r.handle_datagram(ms(2), t.socket.unwrap(), SERVER, &m.to_vec().unwrap());
+    }
+    let reports: Vec<_> = std::iter::from_fn(|| r.poll_progress()).collect();
+    assert_eq!(reports.len(), 2, "one report per family: {reports:?}");
+    assert!(reports.iter().all(|p| p.index == 0 && p.endpoints == 2));
+    assert!(!reports[0].complete && reports[1].complete);
+    assert_eq!(r.resolutions_in_flight(), 1, "b is still resolving");
+    assert!(r.poll_event().is_none());
+    let mut c = Connector::waiting(&ConnectConfig::default(), ms(2));
+    for p in &reports {
+        c.handle_progress(p, ms(2));
+    }
+    assert_eq!(
+        actions(&mut c),
+        [connect(0, "a.example.com.", "[::1]:5222")]
+    );
+}

@@ -475,7 +475,27 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
         timeout: Duration::from_millis(u.int_in_range(0..=20_000)?),
     };
     let mut now = Instant::from_millis(u.int_in_range(0..=1_000)?);
-    let mut c = Connector::new(&answer, &config, now);
+    // Fed the finished answer, or (progressive) reports of the endpoints as
+    // their addresses arrive, in any order, then the end of the resolution.
+    let progressive: bool = u.arbitrary()?;
+    let mut c = if progressive {
+        Connector::waiting(&config, now)
+    } else {
+        Connector::new(&answer, &config, now)
+    };
+    // A resolution id for the reports (the connector does not read it).
+    let id = {
+        let mut r = Resolver::new(
+            Config {
+                servers: vec![SERVER],
+                ..Config::default()
+            },
+            ChaCha20Rng::seed_from_u64(0),
+        );
+        r.resolve_srv(&crate::records::name("_x._tcp.example."), now)
+            .expect("starts")
+    };
+    let mut resolved = !progressive;
     let mut open: Vec<AttemptId> = Vec::new();
     let mut outcomes = 0;
     let result = (|| {
@@ -508,6 +528,30 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
                 assert!(open.is_empty(), "attempts left open: {open:?}");
                 assert_eq!(c.poll_timeout(), None);
             }
+            if !resolved && !answer.endpoints.is_empty() && u.ratio(1, 3)? {
+                let index = u.choose_index(answer.endpoints.len())?;
+                let mut endpoint = answer.endpoints[index].clone();
+                let known = u.int_in_range(0..=endpoint.addresses.len())?;
+                endpoint.addresses.truncate(known);
+                let progress = impp_resolver::Progress {
+                    id,
+                    index,
+                    endpoints: answer.endpoints.len(),
+                    complete: known == answer.endpoints[index].addresses.len() && u.arbitrary()?,
+                    endpoint,
+                };
+                c.handle_progress(&progress, now);
+                continue;
+            }
+            if !resolved && u.ratio(1, 8)? {
+                resolved = true;
+                if u.arbitrary()? {
+                    c.handle_resolved(&answer, now);
+                } else {
+                    c.handle_unresolved(now);
+                }
+                continue;
+            }
             // Any attempt ever started, open or not, may report anything.
             let id = AttemptId(u.int_in_range(0..=12)?);
             match u.int_in_range(0..=3)? {
@@ -535,6 +579,9 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
         Ok(())
     })();
     // Whatever happened, time running out ends it exactly once.
+    if !resolved {
+        c.handle_resolved(&answer, now);
+    }
     while let Some(due) = c.poll_timeout() {
         now = now.max(due);
         c.handle_timeout(now);

@@ -51,6 +51,7 @@ fn main() {
             Err(DriverError::Start(e)) => println!("error: {}: {e}", e.kind()),
             Err(DriverError::Resolve(e)) => println!("error: {}: {e}", e.kind()),
             Err(DriverError::Io(e)) => println!("error: io: {e}"),
+            Err(DriverError::Connect(e)) => println!("error: connect: {e}"),
         }
     }
 }

@@ -212,6 +212,7 @@ fn main() -> ExitCode {
         Err(DriverError::Start(e)) => fail(e.kind().as_str(), e),
         Err(DriverError::Resolve(e)) => fail(e.kind().as_str(), e),
         Err(DriverError::Io(e)) => fail("io", e),
+        Err(DriverError::Connect(e)) => fail("connect", e),
     }
 }
 
@@ -259,10 +260,10 @@ fn connect(answer: &Answer, timeout: Duration, asynchronous: bool) -> ExitCode {
         };
         runtime
             .block_on(impp_resolver::tokio::connect(answer, &config))
-            .map(|c| (c.target, c.addr))
+            .map(|c| (c.endpoint.target, c.addr))
     } else {
         match blocking::connect(answer, &config) {
-            Ok(result) => result.map(|c| (c.target, c.addr)),
+            Ok(result) => result.map(|c| (c.endpoint.target, c.addr)),
             Err(e) => return fail("io", e),
         }
     };

@@ -21,8 +21,8 @@ use crate::connect::{
     AttemptId, ConnectAction, ConnectConfig, ConnectError, ConnectOutcome, Connector,
 };
 use crate::{
-    Answer, Clock, Config, DefaultRng, DriverError, Error, Event, Protocol, ResolutionId, Resolver,
-    SocketId, StartError, Transport, Uri, os_rng,
+    Answer, Clock, Config, DefaultRng, DriverError, Endpoint, Error, Event, Protocol, ResolutionId,
+    Resolver, SocketId, StartError, Transport, Uri, os_rng,
 };
 
 /// Where DNS servers are listed on Unix systems.
@@ -494,13 +494,38 @@ fn read_stream(
     }
 }
 
+/// Resolves `uri` as [`resolve_uri`], then connects to what it found as
+/// [`connect`] does: the TCP stream and the endpoint it reached.
+pub fn connect_uri(
+    config: Config,
+    uri: &Uri,
+    protocols: &[Protocol],
+    fallback_port: Option<u16>,
+    connect_config: &ConnectConfig,
+) -> Result<Connected, DriverError> {
+    let answer = resolve_uri(config, uri, protocols, fallback_port)?;
+    connect(&answer, connect_config)?.map_err(DriverError::Connect)
+}
+
+/// Resolves several SRV names merged (S30) as [`resolve_srv_set`], then
+/// connects to what they found as [`connect`] does.
+pub fn connect_srv_set(
+    config: Config,
+    owners: &[Name],
+    connect_config: &ConnectConfig,
+) -> Result<Connected, DriverError> {
+    let answer = resolve_srv_set(config, owners)?;
+    connect(&answer, connect_config)?.map_err(DriverError::Connect)
+}
+
 /// A connection [`connect`] made, and where it reached.
 #[derive(Debug)]
 pub struct Connected {
     /// The connection, in blocking mode.
     pub stream: std::net::TcpStream,
-    /// The SRV target whose address it reached.
-    pub target: Name,
+    /// The endpoint it reached: target, port, priority and weight, and in a
+    /// merged set (S30) the SRV name it came from.
+    pub endpoint: Endpoint,
     /// The address and port.
     pub addr: SocketAddr,
 }
@@ -539,13 +564,16 @@ pub fn connect(
             }
         }
         match connector.poll_outcome() {
-            Some(ConnectOutcome::Connected { id, target, addr }) => {
+            Some(ConnectOutcome::Connected {
+                id, endpoint, addr, ..
+            }) => {
                 let stream = attempts.remove(&id).ok_or(io::ErrorKind::NotFound)?;
                 let stream = std::net::TcpStream::from(stream);
                 stream.set_nonblocking(false)?;
+                let endpoint = answer.endpoints[endpoint].clone();
                 return Ok(Ok(Connected {
                     stream,
-                    target,
+                    endpoint,
                     addr,
                 }));
             }

@@ -149,6 +149,8 @@ pub enum ConnectOutcome {
     Connected {
         /// The winning attempt.
         id: AttemptId,
+        /// The place of its endpoint in the answer's S13 order.
+        endpoint: usize,
         /// Its SRV target.
         target: Name,
         /// The address and port it reached.
@@ -191,7 +193,8 @@ pub const RESOLUTION_DELAY: Duration = Duration::from_millis(50);
 #[derive(Debug)]
 pub struct Connector {
     /// Every (target, address and port) to try, in order, as released.
-    candidates: Vec<(Name, SocketAddr)>,
+    /// Each with the place of its endpoint in the S13 order.
+    candidates: Vec<(usize, Name, SocketAddr)>,
     /// The state of each attempt started: attempt `i` is candidate `i`.
     attempts: Vec<State>,
     /// When the next attempt starts if nothing fails or wins first.
@@ -326,7 +329,8 @@ impl Connector {
                     if !known.released.contains(ip) {
                         known.released.push(*ip);
                         let addr = SocketAddr::new(*ip, known.port);
-                        self.candidates.push((known.target.clone(), addr));
+                        let endpoint = self.released_upto;
+                        self.candidates.push((endpoint, known.target.clone(), addr));
                     }
                 }
             } else if let Some(since) = known.v4_since {
@@ -355,7 +359,7 @@ impl Connector {
         }
         let i = self.attempts.len();
         match self.candidates.get(i) {
-            Some((target, addr)) => {
+            Some((_, target, addr)) => {
                 self.attempts.push(State::Open);
                 self.actions.push_back(ConnectAction::Connect {
                     id: AttemptId(i),
@@ -380,7 +384,7 @@ impl Connector {
             .attempts
             .iter()
             .zip(&self.candidates)
-            .map(|(state, (target, addr))| FailedAttempt {
+            .map(|(state, (_, target, addr))| FailedAttempt {
                 target: target.clone(),
                 addr: *addr,
                 failure: match state {
@@ -412,8 +416,13 @@ impl Connector {
             return;
         }
         self.attempts[id.0] = State::Won;
-        let (target, addr) = self.candidates[id.0].clone();
-        self.end(ConnectOutcome::Connected { id, target, addr });
+        let (endpoint, target, addr) = self.candidates[id.0].clone();
+        self.end(ConnectOutcome::Connected {
+            id,
+            endpoint,
+            target,
+            addr,
+        });
     }
 
     /// Attempt `id` failed: the next one starts at once.

@@ -468,7 +468,7 @@ impl From<NameError> for StartError {
 }
 
 /// Why a driver ([`blocking`](crate::blocking), [`tokio`](crate::tokio))
-/// could not produce an [`Answer`](crate::Answer).
+/// could not produce an [`Answer`](crate::Answer), or a connection to one.
 #[cfg(feature = "std")]
 #[derive(Debug)]
 pub enum DriverError {
@@ -479,6 +479,9 @@ pub enum DriverError {
     /// A socket, the system configuration or the OS random source failed,
     /// or the driver stopped.
     Io(std::io::Error),
+    /// Resolved, but no connection attempt succeeded (S29): each one, and
+    /// how it failed.
+    Connect(crate::connect::ConnectError),
 }
 
 #[cfg(feature = "std")]
@@ -487,6 +490,7 @@ impl core::fmt::Display for DriverError {
         match self {
             DriverError::Start(e) => e.fmt(f),
             DriverError::Resolve(e) => e.fmt(f),
+            DriverError::Connect(e) => e.fmt(f),
             DriverError::Io(e) => write!(f, "I/O error: {e}"),
         }
     }

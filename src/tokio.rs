@@ -35,8 +35,8 @@ use crate::connect::{
     AttemptId, ConnectAction, ConnectConfig, ConnectError, ConnectOutcome, Connector,
 };
 use crate::{
-    Answer, Clock, Config, DefaultRng, DriverError, Event, Protocol, ResolutionId, Resolver,
-    SocketId, Stats, Uri, os_rng,
+    Answer, Clock, Config, DefaultRng, DriverError, Endpoint, Event, Protocol, ResolutionId,
+    Resolver, SocketId, Stats, Uri, os_rng,
 };
 
 /// A handle to a resolver running as a tokio task. Clones share the task,
@@ -176,6 +176,30 @@ impl Client {
         self.resolve(What::SrvSet(owners.to_vec())).await
     }
 
+    /// Resolves `uri`, then connects to what it found as [`connect`] does.
+    /// Dropping the future cancels whichever is under way.
+    pub async fn connect_uri(
+        &self,
+        uri: &Uri,
+        protocols: &[Protocol],
+        fallback_port: Option<u16>,
+        config: &ConnectConfig,
+    ) -> Result<Connected, DriverError> {
+        let answer = self.resolve_uri(uri, protocols, fallback_port).await?;
+        connect(&answer, config).await.map_err(DriverError::Connect)
+    }
+
+    /// Resolves several SRV names merged (S30), then connects to what they
+    /// found as [`connect`] does.
+    pub async fn connect_srv_set(
+        &self,
+        owners: &[Name],
+        config: &ConnectConfig,
+    ) -> Result<Connected, DriverError> {
+        let answer = self.resolve_srv_set(owners).await?;
+        connect(&answer, config).await.map_err(DriverError::Connect)
+    }
+
     /// The machine's counters, as [`Resolver::stats`].
     pub async fn stats(&self) -> io::Result<Stats> {
         Ok(self.inspect().await?.0)
@@ -224,8 +248,9 @@ struct Datagrams {
 pub struct Connected {
     /// The connection.
     pub stream: TcpStream,
-    /// The SRV target whose address it reached.
-    pub target: Name,
+    /// The endpoint it reached: target, port, priority and weight, and in a
+    /// merged set (S30) the SRV name it came from.
+    pub endpoint: Endpoint,
     /// The address and port.
     pub addr: SocketAddr,
 }
@@ -259,11 +284,13 @@ pub async fn connect(answer: &Answer, config: &ConnectConfig) -> Result<Connecte
             }
         }
         match connector.poll_outcome() {
-            Some(ConnectOutcome::Connected { id, target, addr }) => {
+            Some(ConnectOutcome::Connected {
+                id, endpoint, addr, ..
+            }) => {
                 if let Some(stream) = won.take().filter(|(winner, _)| *winner == id) {
                     return Ok(Connected {
                         stream: stream.1,
-                        target,
+                        endpoint: answer.endpoints[endpoint].clone(),
                         addr,
                     });
                 }

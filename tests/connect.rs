@@ -87,6 +87,7 @@ fn a_silent_ipv6_address_gets_the_ipv4_one_started_beside_it_at_250_ms() {
         c.poll_outcome(),
         Some(ConnectOutcome::Connected {
             id: AttemptId(1),
+            endpoint: 0,
             target: name("xmpp.example.com."),
             addr: addr("127.0.0.1:5222"),
         })

@@ -57,7 +57,7 @@ fn the_first_endpoint_that_accepts_wins_in_order() {
     let connected = blocking::connect(&a, &ConnectConfig::default())
         .unwrap()
         .expect("b accepts");
-    assert_eq!(connected.target, name("b.loop.example."));
+    assert_eq!(connected.endpoint.target, name("b.loop.example."));
     assert_eq!(connected.addr, SocketAddr::from(([127, 0, 0, 2], b_port)));
     assert_eq!(connected.stream.peer_addr().unwrap(), connected.addr);
     // The connection is real: b's listener has it.
@@ -90,4 +90,73 @@ fn every_refused_attempt_is_named() {
         error.to_string(),
         format!("a.loop.example 127.0.0.1:{p1} refused, b.loop.example 127.0.0.2:{p2} refused")
     );
+}
+
+/// A zone whose every address is loopback: `_xmpps-client` to a listener,
+/// `_xmpp-client` to a closed port. The listener, and its port.
+fn merged_zone() -> (std::net::SocketAddr, TcpListener, u16) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let closed = closed_port("127.0.0.2");
+    let zone = format!(
+        "$ORIGIN loop.example.\n$TTL 60\n@ IN SOA ns hostmaster 1 3600 600 86400 60\n\
+         @ IN NS ns\nns IN A 127.0.0.53\n\
+         _xmpps-client._tcp IN SRV 0 60 {open} tls\n_xmpp-client._tcp IN SRV 0 40 {closed} plain\n\
+         _im._xmpp IN SRV 0 0 {open} tls\n\
+         tls IN A 127.0.0.1\nplain IN A 127.0.0.2\n"
+    );
+    let server = impp_test_support::zone_server::start(&[("loop.example.", &zone)]);
+    (server, listener, open)
+}
+
+#[test]
+fn connect_srv_set_resolves_merged_names_and_says_which_one_it_reached() {
+    let (server, _listener, open) = merged_zone();
+    let config = impp_test_support::records::config(&[server]);
+    let owners = [
+        name("_xmpps-client._tcp.loop.example."),
+        name("_xmpp-client._tcp.loop.example."),
+    ];
+    let connected =
+        blocking::connect_srv_set(config.clone(), &owners, &ConnectConfig::default()).unwrap();
+    assert_eq!(connected.addr, SocketAddr::from(([127, 0, 0, 1], open)));
+    assert_eq!(connected.endpoint.service, Some(owners[0].clone()));
+    // And from a URI.
+    let uri = "im:alice@loop.example".parse().unwrap();
+    let connected = blocking::connect_uri(
+        config,
+        &uri,
+        &[impp_resolver::Protocol::XMPP],
+        None,
+        &ConnectConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(connected.endpoint.target, name("tls.loop.example."));
+}
+
+#[tokio::test]
+async fn the_tokio_client_connects_to_a_uri_and_to_merged_names() {
+    let (server, _listener, open) = merged_zone();
+    let client =
+        impp_resolver::tokio::Client::new(impp_test_support::records::config(&[server])).unwrap();
+    let uri = "im:alice@loop.example".parse().unwrap();
+    let connected = client
+        .connect_uri(
+            &uri,
+            &[impp_resolver::Protocol::XMPP],
+            None,
+            &ConnectConfig::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(connected.stream.peer_addr().unwrap().port(), open);
+    let owners = [
+        name("_xmpps-client._tcp.loop.example."),
+        name("_xmpp-client._tcp.loop.example."),
+    ];
+    let connected = client
+        .connect_srv_set(&owners, &ConnectConfig::default())
+        .await
+        .unwrap();
+    assert_eq!(connected.endpoint.service, Some(owners[0].clone()));
 }

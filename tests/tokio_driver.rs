@@ -285,7 +285,7 @@ async fn connect_reaches_the_first_endpoint_that_accepts() {
     let connected = impp_resolver::tokio::connect(&answer, &ConnectConfig::default())
         .await
         .expect("the second accepts");
-    assert_eq!(connected.target, name("up.loop.example."));
+    assert_eq!(connected.endpoint.target, name("up.loop.example."));
     assert_eq!(connected.stream.peer_addr().unwrap().port(), open);
     // Only the closed one: the error names it.
     let answer = Answer {

@@ -108,5 +108,6 @@ pub fn resolve_blocking(
         Err(DriverError::Resolve(e)) => Err(e),
         Err(DriverError::Start(e)) => panic!("did not start: {e}"),
         Err(DriverError::Io(e)) => panic!("I/O error: {e}"),
+        Err(DriverError::Connect(e)) => panic!("no connection was asked for: {e}"),
     }
 }

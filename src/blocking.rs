@@ -241,6 +241,33 @@ impl Client {
         }
     }
 
+    /// Resolves `uri` on this client's machine and sockets, then connects
+    /// to what it found as [`connect`] does. Other resolutions in flight
+    /// move on while it waits.
+    pub fn connect_uri(
+        &mut self,
+        uri: &Uri,
+        protocols: &[Protocol],
+        fallback_port: Option<u16>,
+        config: &ConnectConfig,
+    ) -> Result<Connected, DriverError> {
+        let id = self.start_uri(uri, protocols, fallback_port)?;
+        let answer = self.wait(id)??;
+        connect(&answer, config)?.map_err(DriverError::Connect)
+    }
+
+    /// Resolves several SRV names merged (S30) on this client, then
+    /// connects to what they found as [`connect`] does.
+    pub fn connect_srv_set(
+        &mut self,
+        owners: &[Name],
+        config: &ConnectConfig,
+    ) -> Result<Connected, DriverError> {
+        let id = self.start_srv_set(owners)?;
+        let answer = self.wait(id)??;
+        connect(&answer, config)?.map_err(DriverError::Connect)
+    }
+
     /// The machine, for its [`stats`](Resolver::stats) and configuration.
     pub fn resolver(&self) -> &Resolver<DefaultRng> {
         &self.resolver

@@ -132,6 +132,21 @@ fn connect_srv_set_resolves_merged_names_and_says_which_one_it_reached() {
     )
     .unwrap();
     assert_eq!(connected.endpoint.target, name("tls.loop.example."));
+    // And through a long-lived client.
+    let mut client = blocking::Client::new(impp_test_support::records::config(&[server])).unwrap();
+    let connected = client
+        .connect_srv_set(&owners, &ConnectConfig::default())
+        .unwrap();
+    assert_eq!(connected.endpoint.service, Some(owners[0].clone()));
+    let connected = client
+        .connect_uri(
+            &uri,
+            &[impp_resolver::Protocol::XMPP],
+            None,
+            &ConnectConfig::default(),
+        )
+        .unwrap();
+    assert_eq!(connected.addr.port(), open);
 }
 
 #[tokio::test]

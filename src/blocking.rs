@@ -1,10 +1,11 @@
 //! A blocking driver over UDP and TCP sockets (feature `std`).
 //!
 //! [`Client`] keeps a [`Resolver`] and its sockets across calls and runs
-//! any number of resolutions at once on them: one `mio` poll loop over a
-//! UDP socket per address family and a TCP connection per server that
-//! needs one (S22). [`resolve_uri`] and [`resolve_srv`] are one-shot
-//! conveniences over a fresh `Client`. Programs with an event loop of their
+//! any number of resolutions at once on them: one `mio` poll loop over the
+//! UDP sockets the machine names (a fresh port every 16 queries, S28) and a
+//! TCP connection per server that needs one (S22). [`resolve_uri`],
+//! [`resolve_srv`] and [`resolve_srv_set`] are one-shot conveniences over a
+//! fresh `Client`; [`connect`] connects to what a resolution found (S29). Programs with an event loop of their
 //! own should drive the [`Resolver`] themselves; this module shows how.
 
 use std::collections::BTreeMap;

@@ -4,43 +4,17 @@
 //! deadline ending everything. Addresses here are loopback; nothing is
 //! dialled (the connector only says what to dial).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use impp_resolver::connect::{
     AttemptFailure, AttemptId, ConnectAction, ConnectConfig, ConnectOutcome, Connector,
 };
-use impp_resolver::{Answer, Endpoint, Instant, Via};
-use impp_test_support::records::name;
+use impp_resolver::{Endpoint, Instant};
+use impp_test_support::records::{answer_of as answer, endpoint, name};
 
 fn ms(ms: u64) -> Instant {
     Instant::from_millis(ms)
-}
-
-fn endpoint(target: &str, port: u16, addresses: &[&str]) -> Endpoint {
-    Endpoint {
-        priority: 0,
-        weight: 0,
-        port,
-        target: name(target),
-        service: None,
-        addresses: addresses
-            .iter()
-            .map(|a| a.parse::<IpAddr>().unwrap())
-            .collect(),
-    }
-}
-
-fn answer(endpoints: Vec<Endpoint>) -> Answer {
-    Answer {
-        endpoints,
-        omitted: 0,
-        via: Via::Srv {
-            owner: name("_xmpp-client._tcp.example.com."),
-            index: 0,
-        },
-        ttl: 300,
-    }
 }
 
 fn addr(s: &str) -> SocketAddr {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use impp_resolver::blocking;
 use impp_resolver::connect::{AttemptFailure, ConnectConfig};
-use impp_resolver::{Answer, Endpoint, Via};
-use impp_test_support::records::name;
+use impp_test_support::records::{answer_of as answer, endpoint, name};
+use impp_test_support::zone_server::{listener_and_closed_port, loopback_zone};
 
 /// A port on `ip` that nothing listens on: bound, then closed.
 fn closed_port(ip: &str) -> u16 {
@@ -17,28 +17,6 @@ fn closed_port(ip: &str) -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn endpoint(target: &str, port: u16, addresses: &[&str]) -> Endpoint {
-    Endpoint {
-        priority: 0,
-        weight: 0,
-        port,
-        target: name(target),
-        service: None,
-        addresses: addresses.iter().map(|a| a.parse().unwrap()).collect(),
-    }
-}
-
-fn answer(endpoints: Vec<Endpoint>) -> Answer {
-    Answer {
-        endpoints,
-        omitted: 0,
-        via: Via::Fallback {
-            domain: name("loop.example."),
-        },
-        ttl: 60,
-    }
 }
 
 #[test]
@@ -95,15 +73,13 @@ fn every_refused_attempt_is_named() {
 /// A zone whose every address is loopback: `_xmpps-client` to a listener,
 /// `_xmpp-client` to a closed port. The listener, and its port.
 fn merged_zone() -> (std::net::SocketAddr, TcpListener, u16) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let open = listener.local_addr().unwrap().port();
-    let closed = closed_port("127.0.0.2");
-    let zone = format!(
-        "$ORIGIN loop.example.\n$TTL 60\n@ IN SOA ns hostmaster 1 3600 600 86400 60\n\
-         @ IN NS ns\nns IN A 127.0.0.53\n\
-         _xmpps-client._tcp IN SRV 0 60 {open} tls\n_xmpp-client._tcp IN SRV 0 40 {closed} plain\n\
-         _im._xmpp IN SRV 0 0 {open} tls\n\
-         tls IN A 127.0.0.1\nplain IN A 127.0.0.2\n"
+    let (listener, open, closed) = listener_and_closed_port();
+    let zone = loopback_zone(
+        "loop.example.",
+        &format!(
+            "_xmpps-client._tcp IN SRV 0 60 {open} tls\n_xmpp-client._tcp IN SRV 0 40 {closed} plain\n\
+             _im._xmpp IN SRV 0 0 {open} tls\ntls IN A 127.0.0.1\nplain IN A 127.0.0.2\n"
+        ),
     );
     let server = impp_test_support::zone_server::start(&[("loop.example.", &zone)]);
     (server, listener, open)

@@ -484,19 +484,13 @@ fn event_loop_resolves_every_uri_at_once_over_udp_and_tcp() {
 fn connect_reaches_the_first_endpoint_that_accepts() {
     // Every address in this zone is loopback, and every port is the test's:
     // a listener, and a closed port (S29; nothing else is ever dialled).
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let open = listener.local_addr().unwrap().port();
-    let closed = TcpListener::bind("127.0.0.2:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let zone = format!(
-        "$ORIGIN loop.example.\n$TTL 60\n@ IN SOA ns hostmaster 1 3600 600 86400 60\n\
-         @ IN NS ns\nns IN A 127.0.0.53\n\
-         _im._xmpp IN SRV 0 0 {closed} down\n_im._xmpp IN SRV 1 0 {open} up\n\
-         down IN A 127.0.0.2\nup IN A 127.0.0.1\n\
-         _im._xmpp.dead IN SRV 0 0 {closed} down\n"
+    let (_listener, open, closed) = zone_server::listener_and_closed_port();
+    let zone = zone_server::loopback_zone(
+        "loop.example.",
+        &format!(
+            "_im._xmpp IN SRV 0 0 {closed} down\n_im._xmpp IN SRV 1 0 {open} up\n\
+             down IN A 127.0.0.2\nup IN A 127.0.0.1\n_im._xmpp.dead IN SRV 0 0 {closed} down\n"
+        ),
     );
     let server = zone_server::start(&[("loop.example.", &zone)]).to_string();
     let out = run(&["--server", &server, "--connect", "im:u@loop.example"]);
@@ -517,18 +511,13 @@ fn connect_reaches_the_first_endpoint_that_accepts() {
 #[test]
 fn srv_names_merge_and_say_where_each_record_came_from() {
     // S30 with --srv, then --connect over the merged set. Loopback only.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let open = listener.local_addr().unwrap().port();
-    let closed = TcpListener::bind("127.0.0.2:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let zone = format!(
-        "$ORIGIN merge.example.\n$TTL 60\n@ IN SOA ns hostmaster 1 3600 600 86400 60\n\
-         @ IN NS ns\nns IN A 127.0.0.53\n\
-         _xmpps-client._tcp IN SRV 0 60 {open} tls\n_xmpp-client._tcp IN SRV 0 40 {closed} plain\n\
-         tls IN A 127.0.0.1\nplain IN A 127.0.0.2\n"
+    let (_listener, open, closed) = zone_server::listener_and_closed_port();
+    let zone = zone_server::loopback_zone(
+        "merge.example.",
+        &format!(
+            "_xmpps-client._tcp IN SRV 0 60 {open} tls\n_xmpp-client._tcp IN SRV 0 40 {closed} plain\n\
+             tls IN A 127.0.0.1\nplain IN A 127.0.0.2\n"
+        ),
     );
     let server = zone_server::start(&[("merge.example.", &zone)]).to_string();
     let names = [

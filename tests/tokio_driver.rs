@@ -253,35 +253,14 @@ async fn every_query_handed_out_reaches_the_server() {
 #[tokio::test]
 async fn connect_reaches_the_first_endpoint_that_accepts() {
     // Every address here is loopback: a listener, and a closed port.
+    use impp_resolver::Answer;
     use impp_resolver::connect::{AttemptFailure, ConnectConfig};
-    use impp_resolver::{Answer, Endpoint, Via};
-    use impp_test_support::records::name;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let open = listener.local_addr().unwrap().port();
-    let closed = std::net::TcpListener::bind("127.0.0.2:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let endpoint = |target: &str, port, ip: &str| Endpoint {
-        priority: 0,
-        weight: 0,
-        port,
-        target: name(target),
-        addresses: vec![ip.parse().unwrap()],
-        service: None,
-    };
-    let answer = Answer {
-        endpoints: vec![
-            endpoint("down.loop.example.", closed, "127.0.0.2"),
-            endpoint("up.loop.example.", open, "127.0.0.1"),
-        ],
-        omitted: 0,
-        via: Via::Fallback {
-            domain: name("loop.example."),
-        },
-        ttl: 60,
-    };
+    use impp_test_support::records::{answer_of, endpoint, name};
+    let (_listener, open, closed) = zone_server::listener_and_closed_port();
+    let answer = answer_of(vec![
+        endpoint("down.loop.example.", closed, &["127.0.0.2"]),
+        endpoint("up.loop.example.", open, &["127.0.0.1"]),
+    ]);
     let connected = impp_resolver::tokio::connect(&answer, &ConnectConfig::default())
         .await
         .expect("the second accepts");
@@ -289,7 +268,7 @@ async fn connect_reaches_the_first_endpoint_that_accepts() {
     assert_eq!(connected.stream.peer_addr().unwrap().port(), open);
     // Only the closed one: the error names it.
     let answer = Answer {
-        endpoints: vec![endpoint("down.loop.example.", closed, "127.0.0.2")],
+        endpoints: vec![endpoint("down.loop.example.", closed, &["127.0.0.2"])],
         ..answer
     };
     let error = impp_resolver::tokio::connect(&answer, &ConnectConfig::default())

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use impp_resolver::proto::op::{Message, MessageType, OpCode, Query};
 use impp_resolver::proto::rr::rdata::{A, AAAA, CNAME, SOA, SRV};
 use impp_resolver::proto::rr::{Name, RData, Record, RecordType};
-use impp_resolver::{Config, SocketId};
+use impp_resolver::{Answer, Config, Endpoint, SocketId, Via};
 
 /// The server of machine-level tests (a documentation address: nothing is
 /// ever sent to it, the tests hand answers in themselves).
@@ -100,4 +100,32 @@ pub fn query_id(transmit: &impp_resolver::Transmit) -> u16 {
         _ => 0,
     };
     u16::from_be_bytes([transmit.payload[at], transmit.payload[at + 1]])
+}
+
+/// An endpoint of `target` on `port` with `addresses`, as a resolution
+/// would hand it to a connector.
+pub fn endpoint(target: &str, port: u16, addresses: &[&str]) -> Endpoint {
+    Endpoint {
+        priority: 0,
+        weight: 0,
+        port,
+        target: name(target),
+        service: None,
+        addresses: addresses
+            .iter()
+            .map(|a| a.parse().expect("an IP address"))
+            .collect(),
+    }
+}
+
+/// An answer of `endpoints`, for feeding a connector directly.
+pub fn answer_of(endpoints: Vec<Endpoint>) -> Answer {
+    Answer {
+        endpoints,
+        omitted: 0,
+        via: Via::Fallback {
+            domain: name("example."),
+        },
+        ttl: 60,
+    }
 }

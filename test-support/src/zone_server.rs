@@ -77,6 +77,27 @@ pub fn bench_zone(domains: usize) -> String {
     z
 }
 
+/// A zone of `origin` whose every address is loopback, for the tests that
+/// connect (S29): `records` after the SOA and the NS every zone needs.
+pub fn loopback_zone(origin: &str, records: &str) -> String {
+    format!(
+        "$ORIGIN {origin}\n$TTL 60\n@ IN SOA ns hostmaster 1 3600 600 86400 60\n\
+         @ IN NS ns\nns IN A 127.0.0.53\n{records}"
+    )
+}
+
+/// Where the tests that connect may dial: a listener on 127.0.0.1, its
+/// port, and a closed port on 127.0.0.2 (bound, then released).
+pub fn listener_and_closed_port() -> (std::net::TcpListener, u16, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback listener");
+    let open = listener.local_addr().expect("its address").port();
+    let closed = std::net::TcpListener::bind("127.0.0.2:0")
+        .and_then(|l| l.local_addr())
+        .expect("a port on 127.0.0.2")
+        .port();
+    (listener, open, closed)
+}
+
 /// One server for the whole test binary, serving `tests/zones/`.
 pub fn example_zones() -> SocketAddr {
     static SERVER: OnceLock<SocketAddr> = OnceLock::new();

@@ -20,7 +20,7 @@ use crate::plan::{
     Target,
 };
 use crate::scheduler::{Ended, Outcome, QuestionId, Scheduler, Transmit};
-use crate::service::{Protocol, domain_name, srv_name};
+use crate::service::{Protocol, domain_name, service_owner};
 use crate::sockets::SocketId;
 use crate::srv::{SrvOrder, SrvRecord, order_srv};
 use crate::stats::Stats;
@@ -120,14 +120,14 @@ impl<R: CryptoRng> Resolver<R> {
         now: Instant,
     ) -> Result<ResolutionId, StartError> {
         let domain = uri.domain().ok_or(StartError::NoDestination)?;
+        // The domain is parsed once, for every protocol and the fallback.
+        let domain = domain_name(domain)?;
+        let service = uri.scheme.service_label();
         let owners = protocols
             .iter()
-            .map(|p| srv_name(uri.scheme, p, domain))
+            .map(|p| service_owner(service, p.as_str(), &domain))
             .collect::<Result<Vec<_>, _>>()?;
-        let fallback = match fallback_port {
-            Some(port) => Some((domain_name(domain)?, port)),
-            None => None,
-        };
+        let fallback = fallback_port.map(|port| (domain, port));
         self.start(owners, fallback, SrvSet::Preferred, now)
     }
 

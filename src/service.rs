@@ -117,12 +117,17 @@ pub fn srv_name(scheme: Scheme, protocol: &Protocol, domain: &str) -> Result<Nam
 /// `_xmpp-server._tcp.example.com.`. The domain is always taken as absolute:
 /// there is no search list (S5).
 pub fn service_name(service: &str, proto: &str, domain: &str) -> Result<Name, NameError> {
+    service_owner(service, proto, &domain_name(domain)?)
+}
+
+/// `_service._proto.` in front of a domain already parsed, so that a
+/// resolution over several protocols parses its domain once.
+pub(crate) fn service_owner(service: &str, proto: &str, domain: &Name) -> Result<Name, NameError> {
     check_label(service)?;
     check_label(proto)?;
-    let domain = domain_name(domain)?;
     Name::from_ascii(service)
         .and_then(|n| n.append_label(proto))
-        .and_then(|n| n.append_domain(&domain))
+        .and_then(|n| n.append_domain(domain))
         .map_err(|_| NameError::NameTooLong)
 }
 

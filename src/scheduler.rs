@@ -105,7 +105,9 @@ type WireKey = (u8, Transport, u16);
 
 /// One query on the wire.
 struct Sent {
-    server: usize,
+    /// The server's place in the list: a byte, as at most `MAX_SERVERS`
+    /// (64) are used, and every byte here is paid per query in flight.
+    server_at: u8,
     transport: Transport,
     /// The UDP socket it left from: its answer is accepted on no other (S28).
     socket: Option<SocketId>,
@@ -136,8 +138,9 @@ struct Question {
     attempts: u32,
     /// Servers asked in the current round: each is asked once a round.
     round: u64,
-    /// The server whose attempt the timer is running for.
-    current: usize,
+    /// The server whose attempt the timer is running for (its place in
+    /// the list, as in `Sent`).
+    current: u8,
     /// Bumped whenever the timer restarts, so stale timers are recognised.
     timer: u32,
     /// Queries on the wire, at most one per server (and transport).
@@ -150,6 +153,12 @@ struct Question {
     over_tcp: u64,
     /// The latest failure of each server, in the order they happened.
     failures: Vec<(usize, ServerFailure)>,
+}
+
+impl Sent {
+    fn server(&self) -> usize {
+        usize::from(self.server_at)
+    }
 }
 
 impl Question {
@@ -338,7 +347,7 @@ impl Scheduler {
 
     /// Where answers to `sent` are looked up.
     fn wire_key(&self, sent: &Sent) -> WireKey {
-        let address = self.config.servers[sent.server];
+        let address = self.config.servers[sent.server()];
         let key = key_of(&self.config.servers, address).unwrap_or_default();
         (key, sent.transport, sent.id)
     }
@@ -367,8 +376,8 @@ impl Scheduler {
         };
         let mut out: Vec<(usize, ServerFailure)> = q.failures.clone();
         for sent in &q.sent {
-            if !out.iter().any(|(s, _)| *s == sent.server) {
-                out.push((sent.server, ServerFailure::Timeout));
+            if !out.iter().any(|(s, _)| *s == sent.server()) {
+                out.push((sent.server(), ServerFailure::Timeout));
             }
         }
         out.sort_by_key(|(s, _)| *s);
@@ -464,7 +473,7 @@ impl Scheduler {
         // Asked again the same way: the same query again, id and letter case
         // included, so that an answer to any of its sends is accepted.
         let again = q.sent.iter().position(|s| {
-            s.server == server && s.transport == transport && s.edns == edns.is_some()
+            s.server() == server && s.transport == transport && s.edns == edns.is_some()
         });
         let (i, previous) = match again {
             Some(i) => {
@@ -477,7 +486,7 @@ impl Scheduler {
                 let previous = q
                     .sent
                     .iter()
-                    .position(|s| s.server == server)
+                    .position(|s| s.server() == server)
                     .map(|i| q.sent.swap_remove(i));
                 let case = (transport == Transport::Udp && self.config.case_randomization)
                     .then(|| Box::new(message::randomize_case(&q.name, rng)));
@@ -486,7 +495,8 @@ impl Scheduler {
                 let by_wire = &self.by_wire;
                 let id = fresh_id(rng, |id| by_wire.contains_key(&(key, transport, id)));
                 q.sent.push(Sent {
-                    server,
+                    // At most MAX_SERVERS (64): it fits.
+                    server_at: server as u8,
                     transport,
                     socket,
                     id,
@@ -529,7 +539,7 @@ impl Scheduler {
         });
         if timed && let Some(q) = self.questions.get_mut(&qid) {
             let due = now + attempt_timeout(&self.rtt, &self.config, q, now);
-            q.current = server;
+            q.current = server as u8;
             q.timer += 1;
             self.timers.push(due, (qid, q.timer));
         }
@@ -537,7 +547,7 @@ impl Scheduler {
 
     /// Forgets a query's id; a connection nobody waits on may be closed.
     fn unregister(&mut self, sent: &Sent) {
-        let address = self.config.servers[sent.server];
+        let address = self.config.servers[sent.server()];
         let key = key_of(&self.config.servers, address).unwrap_or_default();
         self.by_wire.remove(&(key, sent.transport, sent.id));
         if let Some(socket) = sent.socket {
@@ -654,12 +664,12 @@ impl Scheduler {
                 continue;
             };
             let sent = q.sent.swap_remove(i);
-            q.record(sent.server, failure.clone());
+            q.record(sent.server(), failure.clone());
             if failure != ServerFailure::Closed {
                 // It did answer, too much: asking again would only repeat that.
-                q.done |= bit(sent.server);
+                q.done |= bit(sent.server());
             }
-            if q.current == sent.server || q.done & all == all {
+            if q.current == sent.server_at || q.done & all == all {
                 ended.extend(self.next_attempt(qid, now, rng));
             }
         }
@@ -721,9 +731,9 @@ impl Scheduler {
         // Karn's rule: only a query sent once times the round trip.
         let timed = &q.sent[i];
         if timed.resent {
-            self.rtt.answered(timed.server, now);
+            self.rtt.answered(timed.server(), now);
         } else {
-            self.rtt.sample(timed.server, now - timed.first_sent, now);
+            self.rtt.sample(timed.server(), now - timed.first_sent, now);
         }
         let failure = match message::read_reply(
             vetted,
@@ -739,8 +749,8 @@ impl Scheduler {
             Err(failure) => failure,
         };
         let sent = q.sent.swap_remove(i);
-        let server = sent.server;
-        let timed = q.current == server;
+        let server = sent.server();
+        let timed = q.current == sent.server_at;
         let retry = match failure {
             // S22: never use a truncated answer; ask the same server over TCP.
             ServerFailure::Truncated
@@ -790,7 +800,7 @@ impl Scheduler {
                 continue;
             }
             // The query stays open: a late answer from this server still counts.
-            let server = q.current;
+            let server = usize::from(q.current);
             if !q.failures.iter().any(|(s, _)| *s == server) {
                 q.record(server, ServerFailure::Timeout);
             }

@@ -18,10 +18,11 @@ use alloc::collections::{BTreeMap, VecDeque};
 /// one, unbound to any fixed port, the first time an id appears in a
 /// [`Transmit`](crate::Transmit), and closes it when
 /// [`Resolver::poll_close_socket`](crate::Resolver::poll_close_socket)
-/// returns it. Ids are never reused.
+/// returns it. Ids count up, wrapping after 2^32 sockets, and skip any
+/// still open: an id is never given to two open sockets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct SocketId(pub u64);
+pub struct SocketId(pub u32);
 
 #[derive(Debug, Clone, Copy)]
 struct Use {
@@ -38,7 +39,7 @@ pub(crate) struct Sockets {
     /// The socket taking new queries, for IPv4 and IPv6 servers.
     current: [Option<SocketId>; 2],
     open: BTreeMap<SocketId, Use>,
-    next: u64,
+    next: u32,
     closes: VecDeque<SocketId>,
 }
 
@@ -59,8 +60,11 @@ impl Sockets {
         let id = match *slot {
             Some(id) => id,
             None => {
+                while self.open.contains_key(&SocketId(self.next)) {
+                    self.next = self.next.wrapping_add(1);
+                }
                 let id = SocketId(self.next);
-                self.next += 1;
+                self.next = self.next.wrapping_add(1);
                 self.open.insert(
                     id,
                     Use {

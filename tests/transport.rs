@@ -633,7 +633,7 @@ fn each_socket_carries_its_share_of_queries_and_closes_when_idle() {
     let mut cfg = config(&[S1]);
     cfg.queries_per_socket = 2;
     let (mut r, _, sent) = started_srv(cfg, 5);
-    let sockets: Vec<u64> = sent.iter().map(|t| t.socket.unwrap().0).collect();
+    let sockets: Vec<u32> = sent.iter().map(|t| t.socket.unwrap().0).collect();
     assert_eq!(sockets, [0, 0, 1, 1, 2]);
     assert_eq!(r.stats().udp_sockets, 3);
     // Right server, id and question, wrong socket: dropped, counted.

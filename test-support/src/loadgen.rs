@@ -149,7 +149,7 @@ impl Sockets {
                 "[::]:0".parse().unwrap()
             };
             let mut socket = UdpSocket::bind(local)?;
-            let token = Token(usize::try_from(id.0).unwrap_or(usize::MAX));
+            let token = Token(id.0 as usize);
             self.poll
                 .registry()
                 .register(&mut socket, token, Interest::READABLE)?;
@@ -272,7 +272,9 @@ pub fn run_with(
             _ => {}
         }
         for event in events.iter() {
-            let id = SocketId(event.token().0 as u64);
+            let Ok(id) = u32::try_from(event.token().0).map(SocketId) else {
+                continue;
+            };
             let Some(socket) = sockets.open.get(&id) else {
                 continue;
             };

@@ -159,6 +159,19 @@ impl Sent {
     fn server(&self) -> usize {
         usize::from(self.server_at)
     }
+
+    /// Whether this is the query to `server` over `transport` with `id`.
+    /// The server counts: ids are drawn per server, so one question's
+    /// queries to two servers may share one.
+    fn is(
+        &self,
+        server: SocketAddr,
+        transport: Transport,
+        id: u16,
+        servers: &[SocketAddr],
+    ) -> bool {
+        self.id == id && self.transport == transport && servers[self.server()] == server
+    }
 }
 
 impl Question {
@@ -659,7 +672,7 @@ impl Scheduler {
             let Some(i) = q
                 .sent
                 .iter()
-                .position(|s| s.transport == Transport::Tcp && s.id == id)
+                .position(|s| s.is(server, Transport::Tcp, id, &self.config.servers))
             else {
                 continue;
             };
@@ -706,7 +719,7 @@ impl Scheduler {
         let i = q
             .sent
             .iter()
-            .position(|s| s.transport == transport && s.id == id)?;
+            .position(|s| s.is(from, transport, id, &self.config.servers))?;
         let expected = q.sent[i].case.as_deref().unwrap_or(&q.name);
         let vetted = match message::vet(bytes, expected, q.rtype, q.sent[i].case.is_some()) {
             Ok(vetted) => vetted,
@@ -893,6 +906,56 @@ mod tests {
     fn fresh_id_terminates_with_a_stuck_generator() {
         assert_eq!(fresh_id(&mut Zeros, |id| id < 1000), 1000);
         assert_eq!(fresh_id(&mut Zeros, |id| id != 7), 7);
+    }
+
+    #[test]
+    fn one_question_with_the_same_id_at_two_servers_keeps_them_apart() {
+        // Ids are drawn per server, so a question's queries to two servers
+        // may share one (here always: the generator is stuck at zero).
+        // Closing one server's connection must fail that server's query,
+        // not the other's, and every connection must end with the question.
+        let (s1, s2): (SocketAddr, SocketAddr) = (
+            "192.0.2.1:53".parse().unwrap(),
+            "192.0.2.2:53".parse().unwrap(),
+        );
+        let mut scheduler = Scheduler::new(
+            Config {
+                servers: alloc::vec![s1, s2],
+                transport: Transport::Tcp,
+                attempt_timeout: Duration::from_secs(1),
+                ..Config::default()
+            }
+            .normalized(),
+        );
+        let name = Name::from_ascii("a.example.").unwrap();
+        let qid = scheduler
+            .ask(&name, RecordType::A, 0, Instant::ZERO, &mut Zeros)
+            .unwrap();
+        let mut ended = Vec::new();
+        scheduler.handle_timeout(Instant::from_millis(1000), &mut Zeros, &mut ended);
+        let sent: Vec<Transmit> = core::iter::from_fn(|| scheduler.poll_transmit()).collect();
+        assert_eq!(sent.len(), 2);
+        assert_eq!((sent[0].server, sent[1].server), (s1, s2));
+        assert_eq!(
+            sent[0].payload[2..4],
+            sent[1].payload[2..4],
+            "one id at both"
+        );
+        assert_eq!(scheduler.stats().tcp_connections, 2);
+        // s2's connection closes: that is s2's failure, not s1's, and the
+        // question moves on at once.
+        scheduler.handle_stream_closed(Instant::from_millis(1001), s2, &mut Zeros, &mut ended);
+        assert!(ended.is_empty());
+        assert_eq!(
+            scheduler.failures(qid),
+            [(s1, ServerFailure::Timeout), (s2, ServerFailure::Closed)]
+        );
+        while scheduler.poll_transmit().is_some() {}
+        // The question is forgotten: no connection is left behind.
+        scheduler.forget(qid);
+        assert_eq!(scheduler.stats().tcp_connections, 0);
+        let closes: Vec<SocketAddr> = core::iter::from_fn(|| scheduler.poll_close()).collect();
+        assert!(closes.contains(&s1), "{closes:?}");
     }
 
     #[test]

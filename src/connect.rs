@@ -288,7 +288,6 @@ impl Connector {
         for known in self.endpoints.iter_mut().flatten() {
             known.complete = true;
         }
-        self.endpoints.retain(Option::is_some);
         self.resolved = true;
         self.release(now);
     }
@@ -319,7 +318,15 @@ impl Connector {
     /// endpoint is complete. Starts one if the connector was starved.
     fn release(&mut self, now: Instant) {
         self.resolution_delay_at = None;
-        while let Some(Some(known)) = self.endpoints.get_mut(self.released_upto) {
+        while let Some(slot) = self.endpoints.get_mut(self.released_upto) {
+            let Some(known) = slot else {
+                if self.resolved {
+                    // The resolution ended without word of it: nothing to try.
+                    self.released_upto += 1;
+                    continue;
+                }
+                break;
+            };
             let v6 = known.addresses.iter().any(IpAddr::is_ipv6);
             let waited = known
                 .v4_since

@@ -353,3 +353,27 @@ fn the_resolver_reports_each_target_as_it_resolves_and_the_connector_starts_earl
         [connect(0, "a.example.com.", "[::1]:5222")]
     );
 }
+
+#[test]
+fn a_failed_resolution_still_tries_what_was_known_under_its_own_index() {
+    // Endpoint 1 reported, endpoint 0 never: when the resolution fails,
+    // endpoint 1 is tried, and the outcome names it as endpoint 1.
+    let mut c = Connector::waiting(&ConnectConfig::default(), ms(0));
+    let b = endpoint("b.example.com.", 5222, &["127.0.0.2"]);
+    c.handle_progress(&progress(1, 2, b, true), ms(1));
+    assert!(actions(&mut c).is_empty(), "endpoint 0 first");
+    c.handle_unresolved(ms(2));
+    assert_eq!(
+        actions(&mut c),
+        [connect(0, "b.example.com.", "127.0.0.2:5222")]
+    );
+    c.handle_connected(AttemptId(0), ms(3));
+    assert!(matches!(
+        c.poll_outcome(),
+        Some(ConnectOutcome::Connected { endpoint: 1, .. })
+    ));
+    // With nothing known at all, the failure ends it at once.
+    let mut c = Connector::waiting(&ConnectConfig::default(), ms(0));
+    c.handle_unresolved(ms(1));
+    assert!(matches!(c.poll_outcome(), Some(ConnectOutcome::Failed(_))));
+}

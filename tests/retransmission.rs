@@ -32,6 +32,11 @@ fn reply(query: &Transmit) -> Vec<u8> {
     m.to_vec().unwrap()
 }
 
+/// Hands in, at `at`, the server's answer to query `q` (on its socket).
+fn answer(r: &mut Resolver<ChaCha20Rng>, q: &Transmit, at: Instant) {
+    r.handle_datagram(at, q.socket.unwrap(), q.server, &reply(q));
+}
+
 /// Starts resolving the `i`-th SRV name at `now`; its first query.
 fn start(r: &mut Resolver<ChaCha20Rng>, i: usize, now: Instant) -> Transmit {
     let owner = name(&format!("_x{i}._tcp.example.com."));
@@ -60,7 +65,7 @@ fn silent_sends(r: &mut Resolver<ChaCha20Rng>) -> (Vec<Instant>, Instant) {
 fn measured(cfg: Config, rtt: u64) -> Resolver<ChaCha20Rng> {
     let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(5));
     let q = start(&mut r, 0, ms(0));
-    r.handle_datagram(ms(rtt), q.socket.unwrap(), q.server, &reply(&q));
+    answer(&mut r, &q, ms(rtt));
     assert!(r.poll_event().is_some());
     r
 }
@@ -91,12 +96,7 @@ fn estimates_converge_and_the_floor_holds_for_fast_servers() {
     let mut r = measured(config(&[S1]), 1);
     for i in 1..20 {
         let q = start(&mut r, i, ms(100 * i as u64));
-        r.handle_datagram(
-            ms(100 * i as u64 + 1),
-            q.socket.unwrap(),
-            q.server,
-            &reply(&q),
-        );
+        answer(&mut r, &q, ms(100 * i as u64 + 1));
         assert!(r.poll_event().is_some());
     }
     start(&mut r, 99, ms(5000));
@@ -131,7 +131,7 @@ fn a_dead_first_server_costs_one_timeout_then_is_probed_now_and_then() {
     r.handle_timeout(ms(2000));
     let q = r.poll_transmit().unwrap();
     assert_eq!(q.server, S2);
-    r.handle_datagram(ms(2010), q.socket.unwrap(), S2, &reply(&q));
+    answer(&mut r, &q, ms(2010));
     assert!(r.poll_event().is_some());
 
     let (mut probes, mut now) = (0, 3000);
@@ -149,7 +149,7 @@ fn a_dead_first_server_costs_one_timeout_then_is_probed_now_and_then() {
             q
         };
         assert_eq!(q.server, S2);
-        r.handle_datagram(ms(now + 10), q.socket.unwrap(), S2, &reply(&q));
+        answer(&mut r, &q, ms(now + 10));
         assert!(r.poll_event().is_some());
         now += 100;
     }
@@ -195,12 +195,7 @@ fn rotate_starts_each_question_at_the_next_server() {
     for i in 0..6 {
         let q = start(&mut r, i, ms(100 * i as u64));
         firsts.push(q.server);
-        r.handle_datagram(
-            ms(100 * i as u64 + 1),
-            q.socket.unwrap(),
-            q.server,
-            &reply(&q),
-        );
+        answer(&mut r, &q, ms(100 * i as u64 + 1));
         assert!(r.poll_event().is_some());
     }
     assert_eq!(firsts, [S1, S2, S3, S1, S2, S3]);

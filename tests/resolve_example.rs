@@ -113,9 +113,15 @@ fn truncated(query: &[u8]) -> Option<Vec<u8>> {
 /// over TCP it either truncates too (`trickle` false) or sends a message
 /// that never ends, one byte every 20 ms.
 fn hostile_server(trickle: bool) -> SocketAddr {
-    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = udp.local_addr().unwrap();
-    let tcp = TcpListener::bind(addr).unwrap();
+    // The UDP port the OS picks may be taken for TCP: then try another.
+    let (udp, tcp, addr) = (0..50)
+        .find_map(|_| {
+            let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let addr = udp.local_addr().unwrap();
+            let tcp = TcpListener::bind(addr).ok()?;
+            Some((udp, tcp, addr))
+        })
+        .expect("a loopback port free for both UDP and TCP");
     std::thread::spawn(move || {
         let mut buf = [0u8; 512];
         while let Ok((len, from)) = udp.recv_from(&mut buf) {

@@ -37,11 +37,20 @@ pub fn start(zones: &[(&str, &str)]) -> SocketAddr {
             .build()
             .expect("tokio runtime");
         runtime.block_on(async move {
-            let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
-                .await
-                .expect("bind udp");
-            let addr = udp.local_addr().expect("local addr");
-            let tcp = tokio::net::TcpListener::bind(addr).await.expect("bind tcp");
+            // The UDP port the OS picks may be taken for TCP (by another
+            // test's listener): then try another.
+            let mut tries = 0;
+            let (udp, tcp, addr) = loop {
+                let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind udp");
+                let addr = udp.local_addr().expect("local addr");
+                match tokio::net::TcpListener::bind(addr).await {
+                    Ok(tcp) => break (udp, tcp, addr),
+                    Err(_) if tries < 50 => tries += 1,
+                    Err(e) => panic!("bind tcp: {e}"),
+                }
+            };
             let mut server = Server::new(catalog);
             server.register_socket(udp);
             server.register_listener(tcp, Duration::from_secs(5), 65_535);

@@ -2,6 +2,8 @@
 //! and every bound (SPEC S21–S23, S27).
 
 use alloc::vec::Vec;
+
+use crate::cache::CacheConfig;
 use core::net::SocketAddr;
 use core::time::Duration;
 
@@ -163,6 +165,10 @@ pub struct Config {
     /// that connecting can start before the last target resolves (S29).
     /// Default off: nothing is queued.
     pub progress: bool,
+    /// The cache of answers (S26, S27): bounds and lifetimes. Default on,
+    /// with [`CacheConfig::default`]; `None` sends every question to the
+    /// network.
+    pub cache: Option<CacheConfig>,
 }
 
 impl Default for Config {
@@ -189,6 +195,7 @@ impl Default for Config {
             queries_per_socket: 16,
             address_order: AddressOrder::Ipv6First,
             progress: false,
+            cache: Some(CacheConfig::default()),
         }
     }
 }
@@ -276,6 +283,7 @@ impl<'a> arbitrary::Arbitrary<'a> for Config {
             queries_per_socket: u.int_in_range(0..=20)?,
             address_order: u.arbitrary()?,
             progress: u.arbitrary()?,
+            cache: u.arbitrary()?,
         })
     }
 }

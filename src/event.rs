@@ -92,8 +92,13 @@ pub struct Answer {
     pub omitted: usize,
     /// Where they came from: which protocol's SRV records, or the fallback.
     pub via: Via,
-    /// Seconds the answer may be reused: the lowest TTL of the records used.
+    /// Seconds the answer may be reused: the lowest TTL of the records it
+    /// rests on, and of the negative answers (NXDOMAIN, NODATA with an SOA:
+    /// a protocol passed over, a family without addresses) it rests on; for
+    /// those from the cache, what is left of it.
     pub ttl: u32,
+    /// Whether any part of the answer came from the cache (S26).
+    pub from_cache: bool,
 }
 
 /// The endpoints, one line each as [`Endpoint`] prints them.
@@ -187,6 +192,7 @@ mod tests {
                 domain: Name::root(),
             },
             ttl: 60,
+            from_cache: false,
         };
         assert_eq!(
             format!("{answer}"),

@@ -76,6 +76,7 @@
 //! - `plan`: one resolution's lookups and stages (S7, S11, S14–S17, S25).
 //! - `event`: what a resolution hands back: [`Event`], [`Answer`],
 //!   [`Endpoint`], [`Via`] (S13, S17).
+//! - `cache`: answers kept for their lifetime, bounded (S26, S27).
 //! - `waiters`: which resolutions wait on which question (S24).
 //! - `scheduler`: the question scheduler: ids, servers, attempts, UDP and
 //!   TCP, matching answers, how many are asked at once (S18–S24, S27).
@@ -105,6 +106,7 @@
 
 extern crate alloc;
 
+mod cache;
 mod config;
 pub mod connect;
 mod error;
@@ -131,6 +133,7 @@ mod rng;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
+pub use cache::CacheConfig;
 pub use config::{AddressOrder, Config, MAX_SERVERS, Transport};
 #[cfg(feature = "std")]
 pub use error::DriverError;

@@ -17,6 +17,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
 use crate::error::{ExtendedError, ServerFailure};
+use crate::srv::SrvRecord;
 
 /// Why a received packet was not accepted as the answer to a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,27 +163,89 @@ pub(crate) fn vet<'a>(
     })
 }
 
-/// What a vetted answer says about the question.
+/// What a vetted answer says about the question, and what of it the cache
+/// may keep (S26).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Reply {
-    /// Records of the asked type at the question name or the end of its
-    /// CNAME chain, plus the additional section's addresses. `hops` counts
-    /// the CNAMEs followed, which the caller adds to earlier ones (S25).
+pub(crate) struct Reply {
+    /// The question as asked (its letter case aside): the cache's key.
+    pub(crate) name: Name,
+    pub(crate) rtype: RecordType,
+    /// The CNAME links followed inside the answer, from `name` on (S25).
+    /// A looping chain gives none: nothing of it is kept.
+    pub(crate) chain: Vec<Link>,
+    pub(crate) found: Found,
+}
+
+/// One CNAME record of a chain: `owner` is an alias of `target`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Link {
+    pub(crate) owner: Name,
+    pub(crate) target: Name,
+    pub(crate) ttl: u32,
+}
+
+/// The records of one RRset, in the form the plan uses them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Records {
+    Srv(Vec<SrvRecord>),
+    /// A or AAAA records, in answer order.
+    Addresses(Vec<IpAddr>),
+}
+
+impl Records {
+    pub(crate) fn is_empty(&self) -> bool {
+        match self {
+            Records::Srv(r) => r.is_empty(),
+            Records::Addresses(a) => a.is_empty(),
+        }
+    }
+}
+
+/// What the chain's last name has.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Found {
+    /// Records of the asked type, their TTL (the RRset's lowest, S12), and
+    /// the additional section's addresses with the lowest of their TTLs.
     Records {
-        records: Vec<RData>,
-        additional: Vec<(Name, IpAddr)>,
+        records: Records,
         ttl: u32,
-        hops: u8,
+        additional: Vec<(Name, IpAddr)>,
+        additional_ttl: u32,
     },
-    /// The answer's CNAME chain, `hops` long, ends at this name with no
-    /// records for it and no sign the server looked: ask again (S25).
-    Alias { name: Name, ttl: u32, hops: u8 },
-    /// The name does not exist.
-    NxDomain,
-    /// The name exists but has no records of this type.
-    NoData,
+    /// The chain ends at a name with no records and no sign the server
+    /// looked: ask that name again (S25).
+    Alias,
+    /// The name does not exist. `ttl`: how long to believe it, from the
+    /// SOA that came with it (RFC 2308 §5); none came: `None`.
+    NxDomain { ttl: Option<u32> },
+    /// The name exists without records of this type; `ttl` as above.
+    NoData { ttl: Option<u32> },
     /// The answer's CNAME chain loops back on itself or is too long (S25).
     CnameLoop,
+}
+
+impl Reply {
+    /// The name whose records (or absence) the answer gives: the chain's
+    /// last name.
+    pub(crate) fn end(&self) -> &Name {
+        self.chain.last().map_or(&self.name, |link| &link.target)
+    }
+
+    /// CNAME hops taken inside this answer (S25).
+    pub(crate) fn hops(&self) -> u8 {
+        // At most `max_hops` links are kept, so this fits.
+        u8::try_from(self.chain.len()).unwrap_or(u8::MAX)
+    }
+
+    /// The lowest TTL of the chain's links (`u32::MAX` without one).
+    pub(crate) fn chain_ttl(&self) -> u32 {
+        self.chain.iter().map(|l| l.ttl).min().unwrap_or(u32::MAX)
+    }
+}
+
+/// S26, RFC 2181 §8: a TTL with the top bit set counts as 0.
+fn ttl_of(raw: u32) -> u32 {
+    if raw > i32::MAX as u32 { 0 } else { raw }
 }
 
 /// Step two of S19: decode the rest of a vetted message and interpret it
@@ -226,11 +289,17 @@ pub(crate) fn read_reply(
     }
     let rcode = metadata.response_code;
     let chain = follow_chain(&answers, name, rtype, max_hops);
+    let reply = |chain, found| Reply {
+        name: name.clone(),
+        rtype,
+        chain,
+        found,
+    };
     if rcode != ResponseCode::NoError && rcode != ResponseCode::NXDomain {
         // S32: a loop is a loop whatever rcode came with it (BIND answers
         // one with SERVFAIL and both CNAMEs).
         if chain.is_err() {
-            return Ok(Reply::CnameLoop);
+            return Ok(reply(Vec::new(), Found::CnameLoop));
         }
         let extended =
             edns.as_ref()
@@ -243,56 +312,81 @@ pub(crate) fn read_reply(
             extended,
         });
     }
-    let Ok((owner, mut ttl, seen)) = chain else {
-        return Ok(Reply::CnameLoop);
+    let Ok(chain) = chain else {
+        return Ok(reply(Vec::new(), Found::CnameLoop));
     };
-    // At most max_hops names were seen, so this fits.
-    let hops = u8::try_from(seen).unwrap_or(u8::MAX);
+    let owner = chain.last().map_or(name, |link| &link.target).clone();
 
-    // The chain's end outlives `answers`, whose records are moved out below.
-    let owner = owner.clone();
     let is_wanted = |r: &Record| {
         r.dns_class == DNSClass::IN && r.record_type() == rtype && same_name(&r.name, &owner)
     };
     // One pass: each record's owner is compared once, and its data moved
     // once, into room made up front.
-    let mut records = Vec::with_capacity(answers.len());
+    let mut ttl = u32::MAX;
+    let mut srv = Vec::new();
+    let mut ips = Vec::new();
     for r in answers.into_iter().filter(is_wanted) {
         // S12: the RRset's TTL is its lowest.
-        ttl = ttl.min(r.ttl);
-        records.push(r.data);
+        ttl = ttl.min(ttl_of(r.ttl));
+        match r.data {
+            RData::SRV(s) => srv.push(SrvRecord {
+                priority: s.priority,
+                weight: s.weight,
+                port: s.port,
+                target: s.target,
+            }),
+            RData::A(a) => ips.push(IpAddr::V4(a.0)),
+            RData::AAAA(aaaa) => ips.push(IpAddr::V6(aaaa.0)),
+            _ => {}
+        }
     }
+    let records = if srv.is_empty() {
+        Records::Addresses(ips)
+    } else {
+        Records::Srv(srv)
+    };
     if !records.is_empty() {
+        let mut additional_ttl = u32::MAX;
         let additional = additionals
             .into_iter()
             .filter(|r| r.dns_class == DNSClass::IN)
-            .filter_map(|r| match r.data {
-                RData::A(a) => Some((r.name, IpAddr::V4(a.0))),
-                RData::AAAA(aaaa) => Some((r.name, IpAddr::V6(aaaa.0))),
-                _ => None,
+            .filter_map(|r| {
+                let ip = match r.data {
+                    RData::A(a) => IpAddr::V4(a.0),
+                    RData::AAAA(aaaa) => IpAddr::V6(aaaa.0),
+                    _ => return None,
+                };
+                additional_ttl = additional_ttl.min(ttl_of(r.ttl));
+                Some((r.name, ip))
             })
             .collect();
-        return Ok(Reply::Records {
+        let found = Found::Records {
             records,
-            additional,
             ttl,
-            hops,
-        });
+            additional,
+            additional_ttl,
+        };
+        return Ok(reply(chain, found));
     }
 
+    // RFC 2308 §5: a negative answer lives as long as the SOA that came
+    // with it says, the lower of its TTL and MINIMUM; only an SOA of a zone
+    // holding the name counts.
+    let negative_ttl = authorities.iter().find_map(|r| match &r.data {
+        RData::SOA(soa) if r.dns_class == DNSClass::IN && r.name.zone_of(&owner) => {
+            Some(ttl_of(r.ttl).min(ttl_of(soa.minimum)))
+        }
+        _ => None,
+    });
     let in_authority = |rtype| authorities.iter().any(|r| r.record_type() == rtype);
     let has_soa = in_authority(RecordType::SOA);
     if rcode == ResponseCode::NXDomain {
-        return Ok(Reply::NxDomain);
+        return Ok(reply(chain, Found::NxDomain { ttl: negative_ttl }));
     }
     if !same_name(&owner, name) && !has_soa {
         // An authoritative server that does not chase CNAMEs into other zones
         // (Knot, BIND: SPEC §8) returns the CNAME alone.
-        return Ok(Reply::Alias {
-            name: owner,
-            ttl,
-            hops,
-        });
+        return Ok(reply(chain, Found::Alias));
     }
     if same_name(&owner, name)
         && !metadata.authoritative
@@ -301,7 +395,7 @@ pub(crate) fn read_reply(
     {
         return Err(ServerFailure::Referral);
     }
-    Ok(Reply::NoData)
+    Ok(reply(chain, Found::NoData { ttl: negative_ttl }))
 }
 
 /// The EDNS option code of Extended DNS Errors (RFC 8914 §2).
@@ -312,36 +406,36 @@ struct Looped;
 
 /// Follows the CNAME chain from `name` inside the answer section (S25),
 /// with loop detection and the hop limit. Records whose owner, type or
-/// class do not fit are ignored (S12). Gives the chain's last name, the
-/// lowest TTL of its CNAMEs (`u32::MAX` without one) and the hops taken.
+/// class do not fit are ignored (S12). Gives the links followed, in order.
 fn follow_chain<'a>(
     answers: &'a [Record],
     name: &'a Name,
     rtype: RecordType,
     max_hops: u8,
-) -> Result<(&'a Name, u32, usize), Looped> {
-    let mut owner = name;
-    let mut ttl = u32::MAX;
-    // Names the chain has reached besides `name`: none without a CNAME.
-    let mut seen: Vec<&Name> = Vec::new();
+) -> Result<Vec<Link>, Looped> {
+    let mut chain: Vec<Link> = Vec::new();
     if rtype == RecordType::CNAME {
-        return Ok((owner, ttl, 0));
+        return Ok(chain);
     }
+    let mut owner = name;
     while let Some((target, cname_ttl)) = answers.iter().find_map(|r| match &r.data {
         RData::CNAME(cname) if r.dns_class == DNSClass::IN && same_name(&r.name, owner) => {
             Some((&cname.0, r.ttl))
         }
         _ => None,
     }) {
-        let looped = same_name(target, name) || seen.iter().any(|n| same_name(n, target));
-        if looped || seen.len() >= usize::from(max_hops) {
+        let looped = same_name(target, name) || chain.iter().any(|l| same_name(&l.target, target));
+        if looped || chain.len() >= usize::from(max_hops) {
             return Err(Looped);
         }
-        seen.push(target);
-        ttl = ttl.min(cname_ttl);
+        chain.push(Link {
+            owner: owner.clone(),
+            target: target.clone(),
+            ttl: ttl_of(cname_ttl),
+        });
         owner = target;
     }
-    Ok((owner, ttl, seen.len()))
+    Ok(chain)
 }
 
 #[cfg(test)]
@@ -361,10 +455,14 @@ mod tests {
         m
     }
 
-    fn reply(m: &Message, q: &Name, rtype: RecordType) -> Result<Reply, ServerFailure> {
+    fn full(m: &Message, q: &Name, rtype: RecordType) -> Result<Reply, ServerFailure> {
         let bytes = m.to_vec().unwrap();
         let vetted = vet(&bytes, q, rtype, false).expect("vetted");
         read_reply(vetted, q, rtype, 8, 100)
+    }
+
+    fn reply(m: &Message, q: &Name, rtype: RecordType) -> Result<Found, ServerFailure> {
+        full(m, q, rtype).map(|r| r.found)
     }
 
     fn soa() -> Record {
@@ -512,23 +610,31 @@ mod tests {
             60,
             RData::A(A(Ipv4Addr::new(192, 0, 2, 1))),
         ));
-        let Ok(Reply::Records {
-            records,
+        m.add_additional(Record::from_rdata(
+            name("a.example.com."),
+            0x8000_0000,
+            RData::A(A(Ipv4Addr::new(192, 0, 2, 9))),
+        ));
+        let Ok(Found::Records {
+            records: Records::Srv(records),
             additional,
             ttl,
-            hops: 0,
+            additional_ttl,
         }) = reply(&m, &q, RecordType::SRV)
         else {
             panic!("records expected")
         };
         assert_eq!(records.len(), 2);
         assert_eq!(ttl, 100);
+        // S26: a TTL with the top bit set counts as 0.
+        assert_eq!(additional_ttl, 0);
+        let a = name("a.example.com.");
         assert_eq!(
             additional,
-            vec![(
-                name("a.example.com."),
-                IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))
-            )]
+            vec![
+                (a.clone(), IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))),
+                (a, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 9)))
+            ]
         );
     }
 
@@ -546,14 +652,11 @@ mod tests {
             70,
             RData::A(A(Ipv4Addr::LOCALHOST)),
         ));
-        assert!(matches!(
-            reply(&m, &q, RecordType::A),
-            Ok(Reply::Records {
-                ttl: 50,
-                hops: 1,
-                ..
-            })
-        ));
+        let reply = full(&m, &q, RecordType::A).unwrap();
+        assert_eq!(reply.hops(), 1);
+        assert_eq!(reply.chain_ttl(), 50);
+        assert_eq!(reply.end(), &name("b.example.com."));
+        assert!(matches!(reply.found, Found::Records { ttl: 70, .. }));
     }
 
     #[test]
@@ -565,16 +668,16 @@ mod tests {
             50,
             RData::CNAME(CNAME(name("other.net."))),
         ));
+        let alias = full(&m, &q, RecordType::A).unwrap();
+        assert_eq!(alias.found, Found::Alias);
+        assert_eq!(alias.end(), &name("other.net."));
+        assert_eq!(alias.chain_ttl(), 50);
+        // An SOA of another zone than the chain's end gives no lifetime.
+        m.add_authority(soa());
         assert_eq!(
             reply(&m, &q, RecordType::A),
-            Ok(Reply::Alias {
-                name: name("other.net."),
-                ttl: 50,
-                hops: 1
-            })
+            Ok(Found::NoData { ttl: None })
         );
-        m.add_authority(soa());
-        assert_eq!(reply(&m, &q, RecordType::A), Ok(Reply::NoData));
     }
 
     #[test]
@@ -591,7 +694,7 @@ mod tests {
             5,
             RData::CNAME(CNAME(q.clone())),
         ));
-        assert_eq!(reply(&m, &q, RecordType::A), Ok(Reply::CnameLoop));
+        assert_eq!(reply(&m, &q, RecordType::A), Ok(Found::CnameLoop));
     }
 
     #[test]
@@ -599,11 +702,23 @@ mod tests {
         let q = name("_im._xmpp.example.com.");
         let mut nx = response(1, &q, RecordType::SRV);
         nx.metadata.response_code = ResponseCode::NXDomain;
-        assert_eq!(reply(&nx, &q, RecordType::SRV), Ok(Reply::NxDomain));
+        assert_eq!(
+            reply(&nx, &q, RecordType::SRV),
+            Ok(Found::NxDomain { ttl: None })
+        );
 
+        // RFC 2308 §5: the lower of the SOA's TTL (60) and MINIMUM (5).
         let mut nodata = response(1, &q, RecordType::SRV);
         nodata.add_authority(soa());
-        assert_eq!(reply(&nodata, &q, RecordType::SRV), Ok(Reply::NoData));
+        assert_eq!(
+            reply(&nodata, &q, RecordType::SRV),
+            Ok(Found::NoData { ttl: Some(5) })
+        );
+        nx.add_authority(soa());
+        assert_eq!(
+            reply(&nx, &q, RecordType::SRV),
+            Ok(Found::NxDomain { ttl: Some(5) })
+        );
 
         let mut referral = response(1, &q, RecordType::SRV);
         referral.add_authority(Record::from_rdata(
@@ -697,6 +812,6 @@ mod tests {
             RData::CNAME(CNAME(b.clone())),
         ));
         m.add_answer(Record::from_rdata(b, 5, RData::CNAME(CNAME(q.clone()))));
-        assert_eq!(reply(&m, &q, RecordType::A), Ok(Reply::CnameLoop));
+        assert_eq!(reply(&m, &q, RecordType::A), Ok(Found::CnameLoop));
     }
 }

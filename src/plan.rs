@@ -20,11 +20,12 @@ use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
-use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::rr::{Name, RecordType};
 
 use crate::config::AddressOrder;
 use crate::error::Error;
 use crate::event::{Answer, Endpoint, Via};
+use crate::message::Records;
 use crate::scheduler::QuestionId;
 use crate::srv::SrvRecord;
 
@@ -54,7 +55,7 @@ pub(crate) enum Absence {
 pub(crate) enum LookupState {
     Pending(QuestionId),
     Found {
-        records: Vec<RData>,
+        records: Records,
         additional: Vec<(Name, IpAddr)>,
     },
     Missing(Absence),
@@ -73,7 +74,7 @@ impl Lookup {
     }
 
     /// A lookup that needs no question: its records are already known.
-    pub(crate) fn found(name: Name, records: Vec<RData>) -> Self {
+    pub(crate) fn found(name: Name, records: Records) -> Self {
         let additional = Vec::new();
         Lookup::new(
             name,
@@ -98,14 +99,14 @@ impl Lookup {
 
     /// The lookup's addresses in answer order, exact duplicates dropped (S12).
     fn addresses(&self) -> Vec<IpAddr> {
-        let LookupState::Found { records, .. } = &self.state else {
+        let LookupState::Found {
+            records: Records::Addresses(records),
+            ..
+        } = &self.state
+        else {
             return Vec::new();
         };
-        let ips = records.iter().filter_map(|r| match r {
-            RData::A(a) => Some(IpAddr::V4(a.0)),
-            RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
-            _ => None,
-        });
+        let ips = records.iter().copied();
         // A name has a few addresses, where a scan beats a set; a hostile
         // RRset of thousands gets the set, so it costs n log n, not n².
         if records.len() <= 16 {
@@ -172,17 +173,9 @@ impl Target {
     /// none; `needs_lookup` says whether to ask for them.
     pub(crate) fn new(record: SrvRecord, service: Option<Name>, ips: Vec<IpAddr>) -> Self {
         let (v4, v6): (Vec<IpAddr>, Vec<IpAddr>) = ips.into_iter().partition(IpAddr::is_ipv4);
-        let rdata = |ips: Vec<IpAddr>| -> Vec<RData> {
-            ips.into_iter()
-                .map(|ip| match ip {
-                    IpAddr::V4(v4) => RData::A(v4.into()),
-                    IpAddr::V6(v6) => RData::AAAA(v6.into()),
-                })
-                .collect()
-        };
         Target {
-            v4: Lookup::found(record.target.clone(), rdata(v4)),
-            v6: Lookup::found(record.target.clone(), rdata(v6)),
+            v4: Lookup::found(record.target.clone(), Records::Addresses(v4)),
+            v6: Lookup::found(record.target.clone(), Records::Addresses(v6)),
             record,
             service,
         }
@@ -276,8 +269,16 @@ pub(crate) enum SrvOutcome {
 pub(crate) struct FoundSet {
     pub(crate) index: usize,
     pub(crate) owner: Name,
-    pub(crate) records: Vec<RData>,
+    pub(crate) records: Vec<SrvRecord>,
     pub(crate) additional: Vec<(Name, IpAddr)>,
+}
+
+/// The SRV records of a lookup's RRset, moved out.
+fn take_srv(records: &mut Records) -> Vec<SrvRecord> {
+    match records {
+        Records::Srv(srv) => core::mem::take(srv),
+        Records::Addresses(_) => Vec::new(),
+    }
 }
 
 /// How the SRV RRsets of several owner names combine.
@@ -299,6 +300,8 @@ pub(crate) struct Resolution {
     pub(crate) stage: Stage,
     pub(crate) srv_set: SrvSet,
     pub(crate) ttl: u32,
+    /// Whether the cache answered any of its lookups.
+    pub(crate) from_cache: bool,
     /// Every question this resolution has waited on, for clean-up.
     pub(crate) asked: Vec<QuestionId>,
 }
@@ -326,7 +329,7 @@ fn merged_outcome(lookups: &mut [Lookup]) -> SrvOutcome {
                 found.push(FoundSet {
                     index,
                     owner: owner.clone(),
-                    records: core::mem::take(records),
+                    records: take_srv(records),
                     additional: core::mem::take(additional),
                 });
             }
@@ -364,7 +367,7 @@ impl Resolution {
                     return SrvOutcome::Found(alloc::vec![FoundSet {
                         index,
                         owner: owner.clone(),
-                        records: core::mem::take(records),
+                        records: take_srv(records),
                         additional: core::mem::take(additional),
                     }]);
                 }
@@ -405,6 +408,7 @@ impl Resolution {
             omitted,
             via: *via,
             ttl: self.ttl,
+            from_cache: self.from_cache,
         }))
     }
 

@@ -8,13 +8,14 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
 
-use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::rr::{Name, RecordType};
 use rand_core::CryptoRng;
 
+use crate::cache::{Cache, Data};
 use crate::config::Config;
 use crate::error::{Error, StartError, servers_failed};
 use crate::event::{Answer, Event, Progress, ResolutionId, Via};
-use crate::message::{Reply, same_name};
+use crate::message::{Found, Records, same_name};
 use crate::plan::{
     Absence, Family, FoundSet, Lookup, LookupState, Resolution, Slot, SrvOutcome, SrvSet, Stage,
     Target,
@@ -75,6 +76,8 @@ use crate::waiters::Waiters;
 pub struct Resolver<R> {
     rng: R,
     scheduler: Scheduler,
+    /// Answers kept for their lifetime (S26); `None` when turned off.
+    cache: Option<Cache>,
     resolutions: BTreeMap<ResolutionId, Resolution>,
     waiters: Waiters,
     /// Resolution deadlines; those of ended resolutions are skipped.
@@ -87,9 +90,13 @@ pub struct Resolver<R> {
 
 impl<R: CryptoRng> Resolver<R> {
     /// A resolver with `config`, drawing all randomness from `rng`.
-    pub fn new(config: Config, rng: R) -> Self {
+    pub fn new(config: Config, mut rng: R) -> Self {
+        // The cache's hash is keyed with a secret, so no one can pick
+        // names that collide.
+        let cache = config.cache.clone().map(|c| Cache::new(c, rng.next_u64()));
         Resolver {
             rng,
+            cache,
             scheduler: Scheduler::new(config.normalized()),
             resolutions: BTreeMap::new(),
             waiters: Waiters::default(),
@@ -199,14 +206,15 @@ impl<R: CryptoRng> Resolver<R> {
                 stage: Stage::Srv(Vec::new()),
                 srv_set,
                 ttl: u32::MAX,
+                from_cache: false,
                 asked: Vec::new(),
             },
         );
         self.deadlines.push(deadline, id);
         let mut lookups = Vec::with_capacity(owners.len());
         for (i, owner) in owners.into_iter().enumerate() {
-            let state = self.ask(id, &owner, RecordType::SRV, Slot::Srv(i), now);
-            lookups.push(Lookup::new(owner, state));
+            let lookup = Lookup::new(owner, LookupState::Missing(Absence::NoData));
+            lookups.push(self.ask(id, lookup, RecordType::SRV, Slot::Srv(i), now));
         }
         if let Some(r) = self.resolutions.get_mut(&id) {
             r.stage = Stage::Srv(lookups);
@@ -333,9 +341,29 @@ impl<R: CryptoRng> Resolver<R> {
         }
     }
 
-    /// Counters of packets sent, accepted and dropped, and of work in flight.
+    /// Counters of packets sent, accepted and dropped, of the cache, and
+    /// of work in flight.
     pub fn stats(&self) -> Stats {
-        self.scheduler.stats()
+        let mut stats = self.scheduler.stats();
+        if let Some(cache) = &self.cache {
+            let c = cache.counters();
+            stats.cache_hits = c.hits;
+            stats.cache_negative_hits = c.negative_hits;
+            stats.cache_misses = c.misses;
+            stats.cache_insertions = c.insertions;
+            stats.cache_evictions = c.evictions;
+            stats.cache_entries = cache.len();
+            stats.cache_bytes = cache.bytes();
+        }
+        stats
+    }
+
+    /// Forgets every cached answer (S26): later questions go to the
+    /// network. Resolutions in flight go on as they are.
+    pub fn clear_cache(&mut self) {
+        if let Some(cache) = &mut self.cache {
+            cache.clear();
+        }
     }
 
     /// Resolutions started and not yet ended.
@@ -343,25 +371,81 @@ impl<R: CryptoRng> Resolver<R> {
         self.resolutions.len()
     }
 
-    /// Asks a question for resolution `id`, recording who waits for it.
-    /// Over `Config::max_queries` the lookup fails at once (S27).
+    /// Looks `lookup` up for resolution `id`: from the cache when it
+    /// holds the answer (following cached CNAME links, S25, S26), else by
+    /// asking the question, recording who waits for it. Over
+    /// `Config::max_queries` the lookup fails at once (S27).
     fn ask(
         &mut self,
         id: ResolutionId,
-        name: &Name,
+        mut lookup: Lookup,
         rtype: RecordType,
         slot: Slot,
         now: Instant,
-    ) -> LookupState {
+    ) -> Lookup {
+        let max_hops = self.config().max_cname_hops;
+        while let Some(hit) = self
+            .cache
+            .as_mut()
+            .and_then(|c| c.get(&lookup.name, rtype, now))
+        {
+            let ttl = hit.ttl;
+            let state = match hit.data {
+                Data::Alias(target) => {
+                    let target = (**target).clone();
+                    self.used_cache(id, ttl);
+                    if lookup.hops >= max_hops {
+                        let name = lookup.origin().clone();
+                        lookup.state = LookupState::Failed(Box::new(Error::CnameLoop { name }));
+                        return lookup;
+                    }
+                    lookup.hops += 1;
+                    if lookup.first.is_none() {
+                        lookup.first = Some(Box::new(lookup.name.clone()));
+                    }
+                    lookup.name = target;
+                    continue;
+                }
+                Data::Srv(set) => LookupState::Found {
+                    records: Records::Srv(set.records.to_vec()),
+                    additional: if set.additional_expires > now {
+                        set.additional.to_vec()
+                    } else {
+                        Vec::new()
+                    },
+                },
+                Data::Addresses(ips) => LookupState::Found {
+                    records: Records::Addresses(ips.to_vec()),
+                    additional: Vec::new(),
+                },
+                Data::Absent(absence) => LookupState::Missing(*absence),
+            };
+            self.used_cache(id, ttl);
+            lookup.state = state;
+            return lookup;
+        }
         // Questions that must wait go out oldest resolution first.
-        let Some(qid) = self.scheduler.ask(name, rtype, id.0, now, &mut self.rng) else {
-            return LookupState::Failed(Box::new(Error::TooManyQueries));
+        let Some(qid) = self
+            .scheduler
+            .ask(&lookup.name, rtype, id.0, now, &mut self.rng)
+        else {
+            lookup.state = LookupState::Failed(Box::new(Error::TooManyQueries));
+            return lookup;
         };
         self.waiters.add(qid, id, slot);
         if let Some(r) = self.resolutions.get_mut(&id) {
             r.asked.push(qid);
         }
-        LookupState::Pending(qid)
+        lookup.state = LookupState::Pending(qid);
+        lookup
+    }
+
+    /// Resolution `id` used a cached entry with `ttl` seconds left.
+    fn used_cache(&mut self, id: ResolutionId, ttl: u32) {
+        if let Some(r) = self.resolutions.get_mut(&id) {
+            r.ttl = r.ttl.min(ttl);
+            r.from_cache = true;
+        }
     }
 
     /// Stops waiting for `qid` on behalf of `id`; a question nobody waits for
@@ -377,6 +461,9 @@ impl<R: CryptoRng> Resolver<R> {
     /// that the next stage of those resolutions takes its place in line.
     fn deliver_all(&mut self, ended: Vec<Ended>, now: Instant) {
         for (qid, outcome) in ended {
+            if let (Some(cache), Outcome::Answer(reply)) = (&mut self.cache, &outcome) {
+                cache.store(reply, now);
+            }
             for (id, slot) in self.waiters.take(qid) {
                 self.apply(id, slot, &outcome, now);
                 self.advance(id, now);
@@ -397,44 +484,66 @@ impl<R: CryptoRng> Resolver<R> {
         };
         let name = lookup.name.clone();
         let state = match outcome {
-            // S25: CNAME hops count across all of a lookup's answers.
-            Outcome::Answer(Reply::Records { hops, .. } | Reply::Alias { hops, .. })
-                if lookup.hops.saturating_add(*hops) > max_hops =>
-            {
-                LookupState::Failed(Box::new(Error::CnameLoop {
-                    name: lookup.origin().clone(),
-                }))
-            }
-            Outcome::Answer(Reply::Records {
-                records,
-                additional,
-                ttl,
-                ..
-            }) => {
-                r.ttl = r.ttl.min(*ttl);
-                LookupState::Found {
-                    records: records.clone(),
-                    additional: additional.clone(),
+            Outcome::Answer(reply) => match &reply.found {
+                // S25: CNAME hops count across all of a lookup's answers.
+                Found::Records { .. } | Found::Alias
+                    if lookup.hops.saturating_add(reply.hops()) > max_hops =>
+                {
+                    LookupState::Failed(Box::new(Error::CnameLoop {
+                        name: lookup.origin().clone(),
+                    }))
                 }
-            }
-            Outcome::Answer(Reply::Alias {
-                name: alias,
-                ttl,
-                hops,
-            }) => {
-                r.ttl = r.ttl.min(*ttl);
-                lookup.hops += hops;
-                if lookup.first.is_none() {
-                    lookup.first = Some(Box::new(lookup.name.clone()));
+                Found::Records {
+                    records,
+                    ttl,
+                    additional,
+                    additional_ttl,
+                } => {
+                    r.ttl = r.ttl.min(reply.chain_ttl()).min(*ttl);
+                    if !additional.is_empty() {
+                        r.ttl = r.ttl.min(*additional_ttl);
+                    }
+                    LookupState::Found {
+                        records: records.clone(),
+                        additional: additional.clone(),
+                    }
                 }
-                lookup.name = alias.clone();
-                self.ask(id, alias, rtype, slot, now)
-            }
-            Outcome::Answer(Reply::NxDomain) => LookupState::Missing(Absence::NxDomain),
-            Outcome::Answer(Reply::NoData) => LookupState::Missing(Absence::NoData),
-            Outcome::Answer(Reply::CnameLoop) => {
-                LookupState::Failed(Box::new(Error::CnameLoop { name }))
-            }
+                Found::Alias => {
+                    r.ttl = r.ttl.min(reply.chain_ttl());
+                    lookup.hops += reply.hops();
+                    if lookup.first.is_none() {
+                        lookup.first = Some(Box::new(lookup.name.clone()));
+                    }
+                    lookup.name = reply.end().clone();
+                    let placeholder =
+                        Lookup::new(Name::root(), LookupState::Missing(Absence::NoData));
+                    let chased = core::mem::replace(lookup, placeholder);
+                    let chased = self.ask(id, chased, rtype, slot, now);
+                    if let Some((lookup, _)) = self
+                        .resolutions
+                        .get_mut(&id)
+                        .and_then(|r| r.stage.lookup_at(slot))
+                    {
+                        *lookup = chased;
+                    }
+                    if let Slot::Address { target, .. } = slot {
+                        self.report(id, target);
+                    }
+                    return;
+                }
+                Found::NxDomain { ttl } | Found::NoData { ttl } => {
+                    // An absence the answer rests on lasts as long as its
+                    // SOA says (RFC 2308 §5).
+                    if let Some(ttl) = ttl {
+                        r.ttl = r.ttl.min(reply.chain_ttl()).min(*ttl);
+                    }
+                    LookupState::Missing(match reply.found {
+                        Found::NxDomain { .. } => Absence::NxDomain,
+                        _ => Absence::NoData,
+                    })
+                }
+                Found::CnameLoop => LookupState::Failed(Box::new(Error::CnameLoop { name })),
+            },
             Outcome::Failed(servers) => {
                 LookupState::Failed(Box::new(servers_failed(name, servers.clone())))
             }
@@ -510,17 +619,8 @@ impl<R: CryptoRng> Resolver<R> {
         let mut records = Vec::new();
         let mut additional = Vec::new();
         for set in sets {
-            for data in set.records {
-                if let RData::SRV(srv) = data {
-                    let record = SrvRecord {
-                        priority: srv.priority,
-                        weight: srv.weight,
-                        port: srv.port,
-                        target: srv.target,
-                    };
-                    records.push((record, owners.len()));
-                }
-            }
+            let from = owners.len();
+            records.extend(set.records.into_iter().map(|record| (record, from)));
             additional.extend(set.additional);
             owners.push((set.owner, set.index));
         }
@@ -633,8 +733,9 @@ impl<R: CryptoRng> Resolver<R> {
             let name = target.record.target.clone();
             for family in [Family::V4, Family::V6] {
                 let slot = Slot::Address { target: i, family };
-                let state = self.ask(id, &name, family.record_type(), slot, now);
-                *target.lookup_mut(family) = Lookup::new(name.clone(), state);
+                let lookup = Lookup::new(name.clone(), LookupState::Missing(Absence::NoData));
+                let lookup = self.ask(id, lookup, family.record_type(), slot, now);
+                *target.lookup_mut(family) = lookup;
             }
         }
         let given: Vec<usize> = if self.config().progress {

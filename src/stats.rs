@@ -53,4 +53,19 @@ pub struct Stats {
     pub udp_sockets: usize,
     /// TCP connections the machine currently wants open.
     pub tcp_connections: usize,
+    /// Questions the cache answered with records or an alias (S26).
+    pub cache_hits: u64,
+    /// Questions the cache answered with NXDOMAIN or NODATA.
+    pub cache_negative_hits: u64,
+    /// Questions the cache could not answer: they went to the network.
+    pub cache_misses: u64,
+    /// Entries stored.
+    pub cache_insertions: u64,
+    /// Entries dropped to make room (S27); expired entries dropped when
+    /// found are not counted.
+    pub cache_evictions: u64,
+    /// Entries held now.
+    pub cache_entries: usize,
+    /// Bytes the entries hold now, as `CacheConfig::max_bytes` counts them.
+    pub cache_bytes: usize,
 }

@@ -469,6 +469,7 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
             domain: crate::records::name("example."),
         },
         ttl: 0,
+        from_cache: false,
     };
     let config = ConnectConfig {
         attempt_delay: Duration::from_millis(u.int_in_range(0..=3_000)?),

@@ -127,5 +127,6 @@ pub fn answer_of(endpoints: Vec<Endpoint>) -> Answer {
             domain: name("example."),
         },
         ttl: 60,
+        from_cache: false,
     }
 }

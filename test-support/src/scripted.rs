@@ -99,7 +99,10 @@ impl Zone {
         m.metadata.recursion_desired = true;
         m.metadata.recursion_available = true;
         m.add_query(question.clone());
-        let soa = || soa("example.");
+        // The SOA of the question's zone, taken as its last two labels, so
+        // that negative answers can be cached (RFC 2308 §5).
+        let zone = question.name().trim_to(2).to_ascii();
+        let soa = || soa(&zone);
         let mut script = self.script(server, question.name(), question.query_type());
         loop {
             script = match script {

@@ -1,0 +1,417 @@
+//! The cache at the machine's level (SPEC S26, S27): what a resolution
+//! leaves behind, for how long, and what a later one takes from it. Time
+//! is virtual: answers arrive 1 ms after their query.
+
+use impp_resolver::proto::rr::rdata::SRV;
+use impp_resolver::proto::rr::{RData, Record, RecordType};
+use impp_resolver::{Answer, Config, Error, Event, Instant, Protocol, Resolver};
+use impp_test_support::records::*;
+use impp_test_support::scripted::*;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+const URI: &str = "im:fred@example.com";
+
+fn at(secs: f64) -> Instant {
+    Instant::from_micros((secs * 1e6).round() as u64)
+}
+
+/// A zone where `_im._xmpp.example.com.` has one target with an IPv4
+/// address; its AAAA is NODATA with an SOA (so cacheable, for 60 s).
+fn zone() -> Zone {
+    basic_zone()
+}
+
+/// Starts resolving [`URI`] at `now`; when the cache answers it whole, the
+/// answer, which must then be ready with no packet to send.
+fn from_memory(sim: &mut Sim, now: Instant) -> Option<Answer> {
+    sim.now = now;
+    let id = sim.start(URI, &[Protocol::XMPP], None);
+    match sim.resolver.poll_event() {
+        Some(Event::Resolved { id: ended, answer }) => {
+            assert_eq!(ended, id);
+            assert!(
+                sim.resolver.poll_transmit().is_none(),
+                "a hit sends nothing"
+            );
+            assert!(answer.from_cache);
+            Some(answer)
+        }
+        Some(other) => panic!("{other:?}"),
+        None => None,
+    }
+}
+
+/// The questions sent since `from` (an index into `sim.asked`), as
+/// (name, type).
+fn asked_since(sim: &Sim, from: usize) -> Vec<(String, RecordType)> {
+    sim.asked[from..]
+        .iter()
+        .map(|q| (q.name.clone(), q.rtype))
+        .collect()
+}
+
+#[test]
+fn a_repeated_resolution_sends_nothing_and_is_ready_at_once() {
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone());
+    let first = sim.answer();
+    assert!(!first.from_cache);
+    assert_eq!(first.ttl, 60, "the AAAA NODATA's SOA minimum is the lowest");
+    let sent = sim.asked.len();
+    assert_eq!(sent, 3, "SRV, A, AAAA");
+
+    let again = from_memory(&mut sim, at(10.0)).expect("served from the cache");
+    assert_eq!(again.endpoints, first.endpoints);
+    assert_eq!(again.via, first.via);
+    // What is left of the shortest entry: 60 s from 2 ms, 10 s later.
+    assert_eq!(again.ttl, 50);
+    assert_eq!(sim.asked.len(), sent);
+    let stats = sim.resolver.stats();
+    assert_eq!(stats.cache_hits, 2, "SRV and A");
+    assert_eq!(stats.cache_negative_hits, 1, "AAAA NODATA");
+    assert_eq!(stats.cache_insertions, 3);
+    assert_eq!(stats.cache_entries, 3);
+    assert!(stats.cache_bytes > 0);
+    sim.assert_clean();
+}
+
+#[test]
+fn entries_expire_at_the_exact_second_and_a_partial_hit_asks_only_the_rest() {
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone());
+    // The AAAA NODATA came at 2 ms with 60 s to live.
+    assert!(from_memory(&mut sim, at(60.001_999)).is_some());
+    let sent = sim.asked.len();
+    assert!(from_memory(&mut sim, at(60.002)).is_none(), "expired");
+    sim.run(&zone());
+    // SRV (300 s) and A (300 s) are still fresh: only AAAA goes out.
+    assert_eq!(
+        asked_since(&sim, sent),
+        [("xmpp.example.com.".to_string(), RecordType::AAAA)]
+    );
+    let Event::Resolved { answer, .. } = &sim.events.last().unwrap().1 else {
+        panic!("{:?}", sim.events);
+    };
+    assert!(answer.from_cache, "partly");
+    assert_eq!(answer.endpoints[0].addresses, [ip("192.0.2.1")]);
+    sim.assert_clean();
+}
+
+#[test]
+fn the_cache_can_be_off_and_can_be_cleared() {
+    let off = Config {
+        cache: None,
+        ..config(&[S1])
+    };
+    let mut sim = Sim::resolve_xmpp(off, &zone());
+    assert!(from_memory(&mut sim, at(1.0)).is_none());
+    assert_eq!(sim.resolver.stats().cache_entries, 0);
+
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone());
+    sim.resolver.clear_cache();
+    assert_eq!(sim.resolver.stats().cache_entries, 0);
+    assert!(from_memory(&mut sim, at(1.0)).is_none());
+}
+
+#[test]
+fn a_hit_ignores_letter_case_under_0x20() {
+    let config = Config {
+        case_randomization: true,
+        ..config(&[S1])
+    };
+    let mut sim = Sim::resolve_xmpp(config, &zone());
+    sim.now = at(1.0);
+    sim.start("im:fred@EXAMPLE.com", &[Protocol::XMPP], None);
+    let Some(Event::Resolved { answer, .. }) = sim.resolver.poll_event() else {
+        panic!("served from the cache")
+    };
+    assert!(answer.from_cache);
+}
+
+#[test]
+fn ttl_zero_and_top_bit_ttls_are_not_stored() {
+    for ttl in [0, 0x8000_0000] {
+        let zone = Zone::default()
+            .on(
+                "_im._xmpp.example.com.",
+                RecordType::SRV,
+                Script::Answer(vec![Record::from_rdata(
+                    name("_im._xmpp.example.com."),
+                    ttl,
+                    RData::SRV(SRV::new(0, 0, 5222, name("xmpp.example.com."))),
+                )]),
+            )
+            .host_v4("xmpp.example.com.", [192, 0, 2, 1]);
+        let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone);
+        assert_eq!(sim.answer().ttl, 0, "{ttl:#x} counts as 0");
+        let sent = sim.asked.len();
+        assert!(from_memory(&mut sim, at(1.0)).is_none());
+        sim.run(&zone);
+        assert_eq!(
+            asked_since(&sim, sent),
+            [("_im._xmpp.example.com.".to_string(), RecordType::SRV)],
+            "only the SRV question, whose TTL was {ttl:#x}, is asked again"
+        );
+    }
+}
+
+#[test]
+fn a_negative_answer_without_an_soa_is_not_stored() {
+    use impp_resolver::proto::op::ResponseCode;
+    let zone = Zone::default().on(
+        "_im._xmpp.example.com.",
+        RecordType::SRV,
+        Script::Rcode(ResponseCode::NXDomain),
+    );
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone);
+    assert!(matches!(sim.error(), Error::NxDomain { .. }));
+    sim.now = at(1.0);
+    sim.start(URI, &[Protocol::XMPP], None);
+    assert!(sim.resolver.poll_event().is_none());
+    assert!(sim.resolver.poll_transmit().is_some(), "asked again");
+
+    // With the SOA (the zone's default answer) it is kept, for the SOA's
+    // MINIMUM of 60 s.
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &Zone::default());
+    assert!(matches!(sim.error(), Error::NxDomain { .. }));
+    sim.now = at(59.0);
+    sim.start(URI, &[Protocol::XMPP], None);
+    assert!(matches!(
+        sim.resolver.poll_event(),
+        Some(Event::Failed {
+            error: Error::NxDomain { .. },
+            ..
+        })
+    ));
+    assert!(sim.resolver.poll_transmit().is_none());
+    assert_eq!(sim.resolver.stats().cache_negative_hits, 1);
+}
+
+#[test]
+fn nxdomain_through_a_cname_belongs_to_the_chains_last_name() {
+    let zone = Zone::default()
+        .on(
+            "_im._xmpp.example.com.",
+            RecordType::SRV,
+            Script::Answer(vec![cname("_im._xmpp.example.com.", "gone.example.net.")]),
+        )
+        .on("gone.example.net.", RecordType::SRV, Script::NxDomain);
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone);
+    assert!(matches!(sim.error(), Error::NxDomain { .. }));
+    assert_eq!(sim.asked.len(), 2);
+    // Both names are answered from memory now: the alias by its link, the
+    // last name by the NXDOMAIN.
+    for owner in ["_im._xmpp.example.com.", "gone.example.net."] {
+        sim.resolver.resolve_srv(&name(owner), at(1.0)).unwrap();
+        assert!(
+            matches!(
+                sim.resolver.poll_event(),
+                Some(Event::Failed {
+                    error: Error::NxDomain { .. },
+                    ..
+                })
+            ),
+            "{owner}"
+        );
+    }
+    // A name the chain did not pass through is not.
+    sim.resolver
+        .resolve_srv(&name("_im._xmpp.gone.example.net."), at(1.0))
+        .unwrap();
+    assert!(sim.resolver.poll_event().is_none());
+    assert_eq!(sim.asked.len(), 2);
+}
+
+#[test]
+fn additional_addresses_ride_only_with_their_srv_set() {
+    let target = "xmpp.example.com.";
+    let with_glue = |owner: &str| {
+        Script::WithAdditional(
+            vec![srv(owner, 0, 0, 5222, target)],
+            vec![a(target, [192, 0, 2, 7])],
+        )
+    };
+    let zone = Zone::default()
+        .on(
+            "_im._xmpp.example.com.",
+            RecordType::SRV,
+            with_glue("_im._xmpp.example.com."),
+        )
+        .on(
+            "_im._xmpp.example.org.",
+            RecordType::SRV,
+            Script::Answer(vec![srv("_im._xmpp.example.org.", 0, 0, 5222, target)]),
+        )
+        .host_v4(target, [192, 0, 2, 1]);
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone);
+    assert_eq!(sim.first_addresses(), ["192.0.2.7"]);
+    assert_eq!(
+        sim.asked.len(),
+        1,
+        "the additional section was enough (S14)"
+    );
+    // Again: the SRV entry brings its addresses along.
+    let again = from_memory(&mut sim, at(1.0)).expect("wholly cached");
+    assert_eq!(again.endpoints[0].addresses, [ip("192.0.2.7")]);
+    // Another SRV set with the same target: the glue never answers its
+    // A/AAAA questions (RFC 2181 §5.4.1).
+    sim.now = at(2.0);
+    sim.start("im:fred@example.org", &[Protocol::XMPP], None);
+    let sent = sim.asked.len();
+    sim.run(&zone);
+    let asked = asked_since(&sim, 0);
+    assert!(
+        asked.contains(&(target.to_string(), RecordType::A)),
+        "{asked:?}"
+    );
+    assert!(sent >= 1);
+    let Event::Resolved { answer, .. } = &sim.events.last().unwrap().1 else {
+        panic!("{:?}", sim.events);
+    };
+    assert_eq!(answer.endpoints[0].addresses, [ip("192.0.2.1")]);
+}
+
+#[test]
+fn foreign_records_in_an_answer_are_never_served() {
+    // The SRV answer carries records for other names in every section, and
+    // a CNAME off its chain: none of it may answer another question.
+    let owner = "_im._xmpp.example.com.";
+    let zone = Zone::default()
+        .on(
+            owner,
+            RecordType::SRV,
+            Script::WithAdditional(
+                vec![
+                    srv(owner, 0, 0, 5222, "xmpp.example.com."),
+                    a("victim.example.org.", [203, 0, 113, 66]),
+                    cname("_im._xmpp.example.org.", "evil.example.net."),
+                    srv("_im._xmpp.example.org.", 0, 0, 1, "evil.example.net."),
+                ],
+                vec![
+                    a("victim.example.org.", [203, 0, 113, 66]),
+                    a("xmpp.example.com.", [192, 0, 2, 1]),
+                ],
+            ),
+        )
+        .on(
+            "_im._xmpp.example.org.",
+            RecordType::SRV,
+            Script::Answer(vec![srv(
+                "_im._xmpp.example.org.",
+                0,
+                0,
+                5222,
+                "victim.example.org.",
+            )]),
+        )
+        .host_v4("victim.example.org.", [192, 0, 2, 99]);
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone);
+    assert_eq!(sim.first_addresses(), ["192.0.2.1"]);
+    sim.now = at(1.0);
+    sim.start("im:fred@example.org", &[Protocol::XMPP], None);
+    assert!(
+        sim.resolver.poll_event().is_none(),
+        "nothing of it was cached"
+    );
+    let sent = sim.asked.len();
+    sim.run(&zone);
+    assert_eq!(
+        asked_since(&sim, sent)[0],
+        ("_im._xmpp.example.org.".to_string(), RecordType::SRV)
+    );
+    let Event::Resolved { answer, .. } = &sim.events.last().unwrap().1 else {
+        panic!("{:?}", sim.events);
+    };
+    assert_eq!(answer.endpoints[0].port, 5222);
+    assert_eq!(answer.endpoints[0].addresses, [ip("192.0.2.99")]);
+}
+
+#[test]
+fn every_hit_draws_the_weighted_order_afresh() {
+    // S10, S26: two targets of equal weight come first about equally
+    // often, on hits as on the first answer.
+    let owner = "_im._xmpp.example.com.";
+    let zone = Zone::default()
+        .on(
+            owner,
+            RecordType::SRV,
+            Script::Answer(vec![
+                srv(owner, 0, 10, 5222, "a.example.com."),
+                srv(owner, 0, 10, 5222, "b.example.com."),
+            ]),
+        )
+        .host_v4("a.example.com.", [192, 0, 2, 1])
+        .host_v4("b.example.com.", [192, 0, 2, 2]);
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone);
+    let mut a_first = 0;
+    for i in 0..1000 {
+        let answer = from_memory(&mut sim, at(1.0 + f64::from(i) * 0.001)).expect("cached");
+        if answer.endpoints[0].target == name("a.example.com.") {
+            a_first += 1;
+        }
+    }
+    // Binomial(1000, 1/2): outside 430..=570 has odds below 1e-5.
+    assert!((430..=570).contains(&a_first), "{a_first}");
+}
+
+#[test]
+fn cached_chains_still_stop_at_the_hop_limit() {
+    let zone = Zone::default()
+        .on(
+            "_im._xmpp.example.com.",
+            RecordType::SRV,
+            Script::Answer(vec![cname("_im._xmpp.example.com.", "x.example.net.")]),
+        )
+        .on(
+            "x.example.net.",
+            RecordType::SRV,
+            Script::Answer(vec![cname("x.example.net.", "_im._xmpp.example.com.")]),
+        );
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone);
+    assert!(matches!(sim.error(), Error::CnameLoop { .. }));
+    // Now wholly from memory: the loop is found without a packet.
+    sim.now = at(1.0);
+    sim.start(URI, &[Protocol::XMPP], None);
+    assert!(matches!(
+        sim.resolver.poll_event(),
+        Some(Event::Failed {
+            error: Error::CnameLoop { .. },
+            ..
+        })
+    ));
+    assert!(sim.resolver.poll_transmit().is_none());
+}
+
+#[test]
+fn the_entry_bound_holds_under_many_names() {
+    let config = Config {
+        cache: Some(impp_resolver::CacheConfig {
+            max_entries: 50,
+            ..Default::default()
+        }),
+        ..config(&[S1])
+    };
+    let mut r = Resolver::new(config, ChaCha20Rng::seed_from_u64(1));
+    let mut zone = Zone::default();
+    for i in 0..200 {
+        let owner = format!("_im._xmpp.d{i}.example.com.");
+        zone = zone.on(
+            &owner,
+            RecordType::SRV,
+            Script::Answer(vec![srv(&owner, 0, 0, 5222, "xmpp.example.com.")]),
+        );
+    }
+    let mut sim = Sim::new(Config::default());
+    std::mem::swap(&mut sim.resolver, &mut r);
+    for i in 0..200 {
+        sim.start(
+            &format!("im:fred@d{i}.example.com"),
+            &[Protocol::XMPP],
+            None,
+        );
+        sim.run(&zone);
+        assert!(sim.resolver.stats().cache_entries <= 50);
+    }
+    let stats = sim.resolver.stats();
+    assert_eq!(stats.cache_entries, 50);
+    assert!(stats.cache_evictions >= 150, "{stats:?}");
+}

@@ -128,6 +128,8 @@ fn tokio_run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -
         let config = impp_resolver::Config {
             servers: vec![server],
             tcp_fallback: false,
+            // As hickory-resolver's here: every lookup goes to the server.
+            cache: None,
             ..impp_resolver::Config::default()
         };
         let client = impp_resolver::tokio::Client::new(config).unwrap();

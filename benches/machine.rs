@@ -30,6 +30,9 @@ fn resolver() -> Resolver<ChaCha20Rng> {
         max_queries: 32_768,
         // The machine's own capacity: every question on the wire at once.
         max_outstanding: 32_768,
+        // The cost of resolving, not of remembering: the cache has a
+        // bench of its own.
+        cache: None,
         ..config(&[SERVER])
     };
     Resolver::new(config, ChaCha20Rng::seed_from_u64(7))

@@ -5,15 +5,20 @@
 //!
 //! ```text
 //! cargo run --release --example loadgen -- --server IP:PORT \
-//!     --concurrency C --count N URI...
+//!     --concurrency C --count N [--cache] URI...
 //! ```
 //!
 //! URIs are resolved round-robin with the default protocols (`_xmpp`, then
 //! `_sip`): SRV and the addresses of every target, as `resolve` does; one
 //! lookup is one full resolution. Failed resolutions are counted by kind.
 //! Before the last two lines come the latency percentiles of the
-//! resolutions that ended (`latency-ms p50: X`, then p90, p99 and max); the
-//! last two lines are `lookups/s: X` and `cpu-us/lookup: Y`.
+//! resolutions that ended (`latency-ms p50: X`, then p90, p99 and max), then
+//! `queries: N`, the queries sent; the last two lines are `lookups/s: X`
+//! and `cpu-us/lookup: Y`.
+//!
+//! The cache is off unless `--cache` is given, so that every lookup goes
+//! to the server and runs compare; with it, a name's later lookups are
+//! answered from memory for as long as its records live.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -21,17 +26,28 @@ use std::process::ExitCode;
 use impp_resolver::Uri;
 use impp_test_support::loadgen;
 
-const USAGE: &str = "usage: loadgen --server IP:PORT --concurrency C --count N URI...";
+const USAGE: &str = "usage: loadgen --server IP:PORT --concurrency C --count N [--cache] URI...";
 
-fn parse_args() -> Result<(SocketAddr, usize, u64, Vec<Uri>), lexopt::Error> {
+/// What the command line asks for.
+struct Args {
+    server: SocketAddr,
+    concurrency: usize,
+    count: u64,
+    cache: bool,
+    uris: Vec<Uri>,
+}
+
+fn parse_args() -> Result<Args, lexopt::Error> {
     use lexopt::prelude::*;
     let (mut server, mut concurrency, mut count, mut uris) = (None, 1, 1000, Vec::new());
+    let mut cache = false;
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
             Long("server") => server = Some(parser.value()?.parse()?),
             Long("concurrency") => concurrency = parser.value()?.parse()?,
             Long("count") => count = parser.value()?.parse()?,
+            Long("cache") => cache = true,
             Value(text) => {
                 let text = text.string()?;
                 uris.push(text.parse().map_err(|e| format!("{text}: {e}"))?);
@@ -45,23 +61,25 @@ fn parse_args() -> Result<(SocketAddr, usize, u64, Vec<Uri>), lexopt::Error> {
     if uris.is_empty() {
         return Err("at least one URI is required".into());
     }
-    Ok((
-        server.ok_or("--server is required")?,
+    Ok(Args {
+        server: server.ok_or("--server is required")?,
         concurrency,
         count,
+        cache,
         uris,
-    ))
+    })
 }
 
 fn main() -> ExitCode {
-    let (server, concurrency, count, uris) = match parse_args() {
+    let args = match parse_args() {
         Ok(args) => args,
         Err(problem) => {
             eprintln!("loadgen: {problem}\n{USAGE}");
             return ExitCode::from(1);
         }
     };
-    let report = match loadgen::run(server, concurrency, count, &uris) {
+    let config = loadgen::config(args.server, args.cache);
+    let report = match loadgen::run_with(config, args.concurrency, args.count, &args.uris) {
         Ok(report) => report,
         Err(e) => {
             eprintln!("error: io: {e}");
@@ -88,6 +106,7 @@ fn main() -> ExitCode {
         let latency = report.latency_percentile(p);
         println!("latency-ms {label}: {:.1}", latency.as_secs_f64() * 1e3);
     }
+    println!("queries: {}", report.queries);
     println!("lookups/s: {:.0}", report.lookups_per_sec());
     println!("cpu-us/lookup: {:.1}", report.cpu_us_per_lookup());
     ExitCode::SUCCESS

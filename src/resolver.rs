@@ -214,7 +214,17 @@ impl<R: CryptoRng> Resolver<R> {
         let mut lookups = Vec::with_capacity(owners.len());
         for (i, owner) in owners.into_iter().enumerate() {
             let lookup = Lookup::new(owner, LookupState::Missing(Absence::NoData));
-            lookups.push(self.ask(id, lookup, RecordType::SRV, Slot::Srv(i), now));
+            let lookup = self.ask(id, lookup, RecordType::SRV, Slot::Srv(i), now);
+            // A preferred protocol the cache answered (records or an
+            // error) decides the resolution (S7): the rest are not asked.
+            let decided = matches!(
+                lookup.state,
+                LookupState::Found { .. } | LookupState::Failed(_)
+            );
+            lookups.push(lookup);
+            if decided && srv_set == SrvSet::Preferred {
+                break;
+            }
         }
         if let Some(r) = self.resolutions.get_mut(&id) {
             r.stage = Stage::Srv(lookups);

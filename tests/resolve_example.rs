@@ -351,10 +351,13 @@ fn loadgen_reports_throughput_and_cpu_as_its_last_lines() {
     };
     assert!(number(lines[n - 2], "lookups/s: ") > 0.0);
     assert!(number(lines[n - 1], "cpu-us/lookup: ") > 0.0);
-    // What loss costs: latency percentiles, in order, before those two.
+    // Queries sent, before those two: without --cache, every lookup asks.
+    let queries = number(lines[n - 3], "queries: ");
+    assert!(queries >= 200.0, "{stdout}");
+    // What loss costs: latency percentiles, in order, before that.
     let percentiles: Vec<f64> = ["p50", "p90", "p99", "max"]
         .iter()
-        .zip(&lines[n - 6..n - 2])
+        .zip(&lines[n - 7..n - 3])
         .map(|(label, line)| number(line, &format!("latency-ms {label}: ")))
         .collect();
     assert!(percentiles.windows(2).all(|w| w[0] <= w[1]), "{stdout}");
@@ -374,6 +377,32 @@ fn loadgen_reports_throughput_and_cpu_as_its_last_lines() {
             .any(|l| l.starts_with("os-receive-buffer-drops: ")),
         "{stdout}"
     );
+}
+
+#[test]
+fn loadgen_with_cache_asks_only_the_first_lookup_of_each_name() {
+    let server = zone_server::example_zones().to_string();
+    let uris = ["im:fred@example.com", "im:y@nowhere.example.com"];
+    let queries = |extra: &[&str], count: &str| -> u64 {
+        let out = Command::new(example_binary("loadgen"))
+            .args(["--server", &server, "--concurrency", "1", "--count", count])
+            .args(extra)
+            .args(uris)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let line = stdout.lines().find_map(|l| l.strip_prefix("queries: "));
+        line.expect("a queries line").parse().unwrap()
+    };
+    // One lookup of each name, as the first of a cached run makes.
+    let first = queries(&[], "2");
+    assert!(first >= 4, "{first}");
+    // 200 lookups, 198 of them answered from memory (an NXDOMAIN with the
+    // zone's SOA included): not one query more.
+    assert_eq!(queries(&["--cache"], "200"), first);
+    // Without the cache every lookup asks again.
+    assert_eq!(queries(&[], "200"), first * 100);
 }
 
 #[test]

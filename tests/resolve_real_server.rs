@@ -5,6 +5,8 @@ use impp_test_support::records::{config, ip, name};
 use impp_test_support::zone_server::{self, resolve_blocking};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use impp_resolver::DriverError;
@@ -390,4 +392,66 @@ fn blocking_driver_resolves_plain_srv_names() {
     assert_eq!(answer.via, Via::Srv { owner, index: 0 });
     assert_eq!(answer.endpoints[0].port, 5060);
     assert_eq!(answer.endpoints[0].addresses, [ip("192.0.2.5")]);
+}
+
+/// A relay in front of `real` that counts the queries it passes on.
+fn start_counting_relay(real: SocketAddr) -> (SocketAddr, Arc<AtomicU64>) {
+    let front = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = front.local_addr().unwrap();
+    let count = Arc::new(AtomicU64::new(0));
+    let counted = count.clone();
+    std::thread::spawn(move || {
+        let upstream = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut buf = [0u8; 65_535];
+        while let Ok((len, client)) = front.recv_from(&mut buf) {
+            counted.fetch_add(1, Ordering::SeqCst);
+            upstream.send_to(&buf[..len], real).unwrap();
+            let (n, _) = upstream.recv_from(&mut buf).unwrap();
+            front.send_to(&buf[..n], client).unwrap();
+        }
+    });
+    (addr, count)
+}
+
+#[test]
+fn a_second_resolution_of_the_same_uri_sends_no_packet() {
+    // S26: the reusable blocking client keeps its cache across calls.
+    let (relay, queries) = start_counting_relay(server());
+    let mut client = blocking::Client::new(quick_config(&[relay])).unwrap();
+    let uri: Uri = "im:fred@example.com".parse().unwrap();
+    let mut resolve = || {
+        let id = client.start_uri(&uri, &[Protocol::XMPP], None).unwrap();
+        client.wait(id).unwrap().unwrap()
+    };
+    let first = resolve();
+    let asked = queries.load(Ordering::SeqCst);
+    assert!(asked >= 7, "SRV, then A and AAAA of three targets: {asked}");
+    assert!(!first.from_cache);
+    let second = resolve();
+    assert_eq!(
+        queries.load(Ordering::SeqCst),
+        asked,
+        "no packet reached the server"
+    );
+    assert!(second.from_cache);
+    let targets = |a: &Answer| {
+        let mut t: Vec<(String, Vec<IpAddr>)> = a
+            .endpoints
+            .iter()
+            .map(|e| (e.target.to_string(), e.addresses.clone()))
+            .collect();
+        t.sort();
+        t
+    };
+    assert_eq!(targets(&second), targets(&first));
+    assert!(second.ttl <= first.ttl);
+    let stats = client.resolver().stats();
+    assert_eq!(stats.queries_sent, asked);
+    // Every question of the second resolution was answered from memory,
+    // the NODATA ones (targets without an IPv4 or IPv6 address) too.
+    assert_eq!(
+        stats.cache_hits + stats.cache_negative_hits,
+        asked,
+        "{stats:?}"
+    );
 }

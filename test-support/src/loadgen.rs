@@ -122,13 +122,21 @@ pub fn cpu_time() -> Duration {
 
 /// Resolves `uris` round-robin with the default protocols (`_xmpp`, then
 /// `_sip`), `concurrency` at a time, until `count` resolutions have ended.
+/// The cache is off: every resolution goes to the server.
 pub fn run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> io::Result<Report> {
-    let config = Config {
+    run_with(config(server, false), concurrency, count, uris)
+}
+
+/// The configuration of a run against `server`: no TCP fallback, and the
+/// cache on only with `cache`.
+pub fn config(server: SocketAddr, cache: bool) -> Config {
+    let default = Config::default();
+    Config {
         servers: vec![server],
         tcp_fallback: false,
-        ..Config::default()
-    };
-    run_with(config, concurrency, count, uris)
+        cache: if cache { default.cache.clone() } else { None },
+        ..default
+    }
 }
 
 /// The sockets of a run, by the machine's names for them.

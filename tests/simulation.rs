@@ -1,16 +1,19 @@
 //! Deterministic network simulation (str0m's netem and quinn-proto's test
 //! `Pair` are the models): a seeded, virtual-time network of loss, delay,
 //! jitter (hence reordering), duplication, truncating middleboxes, TCP
-//! resets, dead, slow, SERVFAIL and EDNS-intolerant servers, and an attacker
-//! injecting forged answers, all driving the real state machine. Servers
-//! answer from zone data through hickory-proto.
+//! resets, dead, slow, SERVFAIL and EDNS-intolerant servers, an attacker
+//! injecting forged answers, and (every third seed) servers whose own
+//! answers carry records for other names in every section, all driving the
+//! real state machine with its cache on (S26). Servers answer from zone
+//! data through hickory-proto.
 //!
 //! For every seed: each resolution ends with exactly one event, by its
 //! deadline; when the faults leave a path through (no loss, no resets, one
 //! healthy server) the result is the fault-free one; otherwise a success
 //! differs from it at most by addresses whose lookups were lost, and a
 //! failure is a timeout (or SERVFAIL from a SERVFAIL server); no forged
-//! answer is ever accepted; nothing is left after.
+//! answer and no record off a question's chain is ever used, from the
+//! wire or the cache; nothing is left after.
 //!
 //! `SIM_SEEDS=N` runs N seeds (default 10 000); `SIM_SEED=S` replays one
 //! with a trace of every packet.
@@ -21,7 +24,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use impp_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
-use impp_resolver::proto::rr::RecordType;
+use impp_resolver::proto::rr::{RData, RecordType};
 use impp_resolver::{
     Config, Endpoint, Event, Instant, Protocol, Resolver, SocketId, Transport, Uri,
 };
@@ -130,6 +133,10 @@ struct Faults {
     reset: f64,
     /// Forged packets per query.
     forgeries: u32,
+    /// The servers' own answers carry records for other names in every
+    /// section, and CNAMEs off the question's chain: a poisoning attempt
+    /// the cache must not take up (S26).
+    poison: bool,
     servers: Vec<(SocketAddr, Behaviour)>,
 }
 
@@ -175,6 +182,8 @@ impl Faults {
             truncate,
             reset,
             forgeries,
+            // Set by the caller, so that every seed keeps the draws above.
+            poison: false,
             servers,
         }
     }
@@ -233,6 +242,10 @@ struct Tally {
     forged_sent: u64,
     /// Of those, with the right id and question to the wrong socket.
     forged_to_other_sockets: u64,
+    /// Seeds whose servers' answers carried poison for other names.
+    poisoned_seeds: u64,
+    /// Questions the cache answered (records, aliases, negatives).
+    cache_hits: u64,
     dropped: u64,
 }
 
@@ -253,6 +266,8 @@ impl Tally {
         self.resets += o.resets;
         self.forged_sent += o.forged_sent;
         self.forged_to_other_sockets += o.forged_to_other_sockets;
+        self.poisoned_seeds += o.poisoned_seeds;
+        self.cache_hits += o.cache_hits;
         self.dropped += o.dropped;
     }
 }
@@ -311,6 +326,7 @@ impl Network {
             Behaviour::ServFail => error(ResponseCode::ServFail),
             Behaviour::NoEdns if q.edns.is_some() => error(ResponseCode::FormErr),
             _ => match self.zone.reply(server, query, tcp) {
+                Reply::Bytes(bytes) if self.faults.poison => Some(poisoned_reply(&bytes)),
                 Reply::Bytes(bytes) => Some(bytes),
                 Reply::Silence | Reply::Close => None,
             },
@@ -470,6 +486,40 @@ impl Network {
     }
 }
 
+/// `reply` with records for other names than its question added to every
+/// section, pointing at EVIL: an address for a name asked elsewhere, an
+/// SRV set and a CNAME off the question's chain, glue for a name that is
+/// no target of this answer.
+fn poisoned_reply(reply: &[u8]) -> Vec<u8> {
+    let mut m = Message::from_vec(reply).unwrap();
+    // The question's own chain (a CNAME's target is asked about too) is
+    // the server's to answer: the poison is for names off it.
+    let mut chain = vec![m.queries[0].name().clone()];
+    for r in &m.answers {
+        if let RData::CNAME(target) = &r.data {
+            chain.push(target.0.clone());
+        }
+    }
+    let other = |owner: &str| !chain.contains(&name(owner));
+    if other("d.example.net.") {
+        m.add_answer(a("d.example.net.", EVIL));
+        m.add_additional(a("d.example.net.", EVIL));
+    }
+    if other("_pres._sip.example.org.") {
+        m.add_answer(srv("_pres._sip.example.org.", 0, 0, 6666, EVIL_TARGET));
+    }
+    if other("_im._xmpp.gone.example.") {
+        m.add_answer(cname("_im._xmpp.gone.example.", EVIL_TARGET));
+    }
+    if other("b.example.com.") {
+        m.add_authority(a("b.example.com.", EVIL));
+    }
+    if other("example.org.") {
+        m.add_additional(a("example.org.", EVIL));
+    }
+    m.to_vec().unwrap()
+}
+
 /// The answer's header and question only, with TC=1.
 fn truncate(reply: &[u8]) -> Vec<u8> {
     let m = Message::from_vec(reply).unwrap();
@@ -522,6 +572,7 @@ fn fault_free() -> Vec<Result<Vec<Endpoint>, String>> {
                 truncate: 0.0,
                 reset: 0.0,
                 forgeries: 0,
+                poison: false,
                 servers: vec![(server, Behaviour::Healthy)],
             };
             let config = Config {
@@ -660,6 +711,8 @@ fn run(
     // Only the sockets taking new queries stay open, one per family.
     assert!(stats.udp_sockets <= 2, "seed {seed}: sockets left");
     assert_eq!(resolver.poll_timeout(), None, "seed {seed}: timers left");
+    net.tally.cache_hits = stats.cache_hits + stats.cache_negative_hits;
+    net.tally.poisoned_seeds = u64::from(net.faults.poison);
     net.tally.dropped = stats.dropped_unmatched
         + stats.late_answers
         + stats.dropped_not_response
@@ -698,7 +751,8 @@ fn poisoned(event: &Event) -> bool {
 /// One seed: draws faults and starts, runs, checks. Returns the tally.
 fn check_seed(seed: u64, expected: &[Result<Vec<Endpoint>, String>], trace: bool) -> Tally {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let faults = Faults::draw(&mut rng);
+    let mut faults = Faults::draw(&mut rng);
+    faults.poison = seed % 3 == 0;
     let servers: Vec<SocketAddr> = faults.servers.iter().map(|s| s.0).collect();
     let config = sim_config(&mut rng, servers);
     let starts: Vec<(usize, Instant)> = (0..1 + rng.next_u32() % 4)

@@ -752,7 +752,7 @@ fn poisoned(event: &Event) -> bool {
 fn check_seed(seed: u64, expected: &[Result<Vec<Endpoint>, String>], trace: bool) -> Tally {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut faults = Faults::draw(&mut rng);
-    faults.poison = seed % 3 == 0;
+    faults.poison = seed.is_multiple_of(3);
     let servers: Vec<SocketAddr> = faults.servers.iter().map(|s| s.0).collect();
     let config = sim_config(&mut rng, servers);
     let starts: Vec<(usize, Instant)> = (0..1 + rng.next_u32() % 4)

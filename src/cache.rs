@@ -26,6 +26,7 @@
 //! entry found by a lookup is dropped there; nothing scans the cache.
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::hash::BuildHasher;
 use core::mem::size_of;
@@ -36,7 +37,7 @@ use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 use hickory_proto::rr::{Name, RecordType};
 
-use crate::message::{Found, Records, Reply};
+use crate::message::{Found, Records, Reply, same_name};
 use crate::plan::Absence;
 use crate::srv::SrvRecord;
 use crate::time::Instant;
@@ -45,17 +46,20 @@ use crate::time::Instant;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheConfig {
     /// Most entries kept. An entry is one RRset, one CNAME link or one
-    /// negative answer: a resolution of a domain with four targets fills
-    /// about nine (one SRV set, an A and an AAAA per target). Default
-    /// 10,000: a server's few hundred peer domains several times over.
-    /// 0 is treated as 1.
+    /// negative answer: a domain with four targets fills one (its SRV set,
+    /// when the addresses came in the additional section) to nine (and an
+    /// A and an AAAA per target). Default 10,000: a server's few hundred
+    /// peer domains several times over. 0 is treated as 1.
     pub max_entries: usize,
-    /// Most bytes the entries hold, counted as each entry's slot plus the
-    /// payload of every allocation it owns (names, records, addresses).
-    /// The hash table adds at most 16 bytes per `max_entries` on top.
-    /// Default 4 MiB: 10,000 entries of an SRV set of four targets (about
-    /// 600 bytes each) would need 6 MiB; most entries are addresses, near
-    /// 100 bytes.
+    /// Most bytes the entries hold: each counts its slot and its share of
+    /// the index (116 bytes) plus the payload of every allocation it owns
+    /// (key, records, addresses). An address entry takes about 150 bytes,
+    /// an SRV set of four targets with eight addresses 694 (`cargo bench
+    /// --bench cache`). Beyond it the heap holds at most one chunk of 64
+    /// empty slots (4.6 KiB) and the free list's spare room: a million
+    /// names through an 8 MiB cache peaked at 7.7 MB of heap
+    /// (`tests/cache_memory.rs`). Default 4 MiB: 10,000 entries of
+    /// addresses, or about 2,500 domains of four targets.
     pub max_bytes: usize,
     /// The shortest a stored TTL is made. Default 0: TTLs as given.
     pub min_ttl: Duration,
@@ -105,13 +109,28 @@ pub(crate) enum Data {
     Absent(Absence),
 }
 
-/// An SRV RRset as kept, with the additional section's addresses and
-/// when they expire (never after the records, S26).
+/// An SRV RRset as kept, with the additional section's addresses of its
+/// targets and when they expire (never after the records, S26).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SrvSet {
     pub(crate) records: Box<[SrvRecord]>,
-    pub(crate) additional: Box<[(Name, IpAddr)]>,
-    pub(crate) additional_expires: Instant,
+    /// Each address with the index of a record whose target it belongs
+    /// to: 20 bytes, where the owner's name would take 80 more.
+    additional: Box<[(u16, IpAddr)]>,
+    additional_expires: Instant,
+}
+
+impl SrvSet {
+    /// The additional addresses still fresh at `now`, by target name.
+    pub(crate) fn additional(&self, now: Instant) -> Vec<(Name, IpAddr)> {
+        if self.additional_expires <= now {
+            return Vec::new();
+        }
+        self.additional
+            .iter()
+            .filter_map(|&(i, ip)| Some((self.records.get(usize::from(i))?.target.clone(), ip)))
+            .collect()
+    }
 }
 
 /// A fresh entry found: its data and whole seconds left to live.
@@ -196,17 +215,36 @@ impl Data {
                         .iter()
                         .map(|r| size_of::<SrvRecord>() + name_heap(&r.target))
                         .sum::<usize>()
-                    + set
-                        .additional
-                        .iter()
-                        .map(|(n, _)| size_of::<(Name, IpAddr)>() + name_heap(n))
-                        .sum::<usize>()
+                    + set.additional.len() * size_of::<(u16, IpAddr)>()
             }
             Data::Addresses(ips) => ips.len() * size_of::<IpAddr>(),
             Data::Alias(name) => size_of::<Name>() + name_heap(name),
             Data::Absent(_) => 0,
         }
     }
+}
+
+/// The additional addresses that belong to a target of `records`, each
+/// with that record's index. A few are matched by scanning; a hostile
+/// section of hundreds through an index, so it costs n log n, not n × m.
+fn glue(records: &[SrvRecord], additional: &[(Name, IpAddr)]) -> Box<[(u16, IpAddr)]> {
+    let index: Option<BTreeMap<&Name, usize>> = (additional.len() > 32).then(|| {
+        let mut index = BTreeMap::new();
+        for (i, r) in records.iter().enumerate().rev() {
+            index.insert(&r.target, i);
+        }
+        index
+    });
+    additional
+        .iter()
+        .filter_map(|(owner, ip)| {
+            let i = match &index {
+                Some(index) => *index.get(owner)?,
+                None => records.iter().position(|r| same_name(&r.target, owner))?,
+            };
+            Some((u16::try_from(i).ok()?, *ip))
+        })
+        .collect()
 }
 
 /// Seconds as a duration, the clamps applied, or `None` for "do not
@@ -236,9 +274,7 @@ pub(crate) struct Cache {
     hasher: FixedState,
     /// Slot indices, found by their entry's key.
     table: HashTable<u32>,
-    slots: Vec<Option<Entry>>,
-    /// Empty slots, reused before the slab grows.
-    free: Vec<u32>,
+    slots: Slab,
     /// The CLOCK hand: the slot looked at next when room is needed.
     hand: usize,
     bytes: usize,
@@ -253,8 +289,7 @@ impl Cache {
             config,
             hasher: FixedState::with_seed(seed),
             table: HashTable::new(),
-            slots: Vec::new(),
-            free: Vec::new(),
+            slots: Slab::default(),
             hand: 0,
             bytes: 0,
             counters: Counters::default(),
@@ -276,8 +311,7 @@ impl Cache {
     /// Drops every entry; the counters stay.
     pub(crate) fn clear(&mut self) {
         self.table.clear();
-        self.slots.clear();
-        self.free.clear();
+        self.slots = Slab::default();
         self.hand = 0;
         self.bytes = 0;
     }
@@ -285,9 +319,7 @@ impl Cache {
     fn find(&self, key: &[u8], hash: u64) -> Option<u32> {
         let slots = &self.slots;
         self.table
-            .find(hash, |&i| {
-                slots[i as usize].as_ref().is_some_and(|e| &*e.key == key)
-            })
+            .find(hash, |&i| slots.get(i).is_some_and(|e| &*e.key == key))
             .copied()
     }
 
@@ -300,15 +332,13 @@ impl Cache {
             self.counters.misses += 1;
             return None;
         };
-        let expired = self.slots[i as usize]
-            .as_ref()
-            .is_none_or(|e| e.expires <= now);
+        let expired = self.slots.get(i).is_none_or(|e| e.expires <= now);
         if expired {
             self.remove(i);
             self.counters.misses += 1;
             return None;
         }
-        let entry = self.slots[i as usize].as_mut()?;
+        let entry = self.slots.get_mut(i)?;
         entry.referenced = true;
         match entry.data {
             Data::Absent(_) => self.counters.negative_hits += 1,
@@ -327,7 +357,7 @@ impl Cache {
         for link in &reply.chain {
             if let Some(ttl) = lifetime(link.ttl, min, max) {
                 let alias = Data::Alias(Box::new(link.target.clone()));
-                self.insert(&link.owner, rtype, alias, after(now, ttl));
+                self.insert(&link.owner, rtype, alias, after(now, ttl), now);
             }
         }
         let end = reply.end();
@@ -345,16 +375,10 @@ impl Cache {
                 let data = match records {
                     Records::Srv(records) => {
                         // Only addresses of the set's own targets can ever
-                        // be used (S14); the rest are not kept.
-                        let additional: Box<[(Name, IpAddr)]> = additional
-                            .iter()
-                            .filter(|(owner, _)| {
-                                records
-                                    .iter()
-                                    .any(|r| crate::message::same_name(&r.target, owner))
-                            })
-                            .cloned()
-                            .collect();
+                        // be used (S14); the rest are not kept. (A set
+                        // past 65,536 records keeps none: S27 caps them far
+                        // lower.)
+                        let additional = glue(records, additional);
                         let additional_expires = lifetime(*additional_ttl, min, max)
                             .map_or(now, |t| after(now, t).min(expires));
                         Data::Srv(Box::new(SrvSet {
@@ -365,7 +389,7 @@ impl Cache {
                     }
                     Records::Addresses(ips) => Data::Addresses(ips.clone().into_boxed_slice()),
                 };
-                self.insert(end, rtype, data, expires);
+                self.insert(end, rtype, data, expires, now);
             }
             Found::NxDomain { ttl: Some(ttl) } | Found::NoData { ttl: Some(ttl) } => {
                 let max = self.config.max_negative_ttl;
@@ -376,7 +400,7 @@ impl Cache {
                     Found::NxDomain { .. } => Absence::NxDomain,
                     _ => Absence::NoData,
                 };
-                self.insert(end, rtype, Data::Absent(absence), after(now, ttl));
+                self.insert(end, rtype, Data::Absent(absence), after(now, ttl), now);
             }
             // No SOA, no negative entry; an alias to chase or a loop adds
             // nothing beyond its links.
@@ -384,10 +408,17 @@ impl Cache {
         }
     }
 
-    fn insert(&mut self, name: &Name, rtype: RecordType, data: Data, expires: Instant) {
+    fn insert(
+        &mut self,
+        name: &Name,
+        rtype: RecordType,
+        data: Data,
+        expires: Instant,
+        now: Instant,
+    ) {
         let key = Key::new(name, rtype);
         let hash = self.hasher.hash_one(key.as_slice());
-        let bytes = size_of::<Option<Entry>>() + key.len + data.heap_bytes();
+        let bytes = ENTRY_BYTES + key.len + data.heap_bytes();
         if let Some(i) = self.find(key.as_slice(), hash) {
             // A newer answer replaces the old one.
             self.remove(i);
@@ -396,7 +427,7 @@ impl Cache {
             return;
         }
         while self.len() >= self.config.max_entries || self.bytes + bytes > self.config.max_bytes {
-            if !self.evict_one() {
+            if !self.evict_one(now) {
                 return;
             }
         }
@@ -408,58 +439,110 @@ impl Cache {
             bytes,
             referenced: false,
         };
-        let i = match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize] = Some(entry);
-                i
-            }
-            None => {
-                self.slots.push(Some(entry));
-                // At most `max_entries` slots are ever full, and empty ones
-                // are reused first, so the slab stays within that too.
-                (self.slots.len() - 1) as u32
-            }
-        };
+        let i = self.slots.put(entry);
         let slots = &self.slots;
-        self.table.insert_unique(hash, i, |&j| {
-            slots[j as usize].as_ref().map_or(0, |e| e.hash)
-        });
+        self.table
+            .insert_unique(hash, i, |&j| slots.get(j).map_or(0, |e| e.hash));
         self.bytes += bytes;
         self.counters.insertions += 1;
     }
 
     fn remove(&mut self, i: u32) {
-        let Some(entry) = self.slots.get_mut(i as usize).and_then(Option::take) else {
+        let Some(entry) = self.slots.take(i) else {
             return;
         };
         if let Ok(found) = self.table.find_entry(entry.hash, |&j| j == i) {
             found.remove();
         }
         self.bytes -= entry.bytes;
-        self.free.push(i);
     }
 
-    /// CLOCK: moves the hand to the first entry not hit since it last
-    /// passed (or expired), clearing the marks it passes, and drops it.
-    /// Two sweeps at most; `false` when the cache is empty.
-    fn evict_one(&mut self) -> bool {
-        if self.len() == 0 || self.slots.is_empty() {
+    /// CLOCK: moves the hand to the first entry expired at `now` or not
+    /// hit since the hand last passed, clearing the marks it passes, and
+    /// drops it. Two sweeps at most; `false` when the cache is empty.
+    fn evict_one(&mut self, now: Instant) -> bool {
+        let slots = self.slots.capacity();
+        if self.len() == 0 || slots == 0 {
             return false;
         }
-        for _ in 0..2 * self.slots.len() {
-            self.hand = (self.hand + 1) % self.slots.len();
-            let Some(entry) = self.slots[self.hand].as_mut() else {
+        for _ in 0..2 * slots {
+            self.hand = (self.hand + 1) % slots;
+            let at = self.hand as u32;
+            let Some(entry) = self.slots.get_mut(at) else {
                 continue;
             };
-            if entry.referenced {
+            if entry.referenced && entry.expires > now {
                 entry.referenced = false;
                 continue;
             }
-            self.remove(self.hand as u32);
+            self.remove(at);
             self.counters.evictions += 1;
             return true;
         }
         false
+    }
+}
+
+/// Slots in each chunk of the slab.
+const CHUNK: usize = 64;
+
+/// What an entry counts against `max_bytes` besides its allocations: its
+/// slot, its place in the free list, and its share of the hash table. The
+/// table keeps a 4-byte index and a control byte per bucket; deletions
+/// leave tombstones, and once they fill it a table over half full doubles
+/// rather than clean up in place, so it may hold four buckets per entry,
+/// and for a moment its old copy too: 40 bytes covers it (measured by
+/// `tests/cache_memory.rs`).
+const ENTRY_BYTES: usize = size_of::<Option<Entry>>() + size_of::<u32>() + 40;
+
+/// The entries' slots, in chunks of [`CHUNK`]: growing never moves a slot
+/// nor leaves more than one chunk unused, where a doubling vector would
+/// leave up to as many empty slots as full ones.
+#[derive(Default)]
+struct Slab {
+    chunks: Vec<Box<[Option<Entry>]>>,
+    /// Empty slots, the lowest last.
+    free: Vec<u32>,
+}
+
+impl Slab {
+    fn capacity(&self) -> usize {
+        self.chunks.len() * CHUNK
+    }
+
+    fn get(&self, i: u32) -> Option<&Entry> {
+        let i = i as usize;
+        self.chunks.get(i / CHUNK)?[i % CHUNK].as_ref()
+    }
+
+    fn get_mut(&mut self, i: u32) -> Option<&mut Entry> {
+        let i = i as usize;
+        self.chunks.get_mut(i / CHUNK)?[i % CHUNK].as_mut()
+    }
+
+    fn take(&mut self, i: u32) -> Option<Entry> {
+        let at = i as usize;
+        let entry = self.chunks.get_mut(at / CHUNK)?[at % CHUNK].take()?;
+        self.free.push(i);
+        Some(entry)
+    }
+
+    /// Puts `entry` in an empty slot, adding a chunk when none is left.
+    fn put(&mut self, entry: Entry) -> u32 {
+        let i = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                let first = self.capacity();
+                self.chunks.push((0..CHUNK).map(|_| None).collect());
+                // Entries are bounded (S27) far below 2^32 slots.
+                self.free
+                    .extend((first + 1..first + CHUNK).rev().map(|i| i as u32));
+                first as u32
+            }
+        };
+        let at = i as usize;
+        self.chunks[at / CHUNK][at % CHUNK] = Some(entry);
+        i
     }
 }
 

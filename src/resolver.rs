@@ -418,11 +418,7 @@ impl<R: CryptoRng> Resolver<R> {
                 }
                 Data::Srv(set) => LookupState::Found {
                     records: Records::Srv(set.records.to_vec()),
-                    additional: if set.additional_expires > now {
-                        set.additional.to_vec()
-                    } else {
-                        Vec::new()
-                    },
+                    additional: set.additional(now),
                 },
                 Data::Addresses(ips) => LookupState::Found {
                     records: Records::Addresses(ips.to_vec()),

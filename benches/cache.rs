@@ -1,0 +1,224 @@
+//! Benchmark 6: the cache (S26).
+//!
+//! 1. A hit: the CPU of a whole resolution served from the cache —
+//!    `im:fred@cache.example` over `_xmpp`, four targets with IPv4 and
+//!    IPv6 addresses, the S10 order drawn afresh — beside hickory-resolver
+//!    0.26's lookup of the same SRV name and the targets' addresses with
+//!    its cache warm (current-thread tokio, as it runs), in the same run,
+//!    against the same loopback hickory-server. Goal: ≥ 10× less CPU.
+//! 2. Bytes the cache counts for one SRV RRset of four targets whose eight
+//!    addresses came in the additional section.
+//!
+//! `cargo bench --bench cache` (`CACHE_HITS=N` resolutions per measure,
+//! default 200 000; three measures each, all printed).
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolverConfig};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::proto::rr::{Name, RData};
+use impp_resolver::proto::op::{Message, MessageType, OpCode, Query};
+use impp_resolver::proto::rr::rdata::{A, AAAA, SRV};
+use impp_resolver::proto::rr::{Record, RecordType};
+use impp_resolver::{Clock, Config, Event, Instant, Protocol, Resolver, SocketId, Uri};
+use impp_test_support::loadgen::cpu_time;
+use impp_test_support::zone_server;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+const ZONE: &str = "$ORIGIN cache.example.\n$TTL 86400\n\
+    @ IN SOA ns hostmaster 1 3600 600 86400 86400\n@ IN NS ns\nns IN A 192.0.2.53\n\
+    _im._xmpp IN SRV 10 40 5222 a\n_im._xmpp IN SRV 10 30 5222 b\n\
+    _im._xmpp IN SRV 10 20 5222 c\n_im._xmpp IN SRV 20 10 5222 d\n\
+    a IN A 192.0.2.1\na IN AAAA 2001:db8::1\nb IN A 192.0.2.2\nb IN AAAA 2001:db8::2\n\
+    c IN A 192.0.2.3\nc IN AAAA 2001:db8::3\nd IN A 192.0.2.4\nd IN AAAA 2001:db8::4\n";
+
+fn hits() -> u32 {
+    std::env::var("CACHE_HITS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200_000)
+}
+
+/// Microseconds of CPU per call of `f`, over `n` calls.
+fn cpu_per_call(n: u32, mut f: impl FnMut()) -> f64 {
+    let start = cpu_time();
+    for _ in 0..n {
+        f();
+    }
+    (cpu_time() - start).as_secs_f64() * 1e6 / f64::from(n)
+}
+
+/// Ours: one resolution over real UDP to warm the cache, then every
+/// resolution from it.
+fn ours(server: SocketAddr, n: u32) -> Vec<f64> {
+    let config = Config {
+        servers: vec![server],
+        // One socket does for warming: every query leaves from it.
+        queries_per_socket: u32::MAX,
+        ..Config::default()
+    };
+    let mut r = Resolver::new(config, ChaCha20Rng::seed_from_u64(9));
+    let uri: Uri = "im:fred@cache.example".parse().unwrap();
+    let xmpp = [Protocol::XMPP];
+    let clock = Clock::new();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    r.resolve_uri(&uri, &xmpp, None, clock.now()).unwrap();
+    let mut buf = [0u8; 4096];
+    let mut id = SocketId(0);
+    let warm = loop {
+        while let Some(t) = r.poll_transmit() {
+            id = t.socket.unwrap();
+            socket.send_to(&t.payload, t.server).unwrap();
+        }
+        if let Some(event) = r.poll_event() {
+            break event;
+        }
+        if let Ok((len, from)) = socket.recv_from(&mut buf) {
+            r.handle_datagram(clock.now(), id, from, &buf[..len]);
+        }
+        r.handle_timeout(clock.now());
+    };
+    let Event::Resolved { answer, .. } = warm else {
+        panic!("warming failed: {warm:?}");
+    };
+    assert_eq!(answer.endpoints.len(), 4);
+    let now = clock.now();
+    (0..3)
+        .map(|_| {
+            cpu_per_call(n, || {
+                r.resolve_uri(&uri, &xmpp, None, now).unwrap();
+                match r.poll_event() {
+                    Some(Event::Resolved { answer, .. }) => {
+                        assert!(answer.from_cache && answer.endpoints[3].addresses.len() == 2);
+                    }
+                    other => panic!("not from the cache: {other:?}"),
+                }
+            })
+        })
+        .collect()
+}
+
+/// hickory-resolver, cache warm: the SRV lookup, then the addresses of
+/// every target the additional section did not give.
+fn hickory(server: SocketAddr, n: u32) -> Vec<f64> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut ns = NameServerConfig::udp_and_tcp(server.ip());
+    for c in &mut ns.connections {
+        c.port = server.port();
+    }
+    let mut builder = hickory_resolver::Resolver::builder_with_config(
+        ResolverConfig::from_name_servers(vec![ns]),
+        TokioRuntimeProvider::default(),
+    );
+    builder.options_mut().ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
+    let resolver = Arc::new(runtime.block_on(async { builder.build() }).unwrap());
+    let owner = Name::from_ascii("_im._xmpp.cache.example.").unwrap();
+    let lookup = || {
+        runtime.block_on(async {
+            let srv = resolver.srv_lookup(owner.clone()).await.unwrap();
+            let mut addresses = 0;
+            for record in srv.answers() {
+                if let RData::SRV(s) = &record.data {
+                    addresses += resolver
+                        .lookup_ip(s.target.clone())
+                        .await
+                        .unwrap()
+                        .iter()
+                        .count();
+                }
+            }
+            assert_eq!(addresses, 8);
+        })
+    };
+    lookup();
+    (0..3).map(|_| cpu_per_call(n, lookup)).collect()
+}
+
+/// Bytes counted for one SRV RRset of four targets with their addresses
+/// in the additional section: fed to the machine directly.
+fn bytes_per_srv_set() -> (usize, usize) {
+    let server: SocketAddr = "192.0.2.53:53".parse().unwrap();
+    let config = Config {
+        servers: vec![server],
+        ..Config::default()
+    };
+    let mut r = Resolver::new(config, ChaCha20Rng::seed_from_u64(1));
+    let owner = impp_resolver::proto::rr::Name::from_ascii("_im._xmpp.cache.example.").unwrap();
+    r.resolve_srv(&owner, Instant::ZERO).unwrap();
+    let t = r.poll_transmit().unwrap();
+    let q = Message::from_vec(&t.payload).unwrap();
+    let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+    m.add_query(Query::query(owner.clone(), RecordType::SRV));
+    for (i, label) in ["a", "b", "c", "d"].into_iter().enumerate() {
+        let target =
+            impp_resolver::proto::rr::Name::from_ascii(format!("{label}.cache.example.")).unwrap();
+        m.add_answer(Record::from_rdata(
+            owner.clone(),
+            3600,
+            RData::SRV(SRV::new(10, 10, 5222, target.clone())),
+        ));
+        let i = i as u8 + 1;
+        m.add_additional(Record::from_rdata(
+            target.clone(),
+            3600,
+            RData::A(A::new(192, 0, 2, i)),
+        ));
+        m.add_additional(Record::from_rdata(
+            target,
+            3600,
+            RData::AAAA(AAAA::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, u16::from(i))),
+        ));
+    }
+    r.handle_datagram(
+        Instant::ZERO,
+        t.socket.unwrap(),
+        server,
+        &m.to_vec().unwrap(),
+    );
+    assert!(matches!(r.poll_event(), Some(Event::Resolved { .. })));
+    let stats = r.stats();
+    (stats.cache_entries, stats.cache_bytes)
+}
+
+fn main() {
+    // `cargo test --benches` runs this too: then only briefly.
+    let n = if std::env::args().any(|a| a == "--bench") {
+        hits()
+    } else {
+        1_000
+    };
+    let server = zone_server::start(&[("cache.example.", ZONE)]);
+    let ours = ours(server, n);
+    let theirs = hickory(server, n);
+    let (entries, bytes) = bytes_per_srv_set();
+    let show = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.3}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!("cache hit, CPU µs per whole resolution ({n} each, 3 measures):");
+    println!("  ours from the cache:         {}", show(&ours));
+    println!("  hickory-resolver, cache warm: {}", show(&theirs));
+    println!(
+        "  ratio (medians): {:.1}× less CPU",
+        median(&theirs) / median(&ours)
+    );
+    println!(
+        "one SRV RRset of 4 targets with 8 additional addresses: {entries} entry, {bytes} bytes counted"
+    );
+}

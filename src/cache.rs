@@ -68,6 +68,44 @@ pub struct CacheConfig {
     /// The longest a negative answer (NXDOMAIN, NODATA) is kept. Default
     /// 1 hour, as RFC 2308 §5 suggests at most 3 hours.
     pub max_negative_ttl: Duration,
+    /// Serve-stale (RFC 8767, S31): answer from expired data when the
+    /// servers do not. Default `None`: off.
+    pub serve_stale: Option<ServeStale>,
+}
+
+/// How serve-stale (RFC 8767, S31) behaves: expired entries are kept for
+/// `keep`; a resolution that needs one asks the servers as usual, and
+/// when no fresh answer has come within `client_timer`, or every server
+/// failed, the expired data stands in, with a TTL of `answer_ttl` and
+/// [`Answer::stale`](crate::Answer::stale) set, while the question goes
+/// on being asked and a fresh answer still refreshes the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct ServeStale {
+    /// How long expired data is kept. Default 1 day (RFC 8767 §5
+    /// suggests 1 to 3 days).
+    pub keep: Duration,
+    /// How long a resolution waits for a fresh answer before it takes
+    /// the stale one. Default 1.8 s (RFC 8767 §5). Keep it below
+    /// `Config::resolution_timeout`, or the deadline comes first.
+    pub client_timer: Duration,
+    /// The TTL a stale answer carries. Default 30 s (RFC 8767 §4).
+    pub answer_ttl: u32,
+    /// After a refresh failed, stale data is served at once, without
+    /// asking, for this long. Default 30 s (RFC 8767 §5's failure
+    /// recheck timer).
+    pub retry_after: Duration,
+}
+
+impl Default for ServeStale {
+    fn default() -> Self {
+        ServeStale {
+            keep: Duration::from_secs(86_400),
+            client_timer: Duration::from_millis(1_800),
+            answer_ttl: 30,
+            retry_after: Duration::from_secs(30),
+        }
+    }
 }
 
 impl Default for CacheConfig {
@@ -78,6 +116,7 @@ impl Default for CacheConfig {
             min_ttl: Duration::ZERO,
             max_ttl: Duration::from_secs(86_400),
             max_negative_ttl: Duration::from_secs(3_600),
+            serve_stale: None,
         }
     }
 }
@@ -92,6 +131,7 @@ impl<'a> arbitrary::Arbitrary<'a> for CacheConfig {
             min_ttl: Duration::from_secs(u.int_in_range(0..=600)?),
             max_ttl: Duration::from_secs(u.int_in_range(0..=86_400)?),
             max_negative_ttl: Duration::from_secs(u.int_in_range(0..=3_600)?),
+            serve_stale: u.arbitrary()?,
         })
     }
 }
@@ -146,8 +186,12 @@ struct Entry {
     hash: u64,
     data: Data,
     expires: Instant,
-    /// What this entry counts against `max_bytes`.
-    bytes: usize,
+    /// Serve-stale (S31): when a refresh of this entry last failed, or
+    /// `Instant::ZERO` if none has.
+    refresh_failed: Instant,
+    /// What this entry counts against `max_bytes` (at most a few KiB:
+    /// S27 bounds records per message).
+    bytes: u32,
     /// Hit since the CLOCK hand last passed: spared once.
     referenced: bool,
 }
@@ -160,6 +204,7 @@ pub(crate) struct Counters {
     pub(crate) misses: u64,
     pub(crate) insertions: u64,
     pub(crate) evictions: u64,
+    pub(crate) stale: u64,
 }
 
 /// The longest name in wire form (RFC 1035 §2.3.4) and the type before it.
@@ -324,7 +369,7 @@ impl Cache {
     }
 
     /// The fresh entry for `name`/`rtype`, if any. An expired one is
-    /// dropped on the way.
+    /// dropped on the way, unless serve-stale keeps it for its window.
     pub(crate) fn get(&mut self, name: &Name, rtype: RecordType, now: Instant) -> Option<Hit<'_>> {
         let key = Key::new(name, rtype);
         let hash = self.hasher.hash_one(key.as_slice());
@@ -332,9 +377,11 @@ impl Cache {
             self.counters.misses += 1;
             return None;
         };
-        let expired = self.slots.get(i).is_none_or(|e| e.expires <= now);
-        if expired {
-            self.remove(i);
+        let expires = self.slots.get(i).map_or(Instant::ZERO, |e| e.expires);
+        if expires <= now {
+            if !self.keeps_stale(expires, now) {
+                self.remove(i);
+            }
             self.counters.misses += 1;
             return None;
         }
@@ -348,6 +395,55 @@ impl Cache {
             data: &entry.data,
             ttl: seconds_left(now, entry.expires),
         })
+    }
+
+    /// Whether an entry that expired at `expires` is still kept at `now`
+    /// for serve-stale (S31).
+    fn keeps_stale(&self, expires: Instant, now: Instant) -> bool {
+        self.config
+            .serve_stale
+            .as_ref()
+            .is_some_and(|s| now < after(expires, s.keep))
+    }
+
+    /// With serve-stale (S31): the expired entry for `name`/`rtype` still
+    /// in its window, and whether its refresh failed within
+    /// `retry_after` (then ask no server yet, answer with it at once).
+    pub(crate) fn stale(
+        &mut self,
+        name: &Name,
+        rtype: RecordType,
+        now: Instant,
+    ) -> Option<(&Data, bool)> {
+        let serve = self.config.serve_stale.clone()?;
+        let key = Key::new(name, rtype);
+        let hash = self.hasher.hash_one(key.as_slice());
+        let i = self.find(key.as_slice(), hash)?;
+        let entry = self.slots.get(i)?;
+        if entry.expires > now || now >= after(entry.expires, serve.keep) {
+            return None;
+        }
+        let failed = entry.refresh_failed != Instant::ZERO
+            && now < after(entry.refresh_failed, serve.retry_after);
+        Some((&entry.data, failed))
+    }
+
+    /// Counts an answer made of stale data (S31).
+    pub(crate) fn served_stale(&mut self) {
+        self.counters.stale += 1;
+    }
+
+    /// The refresh of `name`/`rtype` failed at `now`: its stale data is
+    /// served without asking until `retry_after` has passed (S31).
+    pub(crate) fn refresh_failed(&mut self, name: &Name, rtype: RecordType, now: Instant) {
+        let key = Key::new(name, rtype);
+        let hash = self.hasher.hash_one(key.as_slice());
+        if let Some(entry) = self
+            .find(key.as_slice(), hash)
+            .and_then(|i| self.slots.get_mut(i))
+        {
+            entry.refresh_failed = now;
+        }
     }
 
     /// Stores what a vetted answer teaches (see the module documentation).
@@ -423,6 +519,9 @@ impl Cache {
             // A newer answer replaces the old one.
             self.remove(i);
         }
+        let Ok(counted) = u32::try_from(bytes) else {
+            return;
+        };
         if bytes > self.config.max_bytes {
             return;
         }
@@ -436,7 +535,8 @@ impl Cache {
             hash,
             data,
             expires,
-            bytes,
+            refresh_failed: Instant::ZERO,
+            bytes: counted,
             referenced: false,
         };
         let i = self.slots.put(entry);
@@ -454,7 +554,7 @@ impl Cache {
         if let Ok(found) = self.table.find_entry(entry.hash, |&j| j == i) {
             found.remove();
         }
-        self.bytes -= entry.bytes;
+        self.bytes -= entry.bytes as usize;
     }
 
     /// CLOCK: moves the hand to the first entry expired at `now` or not

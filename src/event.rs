@@ -99,6 +99,10 @@ pub struct Answer {
     pub ttl: u32,
     /// Whether any part of the answer came from the cache (S26).
     pub from_cache: bool,
+    /// Whether any part of it is expired data the servers did not
+    /// refresh in time (serve-stale, S31); then `ttl` is at most
+    /// `ServeStale::answer_ttl`.
+    pub stale: bool,
 }
 
 /// The endpoints, one line each as [`Endpoint`] prints them.
@@ -193,6 +197,7 @@ mod tests {
             },
             ttl: 60,
             from_cache: false,
+            stale: false,
         };
         assert_eq!(
             format!("{answer}"),

@@ -133,7 +133,7 @@ mod rng;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
-pub use cache::CacheConfig;
+pub use cache::{CacheConfig, ServeStale};
 pub use config::{AddressOrder, Config, MAX_SERVERS, Transport};
 #[cfg(feature = "std")]
 pub use error::DriverError;

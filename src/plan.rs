@@ -302,6 +302,11 @@ pub(crate) struct Resolution {
     pub(crate) ttl: u32,
     /// Whether the cache answered any of its lookups.
     pub(crate) from_cache: bool,
+    /// Whether any of them took expired data (S31).
+    pub(crate) stale: bool,
+    /// Its serve-stale client timer ran out: a lookup with stale data
+    /// takes it at once (S31).
+    pub(crate) client_timer_out: bool,
     /// Every question this resolution has waited on, for clean-up.
     pub(crate) asked: Vec<QuestionId>,
 }
@@ -409,6 +414,7 @@ impl Resolution {
             via: *via,
             ttl: self.ttl,
             from_cache: self.from_cache,
+            stale: self.stale,
         }))
     }
 

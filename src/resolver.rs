@@ -30,6 +30,28 @@ use crate::timer::Timers;
 use crate::uri::Uri;
 use crate::waiters::Waiters;
 
+/// What the cache holds for a lookup: its state, or an alias to follow.
+enum Cached {
+    State(LookupState),
+    Alias(Name),
+}
+
+/// A lookup's state from cached `data` at `now`.
+fn from_cache(data: &Data, now: Instant) -> Cached {
+    Cached::State(match data {
+        Data::Alias(target) => return Cached::Alias((**target).clone()),
+        Data::Srv(set) => LookupState::Found {
+            records: Records::Srv(set.records.to_vec()),
+            additional: set.additional(now),
+        },
+        Data::Addresses(ips) => LookupState::Found {
+            records: Records::Addresses(ips.to_vec()),
+            additional: Vec::new(),
+        },
+        Data::Absent(absence) => LookupState::Missing(*absence),
+    })
+}
+
 /// The sans-IO resolver. See the crate documentation for the driving loop.
 ///
 /// `R` is the caller's cryptographically secure generator, any
@@ -82,6 +104,12 @@ pub struct Resolver<R> {
     waiters: Waiters,
     /// Resolution deadlines; those of ended resolutions are skipped.
     deadlines: Timers<ResolutionId>,
+    /// Serve-stale (S31): when a resolution's client timer runs out
+    /// (`None`), or a lookup takes its stale data at once (a slot).
+    stale_timers: Timers<(ResolutionId, Option<Slot>)>,
+    /// Serve-stale: questions asked on after the lookups that asked them
+    /// took stale data, so that a fresh answer still refreshes the cache.
+    refreshes: BTreeMap<QuestionId, (Name, RecordType)>,
     events: VecDeque<Event>,
     /// With `Config::progress`: targets' addresses as they arrive (S29).
     progress: VecDeque<Progress>,
@@ -101,6 +129,8 @@ impl<R: CryptoRng> Resolver<R> {
             resolutions: BTreeMap::new(),
             waiters: Waiters::default(),
             deadlines: Timers::new(),
+            stale_timers: Timers::new(),
+            refreshes: BTreeMap::new(),
             events: VecDeque::new(),
             progress: VecDeque::new(),
             next_id: 0,
@@ -207,10 +237,15 @@ impl<R: CryptoRng> Resolver<R> {
                 srv_set,
                 ttl: u32::MAX,
                 from_cache: false,
+                stale: false,
+                client_timer_out: false,
                 asked: Vec::new(),
             },
         );
         self.deadlines.push(deadline, id);
+        if let Some(serve) = config.cache.as_ref().and_then(|c| c.serve_stale.as_ref()) {
+            self.stale_timers.push(now + serve.client_timer, (id, None));
+        }
         let mut lookups = Vec::with_capacity(owners.len());
         for (i, owner) in owners.into_iter().enumerate() {
             let lookup = Lookup::new(owner, LookupState::Missing(Absence::NoData));
@@ -293,6 +328,15 @@ impl<R: CryptoRng> Resolver<R> {
         self.scheduler
             .handle_timeout(now, &mut self.rng, &mut ended);
         self.deliver_all(ended, now);
+        while let Some((id, slot)) = self.stale_timers.pop_due(now) {
+            let slots = match slot {
+                Some(slot) => alloc::vec![slot],
+                None => self.client_timer_out(id),
+            };
+            for slot in slots {
+                self.serve_stale(id, slot, true, now);
+            }
+        }
         let order = self.config().address_order;
         while let Some(id) = self.deadlines.pop_due(now) {
             let Some(r) = self.resolutions.get_mut(&id) else {
@@ -345,10 +389,13 @@ impl<R: CryptoRng> Resolver<R> {
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         let resolutions = &self.resolutions;
         let resolution = self.deadlines.next(|id| resolutions.contains_key(&id));
-        match (self.scheduler.poll_timeout(), resolution) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let stale = self
+            .stale_timers
+            .next(|(id, _)| resolutions.contains_key(&id));
+        [self.scheduler.poll_timeout(), resolution, stale]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Counters of packets sent, accepted and dropped, of the cache, and
@@ -362,6 +409,7 @@ impl<R: CryptoRng> Resolver<R> {
             stats.cache_misses = c.misses;
             stats.cache_insertions = c.insertions;
             stats.cache_evictions = c.evictions;
+            stats.cache_stale_answers = c.stale;
             stats.cache_entries = cache.len();
             stats.cache_bytes = cache.bytes();
         }
@@ -394,16 +442,33 @@ impl<R: CryptoRng> Resolver<R> {
         now: Instant,
     ) -> Lookup {
         let max_hops = self.config().max_cname_hops;
-        while let Some(hit) = self
+        let serve_stale = self
             .cache
-            .as_mut()
-            .and_then(|c| c.get(&lookup.name, rtype, now))
-        {
-            let ttl = hit.ttl;
-            let state = match hit.data {
-                Data::Alias(target) => {
-                    let target = (**target).clone();
-                    self.used_cache(id, ttl);
+            .is_some()
+            .then(|| self.config().cache.as_ref()?.serve_stale.clone())
+            .flatten();
+        // S31: expired data to fall back on, should no fresh answer come.
+        let mut has_stale = false;
+        while let Some(cache) = self.cache.as_mut() {
+            let (cached, ttl, stale) = match cache.get(&lookup.name, rtype, now) {
+                Some(hit) => (from_cache(hit.data, now), hit.ttl, false),
+                None => match (&serve_stale, cache.stale(&lookup.name, rtype, now)) {
+                    // Its refresh failed lately: answer with it at once.
+                    (Some(serve), Some((data, true))) => {
+                        (from_cache(data, now), serve.answer_ttl, true)
+                    }
+                    (_, found) => {
+                        has_stale = found.is_some();
+                        break;
+                    }
+                },
+            };
+            if stale {
+                cache.served_stale();
+            }
+            self.used_cache(id, ttl, stale);
+            match cached {
+                Cached::Alias(target) => {
                     if lookup.hops >= max_hops {
                         let name = lookup.origin().clone();
                         lookup.state = LookupState::Failed(Box::new(Error::CnameLoop { name }));
@@ -414,21 +479,12 @@ impl<R: CryptoRng> Resolver<R> {
                         lookup.first = Some(Box::new(lookup.name.clone()));
                     }
                     lookup.name = target;
-                    continue;
                 }
-                Data::Srv(set) => LookupState::Found {
-                    records: Records::Srv(set.records.to_vec()),
-                    additional: set.additional(now),
-                },
-                Data::Addresses(ips) => LookupState::Found {
-                    records: Records::Addresses(ips.to_vec()),
-                    additional: Vec::new(),
-                },
-                Data::Absent(absence) => LookupState::Missing(*absence),
-            };
-            self.used_cache(id, ttl);
-            lookup.state = state;
-            return lookup;
+                Cached::State(state) => {
+                    lookup.state = state;
+                    return lookup;
+                }
+            }
         }
         // Questions that must wait go out oldest resolution first.
         let Some(qid) = self
@@ -442,22 +498,125 @@ impl<R: CryptoRng> Resolver<R> {
         if let Some(r) = self.resolutions.get_mut(&id) {
             r.asked.push(qid);
         }
+        // S31: a lookup asked after the client timer ran out takes its
+        // stale data at once (the question still goes out, to refresh).
+        if has_stale
+            && self
+                .resolutions
+                .get(&id)
+                .is_some_and(|r| r.client_timer_out)
+        {
+            self.stale_timers.push(now, (id, Some(slot)));
+        }
         lookup.state = LookupState::Pending(qid);
         lookup
     }
 
-    /// Resolution `id` used a cached entry with `ttl` seconds left.
-    fn used_cache(&mut self, id: ResolutionId, ttl: u32) {
+    /// Resolution `id` used a cached entry with `ttl` seconds left (or,
+    /// `stale`, an expired one, S31).
+    fn used_cache(&mut self, id: ResolutionId, ttl: u32, stale: bool) {
         if let Some(r) = self.resolutions.get_mut(&id) {
             r.ttl = r.ttl.min(ttl);
             r.from_cache = true;
+            r.stale |= stale;
         }
+    }
+
+    /// S31: resolution `id`'s client timer ran out. Its pending lookups,
+    /// to be served stale where there is data.
+    fn client_timer_out(&mut self, id: ResolutionId) -> Vec<Slot> {
+        let Some(r) = self.resolutions.get_mut(&id) else {
+            return Vec::new();
+        };
+        r.client_timer_out = true;
+        match &r.stage {
+            Stage::Srv(lookups) => (0..lookups.len())
+                .filter(|&i| lookups[i].pending_question().is_some())
+                .map(Slot::Srv)
+                .collect(),
+            Stage::Addresses { targets, .. } => targets
+                .iter()
+                .enumerate()
+                .flat_map(|(i, t)| {
+                    [(Family::V4, &t.v4), (Family::V6, &t.v6)]
+                        .into_iter()
+                        .filter(|(_, l)| l.pending_question().is_some())
+                        .map(move |(family, _)| Slot::Address { target: i, family })
+                })
+                .collect(),
+        }
+    }
+
+    /// S31: the lookup at `slot` of resolution `id` stops waiting for a
+    /// fresh answer and takes the stale data, if there is any. With
+    /// `refresh` (its client timer ran out) the question goes on being
+    /// asked, so that a fresh answer still refreshes the cache; without
+    /// (every server failed) it has already ended.
+    fn serve_stale(&mut self, id: ResolutionId, slot: Slot, refresh: bool, now: Instant) -> bool {
+        let Some(serve) = self
+            .config()
+            .cache
+            .as_ref()
+            .and_then(|c| c.serve_stale.clone())
+        else {
+            return false;
+        };
+        let Some((lookup, rtype)) = self
+            .resolutions
+            .get_mut(&id)
+            .and_then(|r| r.stage.lookup_at(slot))
+            .filter(|(l, _)| l.pending_question().is_some())
+        else {
+            return false;
+        };
+        let Some(cache) = self.cache.as_mut() else {
+            return false;
+        };
+        let Some((data, _)) = cache.stale(&lookup.name, rtype, now) else {
+            return false;
+        };
+        let cached = from_cache(data, now);
+        cache.served_stale();
+        let name = lookup.name.clone();
+        let placeholder = Lookup::new(Name::root(), LookupState::Missing(Absence::NoData));
+        let mut lookup = core::mem::replace(lookup, placeholder);
+        if let Some(qid) = lookup.pending_question().filter(|_| refresh) {
+            self.refreshes.insert(qid, (name, rtype));
+            self.unwait(id, qid);
+        }
+        self.used_cache(id, serve.answer_ttl, true);
+        lookup = match cached {
+            Cached::State(state) => {
+                lookup.state = state;
+                lookup
+            }
+            Cached::Alias(target) => {
+                lookup.hops += 1;
+                if lookup.first.is_none() {
+                    lookup.first = Some(Box::new(lookup.name.clone()));
+                }
+                lookup.name = target;
+                self.ask(id, lookup, rtype, slot, now)
+            }
+        };
+        if let Some((place, _)) = self
+            .resolutions
+            .get_mut(&id)
+            .and_then(|r| r.stage.lookup_at(slot))
+        {
+            *place = lookup;
+        }
+        if let Slot::Address { target, .. } = slot {
+            self.report(id, target);
+        }
+        self.advance(id, now);
+        true
     }
 
     /// Stops waiting for `qid` on behalf of `id`; a question nobody waits for
     /// is no longer retried.
     fn unwait(&mut self, id: ResolutionId, qid: QuestionId) {
-        if !self.waiters.remove(qid, id) {
+        if !self.waiters.remove(qid, id) && !self.refreshes.contains_key(&qid) {
             self.scheduler.forget(qid);
         }
     }
@@ -469,6 +628,12 @@ impl<R: CryptoRng> Resolver<R> {
         for (qid, outcome) in ended {
             if let (Some(cache), Outcome::Answer(reply)) = (&mut self.cache, &outcome) {
                 cache.store(reply, now);
+            }
+            // S31: a refresh nobody waits for any more ended.
+            if let Some((name, rtype)) = self.refreshes.remove(&qid)
+                && let (Some(cache), Outcome::Failed(_)) = (&mut self.cache, &outcome)
+            {
+                cache.refresh_failed(&name, rtype, now);
             }
             for (id, slot) in self.waiters.take(qid) {
                 self.apply(id, slot, &outcome, now);
@@ -551,6 +716,14 @@ impl<R: CryptoRng> Resolver<R> {
                 Found::CnameLoop => LookupState::Failed(Box::new(Error::CnameLoop { name })),
             },
             Outcome::Failed(servers) => {
+                // S31: every server failed; stale data stands in, if any,
+                // and is served at once for a while.
+                if let Some(cache) = &mut self.cache {
+                    cache.refresh_failed(&name, rtype, now);
+                }
+                if self.serve_stale(id, slot, false, now) {
+                    return;
+                }
                 LookupState::Failed(Box::new(servers_failed(name, servers.clone())))
             }
         };

@@ -64,6 +64,8 @@ pub struct Stats {
     /// Entries dropped to make room (S27); expired entries dropped when
     /// found are not counted.
     pub cache_evictions: u64,
+    /// Lookups answered with expired data (serve-stale, S31).
+    pub cache_stale_answers: u64,
     /// Entries held now.
     pub cache_entries: usize,
     /// Bytes the entries hold now, as `CacheConfig::max_bytes` counts them.

@@ -415,3 +415,110 @@ fn the_entry_bound_holds_under_many_names() {
     assert_eq!(stats.cache_entries, 50);
     assert!(stats.cache_evictions >= 150, "{stats:?}");
 }
+
+fn serving_stale() -> Config {
+    Config {
+        cache: Some(impp_resolver::CacheConfig {
+            serve_stale: Some(impp_resolver::ServeStale::default()),
+            ..Default::default()
+        }),
+        ..config(&[S1])
+    }
+}
+
+/// Drives the resolver, the servers silent, until an event comes.
+fn until_event(sim: &mut Sim) -> (Instant, Event) {
+    loop {
+        while sim.resolver.poll_transmit().is_some() {}
+        if let Some(event) = sim.resolver.poll_event() {
+            return (sim.now, event);
+        }
+        sim.now = sim.resolver.poll_timeout().expect("something to wait for");
+        sim.resolver.handle_timeout(sim.now);
+    }
+}
+
+#[test]
+fn silent_servers_get_the_stale_answer_at_the_client_timer() {
+    // S31: everything expired long ago (the SRV after 300 s).
+    let mut sim = Sim::resolve_xmpp(serving_stale(), &zone());
+    let warm = sim.answer();
+    sim.now = at(1000.0);
+    sim.start(URI, &[Protocol::XMPP], None);
+    let sent = sim.asked.len();
+    sim.run(&Zone::always(Script::Silent));
+    let (when, event) = sim.events.last().unwrap().clone();
+    assert_eq!(when, at(1001.8), "the client response timer");
+    let Event::Resolved { answer, .. } = event else {
+        panic!("{event:?}")
+    };
+    assert!(answer.stale && answer.from_cache);
+    assert_eq!(answer.ttl, 30);
+    assert_eq!(answer.endpoints, warm.endpoints);
+    // The refresh went on after the answer: asked again and again.
+    let refreshes = sim.asked[sent..].iter().filter(|q| q.at > when).count();
+    assert!(refreshes >= 2, "{:?}", &sim.asked[sent..]);
+    assert!(sim.resolver.stats().cache_stale_answers >= 1);
+    sim.assert_clean();
+}
+
+#[test]
+fn without_serve_stale_silent_servers_time_out_as_before() {
+    let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone());
+    sim.now = at(1000.0);
+    sim.start(URI, &[Protocol::XMPP], None);
+    sim.run(&Zone::always(Script::Silent));
+    let (when, event) = sim.events.last().unwrap().clone();
+    assert_eq!(when, at(1010.0), "the resolution's deadline");
+    let Event::Failed { error, .. } = event else {
+        panic!("{event:?}")
+    };
+    assert_eq!(error.kind(), impp_resolver::ErrorKind::Timeout);
+}
+
+#[test]
+fn a_fresh_answer_after_the_stale_one_refreshes_the_cache() {
+    let mut sim = Sim::resolve_xmpp(serving_stale(), &zone());
+    sim.now = at(1000.0);
+    sim.start(URI, &[Protocol::XMPP], None);
+    let (when, event) = until_event(&mut sim);
+    assert_eq!(when, at(1001.8));
+    assert!(matches!(event, Event::Resolved { answer, .. } if answer.stale));
+    // The servers are back: the questions still being asked get answers.
+    sim.run(&zone());
+    assert!(
+        sim.events.is_empty() || sim.events.len() == 1,
+        "no second event"
+    );
+    let fresh = from_memory(&mut sim, at(1005.0)).expect("refreshed");
+    assert!(!fresh.stale);
+    // The AAAA NODATA lives 60 s from its refresh, which came after the
+    // stale answer at 1001.8 s.
+    assert!((57..60).contains(&fresh.ttl), "{}", fresh.ttl);
+}
+
+#[test]
+fn after_a_failed_refresh_stale_data_is_served_at_once_for_30_seconds() {
+    use impp_resolver::proto::op::ResponseCode;
+    let mut sim = Sim::resolve_xmpp(serving_stale(), &zone());
+    let failing = Zone::always(Script::Rcode(ResponseCode::ServFail));
+    sim.now = at(1000.0);
+    sim.start(URI, &[Protocol::XMPP], None);
+    let sent = sim.asked.len();
+    sim.run(&failing);
+    // Every server failed each question at once: stale data, well
+    // before the client timer.
+    let (when, event) = sim.events.last().unwrap().clone();
+    assert!(when < at(1000.1), "{when:?}");
+    assert!(matches!(event, Event::Resolved { answer, .. } if answer.stale));
+    assert_eq!(sim.asked.len() - sent, 3, "SRV, A and AAAA, once each");
+    // Within 30 s: answered at once, nothing asked.
+    let again = from_memory(&mut sim, at(1020.0)).expect("stale at once");
+    assert!(again.stale);
+    // After 30 s the servers are asked again.
+    assert!(from_memory(&mut sim, at(1031.0)).is_none());
+    let sent = sim.asked.len();
+    sim.run(&failing);
+    assert!(sim.asked.len() > sent);
+    sim.assert_clean();
+}

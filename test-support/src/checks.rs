@@ -470,6 +470,7 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
         },
         ttl: 0,
         from_cache: false,
+        stale: false,
     };
     let config = ConnectConfig {
         attempt_delay: Duration::from_millis(u.int_in_range(0..=3_000)?),

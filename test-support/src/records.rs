@@ -128,5 +128,6 @@ pub fn answer_of(endpoints: Vec<Endpoint>) -> Answer {
         },
         ttl: 60,
         from_cache: false,
+        stale: false,
     }
 }

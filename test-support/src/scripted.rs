@@ -55,9 +55,19 @@ pub enum Reply {
 #[derive(Default)]
 pub struct Zone {
     rules: BTreeMap<(Option<SocketAddr>, String, RecordType), Script>,
+    /// What a question without a rule gets; NXDOMAIN if `None`.
+    otherwise: Option<Script>,
 }
 
 impl Zone {
+    /// Servers that do `script` to every question.
+    pub fn always(script: Script) -> Self {
+        Zone {
+            otherwise: Some(script),
+            ..Zone::default()
+        }
+    }
+
     pub fn on(mut self, name: &str, rtype: RecordType, script: Script) -> Self {
         self.rules
             .insert((None, name.to_lowercase(), rtype), script);
@@ -88,6 +98,7 @@ impl Zone {
             .get(&(Some(server), key.clone(), rtype))
             .or_else(|| self.rules.get(&(None, key, rtype)))
             .cloned()
+            .or_else(|| self.otherwise.clone())
             .unwrap_or(Script::NxDomain)
     }
 

@@ -20,6 +20,11 @@
 //! one [`Event`], by its deadline, unless [`Resolver::cancel`]led.
 //! [`Resolver`]'s own documentation gives the rules a TCP driver follows.
 //!
+//! The machine keeps the answers it vets for their lifetime (S26, on by
+//! default, bounded: [`CacheConfig`]): a repeated resolution is answered
+//! from memory, its event ready when `resolve_*` returns, with no packet.
+//! Serve-stale (S31, [`ServeStale`]) is there to turn on.
+//!
 //! With the `std` feature, [`Clock`] gives the machine's time from the
 //! system's monotonic clock, [`os_rng`] an OS-seeded generator, and
 //! [`blocking::Client`] a ready-made driver that runs many resolutions at

@@ -163,13 +163,19 @@ pub(crate) struct SrvSet {
 impl SrvSet {
     /// The additional addresses still fresh at `now`, by target name.
     pub(crate) fn additional(&self, now: Instant) -> Vec<(Name, IpAddr)> {
-        if self.additional_expires <= now {
-            return Vec::new();
-        }
-        self.additional
+        self.glue(now)
             .iter()
             .filter_map(|&(i, ip)| Some((self.records.get(usize::from(i))?.target.clone(), ip)))
             .collect()
+    }
+
+    /// The additional addresses still fresh at `now`, each with the index
+    /// of the first record whose target it belongs to.
+    pub(crate) fn glue(&self, now: Instant) -> &[(u16, IpAddr)] {
+        if self.additional_expires <= now {
+            return &[];
+        }
+        &self.additional
     }
 }
 
@@ -177,6 +183,18 @@ impl SrvSet {
 pub(crate) struct Hit<'a> {
     pub(crate) data: &'a Data,
     pub(crate) ttl: u32,
+}
+
+impl Entry {
+    /// Whole seconds left at `now`: of the records, and of the glue too
+    /// when an SRV set still has some (S26: never outliving either).
+    fn ttl(&self, now: Instant) -> u32 {
+        let expires = match &self.data {
+            Data::Srv(set) if !set.glue(now).is_empty() => set.additional_expires,
+            _ => self.expires,
+        };
+        seconds_left(now, expires.min(self.expires))
+    }
 }
 
 struct Entry {
@@ -211,13 +229,13 @@ pub(crate) struct Counters {
 const MAX_KEY: usize = 2 + 255;
 
 /// A key built on the stack, so a lookup allocates nothing.
-struct Key {
+pub(crate) struct Key {
     bytes: [u8; MAX_KEY],
     len: usize,
 }
 
 impl Key {
-    fn new(name: &Name, rtype: RecordType) -> Key {
+    pub(crate) fn new(name: &Name, rtype: RecordType) -> Key {
         let mut bytes = [0; MAX_KEY];
         bytes[..2].copy_from_slice(&u16::from(rtype).to_be_bytes());
         let mut len = 2;
@@ -234,6 +252,11 @@ impl Key {
             len += 1 + label.len();
         }
         Key { bytes, len }
+    }
+
+    /// The same name with another type: no need to fold its letters again.
+    pub(crate) fn set_type(&mut self, rtype: RecordType) {
+        self.bytes[..2].copy_from_slice(&u16::from(rtype).to_be_bytes());
     }
 
     fn as_slice(&self) -> &[u8] {
@@ -385,16 +408,53 @@ impl Cache {
             self.counters.misses += 1;
             return None;
         }
-        let entry = self.slots.get_mut(i)?;
+        self.note_hit(i);
+        let entry = self.slots.get(i)?;
+        Some(Hit {
+            data: &entry.data,
+            ttl: entry.ttl(now),
+        })
+    }
+
+    /// The fresh entry for `name`/`rtype`, if any, with its slot, changing
+    /// nothing: for a caller that uses it only if others are there too,
+    /// and then says so with [`note_hit`](Self::note_hit).
+    pub(crate) fn peek(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        now: Instant,
+    ) -> Option<(u32, Hit<'_>)> {
+        self.peek_key(&Key::new(name, rtype), now)
+    }
+
+    /// [`peek`](Self::peek) with the key built.
+    pub(crate) fn peek_key(&self, key: &Key, now: Instant) -> Option<(u32, Hit<'_>)> {
+        let i = self.find(key.as_slice(), self.hasher.hash_one(key.as_slice()))?;
+        let entry = self.slots.get(i).filter(|e| e.expires > now)?;
+        let hit = Hit {
+            data: &entry.data,
+            ttl: entry.ttl(now),
+        };
+        Some((i, hit))
+    }
+
+    /// The data in slot `i`, as [`peek`](Self::peek) found it.
+    pub(crate) fn slot_data(&self, i: u32) -> Option<&Data> {
+        self.slots.get(i).map(|e| &e.data)
+    }
+
+    /// The entry in slot `i` was used: CLOCK spares it once, and it counts
+    /// as a hit.
+    pub(crate) fn note_hit(&mut self, i: u32) {
+        let Some(entry) = self.slots.get_mut(i) else {
+            return;
+        };
         entry.referenced = true;
         match entry.data {
             Data::Absent(_) => self.counters.negative_hits += 1,
             _ => self.counters.hits += 1,
         }
-        Some(Hit {
-            data: &entry.data,
-            ttl: seconds_left(now, entry.expires),
-        })
     }
 
     /// Whether an entry that expired at `expires` is still kept at `now`

@@ -82,6 +82,7 @@
 //! - `event`: what a resolution hands back: [`Event`], [`Answer`],
 //!   [`Endpoint`], [`Via`] (S13, S17).
 //! - `cache`: answers kept for their lifetime, bounded (S26, S27).
+//! - `hit`: a resolution the cache answers whole, without the plan.
 //! - `waiters`: which resolutions wait on which question (S24).
 //! - `scheduler`: the question scheduler: ids, servers, attempts, UDP and
 //!   TCP, matching answers, how many are asked at once (S18–S24, S27).
@@ -116,6 +117,7 @@ mod config;
 pub mod connect;
 mod error;
 mod event;
+mod hit;
 mod message;
 mod plan;
 mod resolver;

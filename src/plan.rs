@@ -106,21 +106,7 @@ impl Lookup {
         else {
             return Vec::new();
         };
-        let ips = records.iter().copied();
-        // A name has a few addresses, where a scan beats a set; a hostile
-        // RRset of thousands gets the set, so it costs n log n, not n².
-        if records.len() <= 16 {
-            let mut out = Vec::with_capacity(records.len());
-            for ip in ips {
-                if !out.contains(&ip) {
-                    out.push(ip);
-                }
-            }
-            out
-        } else {
-            let mut seen = BTreeSet::new();
-            ips.filter(|ip| seen.insert(*ip)).collect()
-        }
+        distinct(records)
     }
 }
 
@@ -481,8 +467,26 @@ impl Resolution {
     }
 }
 
+/// `ips` in order, exact duplicates dropped (S12).
+pub(crate) fn distinct(ips: &[IpAddr]) -> Vec<IpAddr> {
+    // A name has a few addresses, where a scan beats a set; a hostile
+    // RRset of thousands gets the set, so it costs n log n, not n².
+    if ips.len() <= 16 {
+        let mut out = Vec::with_capacity(ips.len());
+        for ip in ips {
+            if !out.contains(ip) {
+                out.push(*ip);
+            }
+        }
+        out
+    } else {
+        let mut seen = BTreeSet::new();
+        ips.iter().copied().filter(|ip| seen.insert(*ip)).collect()
+    }
+}
+
 /// S17: alternate families, the preferred one first.
-fn interleave(v6: Vec<IpAddr>, v4: Vec<IpAddr>, order: AddressOrder) -> Vec<IpAddr> {
+pub(crate) fn interleave(v6: Vec<IpAddr>, v4: Vec<IpAddr>, order: AddressOrder) -> Vec<IpAddr> {
     let (first, second) = match order {
         AddressOrder::Ipv6First => (v6, v4),
         AddressOrder::Ipv4First => (v4, v6),

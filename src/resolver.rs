@@ -15,6 +15,7 @@ use crate::cache::{Cache, Data};
 use crate::config::Config;
 use crate::error::{Error, StartError, servers_failed};
 use crate::event::{Answer, Event, Progress, ResolutionId, Via};
+use crate::hit;
 use crate::message::{Found, Records, same_name};
 use crate::plan::{
     Absence, Family, FoundSet, Lookup, LookupState, Resolution, Slot, SrvOutcome, SrvSet, Stage,
@@ -221,6 +222,17 @@ impl<R: CryptoRng> Resolver<R> {
         if owners.is_empty() && fallback.is_none() {
             // No protocol to try and no fallback: nothing could ever be found.
             return Err(StartError::NoProtocols);
+        }
+        // S26: the plain repeated resolution, answered whole from the
+        // cache without the plan (`hit.rs`); anything else goes on below.
+        if let (SrvSet::Preferred, false, Some(cache)) =
+            (srv_set, config.progress, self.cache.as_mut())
+            && let Some(answer) = hit::answer(cache, &owners, config, &mut self.rng, now)
+        {
+            let id = ResolutionId(self.next_id);
+            self.next_id += 1;
+            self.events.push_back(Event::Resolved { id, answer });
+            return Ok(id);
         }
         // Refuse up front rather than start a resolution that fails at once.
         if self.scheduler.in_flight() + owners.len().max(2) > config.max_queries {

@@ -522,3 +522,91 @@ fn after_a_failed_refresh_stale_data_is_served_at_once_for_30_seconds() {
     assert!(sim.asked.len() > sent);
     sim.assert_clean();
 }
+
+#[test]
+fn a_whole_hit_answers_as_the_plan_would() {
+    // A resolution the cache answers whole takes a short cut (`hit.rs`);
+    // with `progress` on it goes through the plan. From the same entries
+    // and the same generator, both must give the same answer, for SRV
+    // sets of every shape: priorities, zero weights, repeated targets,
+    // glue or none, targets without an IPv4 or IPv6 address, a preferred
+    // protocol that is NXDOMAIN.
+    use rand_core::Rng;
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let mut shortcuts = 0;
+    for case in 0..300 {
+        let sip_only = rng.next_u32() % 4 == 0;
+        let owner = if sip_only {
+            "_im._sip.example.com."
+        } else {
+            "_im._xmpp.example.com."
+        };
+        let n = 1 + rng.next_u32() as usize % 6;
+        let mut records = Vec::new();
+        let mut glue = Vec::new();
+        for _ in 0..n {
+            let t = rng.next_u32() % 4;
+            let target = format!("t{t}.example.com.");
+            records.push(srv(
+                owner,
+                (rng.next_u32() % 3) as u16,
+                (rng.next_u32() % 4) as u16,
+                5222 + (rng.next_u32() % 2) as u16,
+                &target,
+            ));
+            if rng.next_u32() % 3 == 0 {
+                glue.push(a(&target, [192, 0, 2, t as u8]));
+                glue.push(aaaa(&target, &format!("2001:db8::{t}")));
+            }
+        }
+        let mut zone = Zone::default().on(
+            owner,
+            RecordType::SRV,
+            Script::WithAdditional(records, glue),
+        );
+        for t in 0..4u8 {
+            let host = format!("t{t}.example.com.");
+            let v4 = match rng.next_u32() % 3 {
+                0 => Script::NoData,
+                1 => Script::Answer(vec![a(&host, [192, 0, 2, 100 + t])]),
+                _ => Script::Answer(vec![
+                    a(&host, [192, 0, 2, 100 + t]),
+                    a(&host, [192, 0, 2, 200 + t]),
+                    a(&host, [192, 0, 2, 100 + t]),
+                ]),
+            };
+            let v6 = match rng.next_u32() % 2 {
+                0 => Script::NoData,
+                _ => Script::Answer(vec![aaaa(&host, &format!("2001:db8::1:{t}"))]),
+            };
+            zone = zone
+                .on(&host, RecordType::A, v4)
+                .on(&host, RecordType::AAAA, v6);
+        }
+        let max_endpoints = 1 + rng.next_u32() as usize % 6;
+        let resolve = |progress: bool| {
+            let config = Config {
+                progress,
+                max_endpoints,
+                ..config(&[S1])
+            };
+            let protocols = [Protocol::XMPP, Protocol::SIP];
+            let mut sim = Sim::new(config);
+            sim.start(URI, &protocols, None);
+            sim.run(&zone);
+            sim.events.clear();
+            sim.now = at(10.0);
+            sim.start(URI, &protocols, None);
+            while sim.resolver.poll_progress().is_some() {}
+            let event = sim.resolver.poll_event();
+            (event, sim.resolver.poll_transmit().is_none())
+        };
+        let (shortcut, sent_nothing) = resolve(false);
+        let (planned, _) = resolve(true);
+        assert_eq!(shortcut, planned, "case {case}");
+        if sent_nothing && shortcut.is_some() {
+            shortcuts += 1;
+        }
+    }
+    assert!(shortcuts > 200, "{shortcuts} of 300 wholly cached");
+}

@@ -1,0 +1,201 @@
+//! A resolution the cache answers whole (S26): the common case of an XMPP
+//! or SIP server resolving the same peers all day, assembled straight from
+//! the entries, without the plan's lookups and targets (`plan.rs`), which
+//! cost three times as much.
+//!
+//! It gives the same answer the plan would from the same entries, and
+//! covers only the plain case: one SRV set at a preferred owner name
+//! (those before it NXDOMAIN or NODATA), every target named and each with
+//! its additional-section addresses or both its A and AAAA answers cached.
+//! Anything else (an alias, a `.` target, a missing or expired entry, a
+//! large set) is left to the plan: nothing is counted or drawn from the
+//! generator until every part is known to be there.
+
+use alloc::vec::Vec;
+use core::net::IpAddr;
+
+use hickory_proto::rr::{Name, RecordType};
+use rand_core::CryptoRng;
+
+use crate::cache::{Cache, Data, Key, SrvSet};
+use crate::config::{AddressOrder, Config};
+use crate::event::{Answer, Endpoint, Via};
+use crate::message::same_name;
+use crate::srv::order_indices;
+use crate::time::Instant;
+
+/// Larger sets, and targets with more addresses, go through the plan,
+/// whose costs stay n log n.
+const MAX_RECORDS: usize = 16;
+
+/// Where a target's addresses are in the cache.
+#[derive(Clone, Copy)]
+enum Addresses {
+    /// In the SRV set's additional section, under the index of the first
+    /// record with this target name.
+    Glue(u16),
+    /// In the entries of its A and AAAA questions: their slots.
+    Entries(u32, u32),
+}
+
+/// The answer for SRV `owners` (in order of preference, S7) if the cache
+/// holds all of it at `now`, the weighted order drawn from `rng` (S10).
+pub(crate) fn answer<R: CryptoRng + ?Sized>(
+    cache: &mut Cache,
+    owners: &[Name],
+    config: &Config,
+    rng: &mut R,
+    now: Instant,
+) -> Option<Answer> {
+    let (index, set, mut used, mut ttl) = srv_set(cache, owners, now)?;
+    let records = &set.records;
+    let glue = set.glue(now);
+    if records.len() > MAX_RECORDS
+        || glue.len() > 2 * MAX_RECORDS
+        || records.iter().any(|r| r.target.is_root())
+    {
+        return None;
+    }
+    // The records the glue belongs to (the first with each target name).
+    let mut glued: Vec<u16> = Vec::new();
+    for (i, _) in glue {
+        if !glued.contains(i) {
+            glued.push(*i);
+        }
+    }
+    // Each record's addresses and the TTL left of their entries, found
+    // before anything is drawn. (Targets `max_endpoints` leaves out need
+    // not be cached for the plan; here they must, which only makes the
+    // short cut rarer.)
+    let mut found = [(Addresses::Glue(0), u32::MAX); MAX_RECORDS];
+    for (j, record) in records.iter().enumerate() {
+        // S14: glue of a record with the same target name serves it too.
+        let by_glue = glued.iter().find(|&&i| {
+            usize::from(i) == j || same_name(&records[usize::from(i)].target, &record.target)
+        });
+        if let Some(&i) = by_glue {
+            found[j] = (Addresses::Glue(i), u32::MAX);
+            continue;
+        }
+        let (mut slots, mut left) = ([0; 2], u32::MAX);
+        let mut key = Key::new(&record.target, RecordType::A);
+        for (slot, rtype) in slots.iter_mut().zip([RecordType::A, RecordType::AAAA]) {
+            key.set_type(rtype);
+            let (at, hit) = cache.peek_key(&key, now)?;
+            match hit.data {
+                Data::Addresses(ips) if ips.len() <= MAX_RECORDS => {}
+                Data::Absent(_) => {}
+                _ => return None,
+            }
+            left = left.min(hit.ttl);
+            *slot = at;
+        }
+        found[j] = (Addresses::Entries(slots[0], slots[1]), left);
+    }
+    // Everything is there: now draw the order (S9–S12).
+    let mut ordered = order_indices(records, rng)?;
+    let omitted = ordered.len().saturating_sub(config.max_endpoints);
+    ordered.truncate(config.max_endpoints);
+    let service = &owners[index];
+    let mut endpoints = Vec::with_capacity(ordered.len());
+    for j in ordered {
+        let record = &records[j as usize];
+        let (addresses, left) = found[j as usize];
+        // The answer rests on the entries of the targets it keeps.
+        ttl = ttl.min(left);
+        let mut out = Vec::new();
+        match addresses {
+            Addresses::Glue(g) => {
+                let family = |v6: bool| {
+                    glue.iter()
+                        .filter(move |(i, ip)| *i == g && ip.is_ipv6() == v6)
+                        .map(|(_, ip)| *ip)
+                };
+                interleave_into(&mut out, family(true), family(false), config.address_order);
+            }
+            Addresses::Entries(a, aaaa) => {
+                used.extend([a, aaaa]);
+                let ips = |slot| match cache.slot_data(slot) {
+                    Some(Data::Addresses(ips)) => &ips[..],
+                    _ => &[][..],
+                };
+                let (v4, v6) = (ips(a), ips(aaaa));
+                interleave_into(
+                    &mut out,
+                    v6.iter().copied(),
+                    v4.iter().copied(),
+                    config.address_order,
+                );
+            }
+        }
+        endpoints.push(Endpoint {
+            addresses: out,
+            priority: record.priority,
+            weight: record.weight,
+            port: record.port,
+            target: record.target.clone(),
+            service: Some(service.clone()),
+        });
+    }
+    for slot in used {
+        cache.note_hit(slot);
+    }
+    Some(Answer {
+        endpoints,
+        omitted,
+        via: Via::Srv {
+            owner: service.clone(),
+            index,
+        },
+        ttl,
+        from_cache: true,
+        stale: false,
+    })
+}
+
+/// S17 and S12 as the plan applies them: each family's addresses in
+/// order without repeats, the preferred family first, alternating. (The
+/// families never share an address, so "already out" is "already seen in
+/// this family".)
+fn interleave_into<I: Iterator<Item = IpAddr>>(
+    out: &mut Vec<IpAddr>,
+    v6: I,
+    v4: I,
+    order: AddressOrder,
+) {
+    let (mut a, mut b) = match order {
+        AddressOrder::Ipv6First => (v6, v4),
+        AddressOrder::Ipv4First => (v4, v6),
+    };
+    loop {
+        let x = a.find(|ip| !out.contains(ip));
+        let y = b.find(|ip| !out.contains(ip));
+        if x.is_none() && y.is_none() {
+            return;
+        }
+        out.extend(x);
+        out.extend(y);
+    }
+}
+/// The first of `owners` with a cached SRV set, those before it cached
+/// as NXDOMAIN or NODATA (S7): its index, the set, the slots used and the
+/// lowest TTL left.
+fn srv_set<'a>(
+    cache: &'a Cache,
+    owners: &[Name],
+    now: Instant,
+) -> Option<(usize, &'a SrvSet, Vec<u32>, u32)> {
+    let mut used = Vec::with_capacity(1 + 2 * 4);
+    let mut ttl = u32::MAX;
+    for (index, owner) in owners.iter().enumerate() {
+        let (slot, hit) = cache.peek(owner, RecordType::SRV, now)?;
+        used.push(slot);
+        ttl = ttl.min(hit.ttl);
+        match hit.data {
+            Data::Absent(_) => continue,
+            Data::Srv(set) => return Some((index, set, used, ttl)),
+            _ => return None,
+        }
+    }
+    None
+}

@@ -11,6 +11,10 @@
 //! 2. Bytes the cache counts for one SRV RRset of four targets whose eight
 //!    addresses came in the additional section.
 //!
+//! 3. Eviction: the hit ratio of the cache (CLOCK) on a Zipf-distributed
+//!    stream of SRV names larger than it holds, beside an exact LRU and a
+//!    FIFO of the same size fed the same stream.
+//!
 //! `cargo bench --bench cache` (`CACHE_HITS=N` resolutions per measure,
 //! default 200 000; three measures each, all printed).
 
@@ -203,6 +207,113 @@ fn bytes_per_srv_set() -> (usize, usize) {
     (stats.cache_entries, stats.cache_bytes)
 }
 
+/// An SRV answer to `query` with one target and its address in the
+/// additional section: one entry per name.
+fn srv_answer(query: &[u8]) -> Vec<u8> {
+    let q = Message::from_vec(query).unwrap();
+    let owner = q.queries[0].name().clone();
+    let target = impp_resolver::proto::rr::Name::from_ascii("xmpp")
+        .unwrap()
+        .append_domain(&owner.base_name())
+        .unwrap();
+    let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+    m.add_query(q.queries[0].clone());
+    m.add_answer(Record::from_rdata(
+        owner,
+        86_400,
+        RData::SRV(SRV::new(0, 0, 5222, target.clone())),
+    ));
+    m.add_additional(Record::from_rdata(
+        target,
+        86_400,
+        RData::A(A::new(192, 0, 2, 1)),
+    ));
+    m.to_vec().unwrap()
+}
+
+/// Hit ratios of the cache, an exact LRU and a FIFO, each holding
+/// `capacity` names, over `accesses` draws from a Zipf(`s`) law over
+/// `names` names.
+fn eviction(names: usize, capacity: usize, accesses: usize, s: f64) -> (f64, f64, f64) {
+    use rand_core::Rng;
+    use std::collections::{BTreeMap, HashMap, VecDeque};
+    let mut cumulative = Vec::with_capacity(names);
+    let mut sum = 0.0;
+    for k in 1..=names {
+        sum += 1.0 / (k as f64).powf(s);
+        cumulative.push(sum);
+    }
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let trace: Vec<usize> = (0..accesses)
+        .map(|_| {
+            let u = (rng.next_u64() as f64 / u64::MAX as f64) * sum;
+            cumulative.partition_point(|&c| c < u).min(names - 1)
+        })
+        .collect();
+    // The cache itself, through the machine.
+    let server: SocketAddr = "192.0.2.53:53".parse().unwrap();
+    let config = Config {
+        servers: vec![server],
+        cache: Some(impp_resolver::CacheConfig {
+            max_entries: capacity,
+            max_bytes: usize::MAX,
+            ..Default::default()
+        }),
+        ..Config::default()
+    };
+    let mut r = Resolver::new(config, ChaCha20Rng::seed_from_u64(4));
+    let owners: Vec<_> = (0..names)
+        .map(|i| {
+            impp_resolver::proto::rr::Name::from_ascii(format!("_im._xmpp.d{i}.example.")).unwrap()
+        })
+        .collect();
+    let mut hits = 0;
+    for &i in &trace {
+        r.resolve_srv(&owners[i], Instant::ZERO).unwrap();
+        if let Some(t) = r.poll_transmit() {
+            r.handle_datagram(
+                Instant::ZERO,
+                t.socket.unwrap(),
+                server,
+                &srv_answer(&t.payload),
+            );
+            while r.poll_close_socket().is_some() {}
+        } else {
+            hits += 1;
+        }
+        assert!(matches!(r.poll_event(), Some(Event::Resolved { .. })));
+        r.poll_timeout();
+    }
+    // Exact LRU: last use per name, and names by last use.
+    let (mut lru_hits, mut last, mut by_use) = (0, HashMap::new(), BTreeMap::new());
+    for (t, &i) in trace.iter().enumerate() {
+        if let Some(old) = last.insert(i, t) {
+            by_use.remove(&old);
+            lru_hits += 1;
+        } else if last.len() > capacity {
+            let (_, evicted) = by_use.pop_first().unwrap();
+            last.remove(&evicted);
+        }
+        by_use.insert(t, i);
+    }
+    // FIFO: the oldest insertion goes, whatever its use.
+    let (mut fifo_hits, mut held, mut queue) =
+        (0, std::collections::HashSet::new(), VecDeque::new());
+    for &i in &trace {
+        if held.contains(&i) {
+            fifo_hits += 1;
+            continue;
+        }
+        if held.len() == capacity {
+            held.remove(&queue.pop_front().unwrap());
+        }
+        held.insert(i);
+        queue.push_back(i);
+    }
+    let ratio = |h: usize| h as f64 / accesses as f64;
+    (ratio(hits), ratio(lru_hits), ratio(fifo_hits))
+}
+
 fn main() {
     // `cargo test --benches` runs this too: then only briefly.
     let n = if std::env::args().any(|a| a == "--bench") {
@@ -214,6 +325,7 @@ fn main() {
     let (by_uri, by_srv) = ours(server, n);
     let theirs = hickory(server, n);
     let (entries, bytes) = bytes_per_srv_set();
+    let accesses = if n >= 100_000 { 500_000 } else { 2_000 };
     let show = |v: &[f64]| {
         v.iter()
             .map(|x| format!("{x:.3}"))
@@ -237,4 +349,12 @@ fn main() {
     println!(
         "one SRV RRset of 4 targets with 8 additional addresses: {entries} entry, {bytes} bytes counted"
     );
+    println!("eviction: hit ratio over {accesses} Zipf draws from 100,000 names:");
+    for (capacity, skew) in [(1_000, 0.8), (10_000, 0.8), (1_000, 1.0), (10_000, 1.0)] {
+        let (ours, lru, fifo) = eviction(100_000, capacity, accesses, skew);
+        println!(
+            "  {capacity} entries, s = {skew}: CLOCK (ours) {:.4}, LRU {:.4}, FIFO {:.4}",
+            ours, lru, fifo
+        );
+    }
 }

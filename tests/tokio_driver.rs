@@ -1,8 +1,8 @@
 //! The tokio driver over real loopback sockets, against a real DNS server
 //! started by the test (hickory-server): many resolutions at once on both
 //! runtime flavours, cancelling by dropping a future, TC=1 then TCP (S22),
-//! a silent server's timeout, start errors, and the task ending with the
-//! last handle.
+//! a silent server's timeout, start errors, the cache kept across calls,
+//! and the task ending with the last handle.
 #![cfg(feature = "tokio")]
 
 use std::net::{SocketAddr, UdpSocket};
@@ -276,4 +276,20 @@ async fn connect_reaches_the_first_endpoint_that_accepts() {
         .unwrap_err();
     assert_eq!(error.attempts.len(), 1);
     assert_eq!(error.attempts[0].failure, AttemptFailure::Refused);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_client_keeps_its_cache_across_calls() {
+    // S26: the second resolution is answered from memory, nothing sent.
+    let client = Client::new(config(&[bench_server()])).unwrap();
+    let target = uri("im:user@d7.bench.example");
+    let first = client.resolve_uri(&target, &BOTH, None).await.unwrap();
+    let sent = client.stats().await.unwrap().queries_sent;
+    assert!(!first.from_cache && sent >= 2);
+    let second = client.resolve_uri(&target, &BOTH, None).await.unwrap();
+    assert!(second.from_cache);
+    assert_eq!(second.endpoints.len(), first.endpoints.len());
+    let stats = client.stats().await.unwrap();
+    assert_eq!(stats.queries_sent, sent, "{stats:?}");
+    assert!(stats.cache_hits > 0);
 }

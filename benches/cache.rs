@@ -30,6 +30,7 @@ use impp_resolver::proto::rr::rdata::{A, AAAA, SRV};
 use impp_resolver::proto::rr::{Record, RecordType};
 use impp_resolver::{Clock, Config, Event, Instant, Protocol, Resolver, SocketId, Uri};
 use impp_test_support::loadgen::cpu_time;
+use impp_test_support::records::srv_answer_with_glue;
 use impp_test_support::zone_server;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -207,30 +208,6 @@ fn bytes_per_srv_set() -> (usize, usize) {
     (stats.cache_entries, stats.cache_bytes)
 }
 
-/// An SRV answer to `query` with one target and its address in the
-/// additional section: one entry per name.
-fn srv_answer(query: &[u8]) -> Vec<u8> {
-    let q = Message::from_vec(query).unwrap();
-    let owner = q.queries[0].name().clone();
-    let target = impp_resolver::proto::rr::Name::from_ascii("xmpp")
-        .unwrap()
-        .append_domain(&owner.base_name())
-        .unwrap();
-    let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
-    m.add_query(q.queries[0].clone());
-    m.add_answer(Record::from_rdata(
-        owner,
-        86_400,
-        RData::SRV(SRV::new(0, 0, 5222, target.clone())),
-    ));
-    m.add_additional(Record::from_rdata(
-        target,
-        86_400,
-        RData::A(A::new(192, 0, 2, 1)),
-    ));
-    m.to_vec().unwrap()
-}
-
 /// Hit ratios of the cache, an exact LRU and a FIFO, each holding
 /// `capacity` names, over `accesses` draws from a Zipf(`s`) law over
 /// `names` names.
@@ -275,7 +252,7 @@ fn eviction(names: usize, capacity: usize, accesses: usize, s: f64) -> (f64, f64
                 Instant::ZERO,
                 t.socket.unwrap(),
                 server,
-                &srv_answer(&t.payload),
+                &srv_answer_with_glue(&t.payload, 86_400),
             );
             while r.poll_close_socket().is_some() {}
         } else {

@@ -9,11 +9,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use impp_resolver::proto::op::{Message, MessageType};
-use impp_resolver::proto::rr::rdata::{A, SRV};
-use impp_resolver::proto::rr::{Name, RData, Record};
+use impp_resolver::proto::rr::Name;
 use impp_resolver::{CacheConfig, Config, Event, Instant, Resolver};
-use impp_test_support::records::FIRST_SOCKET;
+use impp_test_support::records::{FIRST_SOCKET, srv_answer_with_glue};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
@@ -49,31 +47,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// The answer to `query`: one SRV record whose target's address rides in
-/// the additional section, so each resolution stores one entry and asks
-/// nothing more.
-fn answer(query: &[u8]) -> Vec<u8> {
-    let q = Message::from_vec(query).unwrap();
-    let mut m = Message::new(q.metadata.id, MessageType::Response, q.metadata.op_code);
-    let owner = q.queries[0].name().clone();
-    let target = Name::from_ascii("xmpp")
-        .unwrap()
-        .append_domain(&owner.base_name())
-        .unwrap();
-    m.add_query(q.queries[0].clone());
-    m.add_answer(Record::from_rdata(
-        owner,
-        3600,
-        RData::SRV(SRV::new(0, 0, 5222, target.clone())),
-    ));
-    m.add_additional(Record::from_rdata(
-        target,
-        3600,
-        RData::A(A::new(192, 0, 2, 1)),
-    ));
-    m.to_vec().unwrap()
-}
-
 #[test]
 fn a_million_names_stay_within_the_byte_bound() {
     let names: u32 = std::env::var("CACHE_NAMES")
@@ -105,7 +78,12 @@ fn a_million_names_stay_within_the_byte_bound() {
         r.resolve_srv(&owner, Instant::ZERO).unwrap();
         let t = r.poll_transmit().unwrap();
         let socket = t.socket.unwrap_or(FIRST_SOCKET);
-        r.handle_datagram(Instant::ZERO, socket, server, &answer(&t.payload));
+        r.handle_datagram(
+            Instant::ZERO,
+            socket,
+            server,
+            &srv_answer_with_glue(&t.payload, 3600),
+        );
         assert!(matches!(r.poll_event(), Some(Event::Resolved { .. })));
         while r.poll_close_socket().is_some() {}
         // As a driver does: this also lets go of the timers that ended.

@@ -131,3 +131,26 @@ pub fn answer_of(endpoints: Vec<Endpoint>) -> Answer {
         stale: false,
     }
 }
+
+/// The answer to an SRV `query` (no length prefix): one record, target
+/// `xmpp.` under the owner's parent, whose IPv4 address rides in the
+/// additional section, all for `ttl`. Each name so answered is one cache
+/// entry and asks nothing more.
+pub fn srv_answer_with_glue(query: &[u8], ttl: u32) -> Vec<u8> {
+    let q = Message::from_vec(query).unwrap();
+    let owner = q.queries[0].name().clone();
+    let target = name("xmpp").append_domain(&owner.base_name()).unwrap();
+    let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+    m.add_query(q.queries[0].clone());
+    m.add_answer(Record::from_rdata(
+        owner,
+        ttl,
+        RData::SRV(SRV::new(0, 0, 5222, target.clone())),
+    ));
+    m.add_additional(Record::from_rdata(
+        target,
+        ttl,
+        RData::A(A::new(192, 0, 2, 1)),
+    ));
+    m.to_vec().unwrap()
+}

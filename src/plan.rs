@@ -85,6 +85,23 @@ impl Lookup {
         )
     }
 
+    /// A lookup to be filled in by asking (`Resolver::ask`).
+    pub(crate) fn unasked(name: Name) -> Self {
+        Lookup::new(name, LookupState::Missing(Absence::NoData))
+    }
+
+    /// Moves on along a CNAME chain to `target`, `hops` links further
+    /// (S25), remembering the name asked first.
+    pub(crate) fn follow(&mut self, target: Name, hops: u8) {
+        self.hops = self.hops.saturating_add(hops);
+        if self.first.is_none() {
+            let first = core::mem::replace(&mut self.name, target);
+            self.first = Some(Box::new(first));
+        } else {
+            self.name = target;
+        }
+    }
+
     /// The name asked first, before any CNAME.
     pub(crate) fn origin(&self) -> &Name {
         self.first.as_deref().unwrap_or(&self.name)

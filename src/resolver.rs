@@ -260,8 +260,13 @@ impl<R: CryptoRng> Resolver<R> {
         }
         let mut lookups = Vec::with_capacity(owners.len());
         for (i, owner) in owners.into_iter().enumerate() {
-            let lookup = Lookup::new(owner, LookupState::Missing(Absence::NoData));
-            let lookup = self.ask(id, lookup, RecordType::SRV, Slot::Srv(i), now);
+            let lookup = self.ask(
+                id,
+                Lookup::unasked(owner),
+                RecordType::SRV,
+                Slot::Srv(i),
+                now,
+            );
             // A preferred protocol the cache answered (records or an
             // error) decides the resolution (S7): the rest are not asked.
             let decided = matches!(
@@ -486,11 +491,7 @@ impl<R: CryptoRng> Resolver<R> {
                         lookup.state = LookupState::Failed(Box::new(Error::CnameLoop { name }));
                         return lookup;
                     }
-                    lookup.hops += 1;
-                    if lookup.first.is_none() {
-                        lookup.first = Some(Box::new(lookup.name.clone()));
-                    }
-                    lookup.name = target;
+                    lookup.follow(target, 1);
                 }
                 Cached::State(state) => {
                     lookup.state = state;
@@ -590,8 +591,7 @@ impl<R: CryptoRng> Resolver<R> {
         let cached = from_cache(data, now);
         cache.served_stale();
         let name = lookup.name.clone();
-        let placeholder = Lookup::new(Name::root(), LookupState::Missing(Absence::NoData));
-        let mut lookup = core::mem::replace(lookup, placeholder);
+        let mut lookup = core::mem::replace(lookup, Lookup::unasked(Name::root()));
         if let Some(qid) = lookup.pending_question().filter(|_| refresh) {
             self.refreshes.insert(qid, (name, rtype));
             self.unwait(id, qid);
@@ -603,14 +603,18 @@ impl<R: CryptoRng> Resolver<R> {
                 lookup
             }
             Cached::Alias(target) => {
-                lookup.hops += 1;
-                if lookup.first.is_none() {
-                    lookup.first = Some(Box::new(lookup.name.clone()));
-                }
-                lookup.name = target;
+                lookup.follow(target, 1);
                 self.ask(id, lookup, rtype, slot, now)
             }
         };
+        self.put_lookup(id, slot, lookup);
+        self.advance(id, now);
+        true
+    }
+
+    /// Puts `lookup` back at `slot` of resolution `id` (taken out to be
+    /// asked on) and reports its target's progress.
+    fn put_lookup(&mut self, id: ResolutionId, slot: Slot, lookup: Lookup) {
         if let Some((place, _)) = self
             .resolutions
             .get_mut(&id)
@@ -621,8 +625,6 @@ impl<R: CryptoRng> Resolver<R> {
         if let Slot::Address { target, .. } = slot {
             self.report(id, target);
         }
-        self.advance(id, now);
-        true
     }
 
     /// Stops waiting for `qid` on behalf of `id`; a question nobody waits for
@@ -693,26 +695,10 @@ impl<R: CryptoRng> Resolver<R> {
                 }
                 Found::Alias => {
                     r.ttl = r.ttl.min(reply.chain_ttl());
-                    lookup.hops += reply.hops();
-                    if lookup.first.is_none() {
-                        lookup.first = Some(Box::new(lookup.name.clone()));
-                    }
-                    lookup.name = reply.end().clone();
-                    let placeholder =
-                        Lookup::new(Name::root(), LookupState::Missing(Absence::NoData));
-                    let chased = core::mem::replace(lookup, placeholder);
+                    lookup.follow(reply.end().clone(), reply.hops());
+                    let chased = core::mem::replace(lookup, Lookup::unasked(Name::root()));
                     let chased = self.ask(id, chased, rtype, slot, now);
-                    if let Some((lookup, _)) = self
-                        .resolutions
-                        .get_mut(&id)
-                        .and_then(|r| r.stage.lookup_at(slot))
-                    {
-                        *lookup = chased;
-                    }
-                    if let Slot::Address { target, .. } = slot {
-                        self.report(id, target);
-                    }
-                    return;
+                    return self.put_lookup(id, slot, chased);
                 }
                 Found::NxDomain { ttl } | Found::NoData { ttl } => {
                     // An absence the answer rests on lasts as long as its
@@ -924,7 +910,7 @@ impl<R: CryptoRng> Resolver<R> {
             let name = target.record.target.clone();
             for family in [Family::V4, Family::V6] {
                 let slot = Slot::Address { target: i, family };
-                let lookup = Lookup::new(name.clone(), LookupState::Missing(Absence::NoData));
+                let lookup = Lookup::unasked(name.clone());
                 let lookup = self.ask(id, lookup, family.record_type(), slot, now);
                 *target.lookup_mut(family) = lookup;
             }

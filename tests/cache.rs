@@ -4,7 +4,7 @@
 
 use impp_resolver::proto::rr::rdata::SRV;
 use impp_resolver::proto::rr::{RData, Record, RecordType};
-use impp_resolver::{Answer, Config, Error, Event, Instant, Protocol, Resolver};
+use impp_resolver::{Answer, Config, Error, Event, Instant, Protocol};
 use impp_test_support::records::*;
 use impp_test_support::scripted::*;
 use rand_chacha::ChaCha20Rng;
@@ -390,7 +390,6 @@ fn the_entry_bound_holds_under_many_names() {
         }),
         ..config(&[S1])
     };
-    let mut r = Resolver::new(config, ChaCha20Rng::seed_from_u64(1));
     let mut zone = Zone::default();
     for i in 0..200 {
         let owner = format!("_im._xmpp.d{i}.example.com.");
@@ -400,8 +399,7 @@ fn the_entry_bound_holds_under_many_names() {
             Script::Answer(vec![srv(&owner, 0, 0, 5222, "xmpp.example.com.")]),
         );
     }
-    let mut sim = Sim::new(Config::default());
-    std::mem::swap(&mut sim.resolver, &mut r);
+    let mut sim = Sim::new(config);
     for i in 0..200 {
         sim.start(
             &format!("im:fred@d{i}.example.com"),

@@ -92,6 +92,7 @@ fn main() -> ExitCode {
         "queries/lookup: {:.2}",
         report.queries as f64 / report.lookups as f64
     );
+    println!("retransmissions: {}", report.retransmissions);
     println!("wall-s: {:.3}", report.elapsed.as_secs_f64());
     // Answers the OS dropped because a socket's receive buffer was full:
     // the cause, where timeouts are only the symptom.

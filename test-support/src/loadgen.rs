@@ -32,6 +32,9 @@ pub struct Report {
     pub cpu: Duration,
     /// Queries sent.
     pub queries: u64,
+    /// Of those, sent again for a question already asked (S23): what loss
+    /// or a slow moment cost.
+    pub retransmissions: u64,
     /// How long each resolution that ended took, from its start.
     pub latencies: Vec<Duration>,
     /// Datagrams the OS dropped for want of receive buffer during the run,
@@ -305,6 +308,7 @@ pub fn run_with(
     }
     report.own_drops = sockets.drops;
     report.max_sockets = sockets.most;
+    report.retransmissions = resolver.stats().retransmissions;
     report.os_drops = udp_receive_buffer_drops()
         .zip(drops_start)
         .map(|(end, start)| end.saturating_sub(start));

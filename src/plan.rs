@@ -485,7 +485,7 @@ impl Resolution {
 }
 
 /// `ips` in order, exact duplicates dropped (S12).
-pub(crate) fn distinct(ips: &[IpAddr]) -> Vec<IpAddr> {
+fn distinct(ips: &[IpAddr]) -> Vec<IpAddr> {
     // A name has a few addresses, where a scan beats a set; a hostile
     // RRset of thousands gets the set, so it costs n log n, not n².
     if ips.len() <= 16 {
@@ -503,7 +503,7 @@ pub(crate) fn distinct(ips: &[IpAddr]) -> Vec<IpAddr> {
 }
 
 /// S17: alternate families, the preferred one first.
-pub(crate) fn interleave(v6: Vec<IpAddr>, v4: Vec<IpAddr>, order: AddressOrder) -> Vec<IpAddr> {
+fn interleave(v6: Vec<IpAddr>, v4: Vec<IpAddr>, order: AddressOrder) -> Vec<IpAddr> {
     let (first, second) = match order {
         AddressOrder::Ipv6First => (v6, v4),
         AddressOrder::Ipv4First => (v4, v6),

@@ -11,10 +11,14 @@ use core::net::IpAddr;
 
 use rand_core::CryptoRng;
 
-use hickory_proto::op::{Edns, Header, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::op::{
+    Edns, Header, HeaderCounts, Message, MessageType, Metadata, OpCode, Query, ResponseCode,
+};
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
-use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+use hickory_proto::serialize::binary::{
+    BinDecodable, BinDecoder, BinEncodable, BinEncoder, NameEncoding,
+};
 
 use crate::error::{ExtendedError, ServerFailure};
 use crate::srv::SrvRecord;
@@ -32,26 +36,56 @@ pub(crate) enum Mismatch {
     WrongCase,
 }
 
-/// Encodes a recursive query for `name`/`rtype` with message id `id` (S18)
-/// and, when `edns_payload` is set, an EDNS(0) OPT record advertising that
-/// UDP payload size (S21).
+/// Appends to `out` a recursive query for `name`/`rtype` with message id
+/// `id` (S18) and, when `edns_payload` is set, an EDNS(0) OPT record
+/// advertising that UDP payload size (S21).
 pub(crate) fn encode_query(
+    out: &mut Vec<u8>,
     id: u16,
     name: &Name,
     rtype: RecordType,
     edns_payload: Option<u16>,
-) -> Vec<u8> {
-    let mut message = Message::new(id, MessageType::Query, OpCode::Query);
-    message.metadata.recursion_desired = true;
-    message.add_query(Query::query(name.clone(), rtype));
-    if let Some(payload) = edns_payload {
-        let mut edns = Edns::new();
-        edns.set_max_payload(payload);
-        message.set_edns(edns);
-    }
+) {
+    // Each part is emitted through hickory-proto straight into one buffer,
+    // not through a `Message`: every query and resend is encoded, and
+    // building the message, its query list and the OPT record's copy of the
+    // options cost a quarter of the encoding. The bytes are the same
+    // (`the_lean_query_is_the_messages_bytes`).
+    let mut metadata = Metadata::new(id, MessageType::Query, OpCode::Query);
+    metadata.recursion_desired = true;
+    let header = Header {
+        metadata,
+        counts: HeaderCounts {
+            queries: 1,
+            answers: 0,
+            authorities: 0,
+            additionals: u16::from(edns_payload.is_some()),
+        },
+    };
+    let start = out.len();
+    // The encoder reserves 512 bytes in a buffer smaller than that: the
+    // caller's is kept from query to query, so that happens once.
+    let mut encoder = BinEncoder::with_offset(out, start as u32);
+    // One name: there is nothing to point back to.
+    encoder.set_name_encoding(NameEncoding::Uncompressed);
+    let emitted = header
+        .emit(&mut encoder)
+        .and_then(|()| name.emit(&mut encoder))
+        .and_then(|()| rtype.emit(&mut encoder))
+        .and_then(|()| DNSClass::IN.emit(&mut encoder))
+        .and_then(|()| match edns_payload {
+            Some(payload) => {
+                let mut edns = Edns::new();
+                edns.set_max_payload(payload);
+                edns.emit(&mut encoder)
+            }
+            None => Ok(()),
+        });
     // Encoding a single well-formed question cannot fail: the name was
     // validated when it was built and nothing else varies.
-    message.to_vec().unwrap_or_default()
+    if emitted.is_err() {
+        out.truncate(start);
+    }
 }
 
 /// S20: `name` with the case of each ASCII letter drawn from `rng`
@@ -449,6 +483,43 @@ mod tests {
         Name::from_ascii(s).unwrap()
     }
 
+    fn query(id: u16, q: &Name, rtype: RecordType, edns: Option<u16>) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_query(&mut out, id, q, rtype, edns);
+        out
+    }
+
+    #[test]
+    fn the_lean_query_is_the_messages_bytes() {
+        let names = [
+            name("_im._xmpp.example.com."),
+            name("_IM._xMpP.ExAmple.COM."),
+            name("."),
+            name("a.b.a.b.a.b."),
+        ];
+        for q in &names {
+            for (rtype, edns) in [
+                (RecordType::SRV, Some(1232)),
+                (RecordType::A, None),
+                (RecordType::AAAA, Some(512)),
+            ] {
+                let mut message = Message::new(0xbeef, MessageType::Query, OpCode::Query);
+                message.metadata.recursion_desired = true;
+                message.add_query(Query::query(q.clone(), rtype));
+                if let Some(payload) = edns {
+                    let mut opt = Edns::new();
+                    opt.set_max_payload(payload);
+                    message.set_edns(opt);
+                }
+                // Appended after what the buffer holds (a TCP prefix).
+                let mut out = vec![1, 2];
+                encode_query(&mut out, 0xbeef, q, rtype, edns);
+                assert_eq!(out[..2], [1, 2]);
+                assert_eq!(out[2..], message.to_vec().unwrap(), "{q} {rtype}");
+            }
+        }
+    }
+
     fn response(id: u16, q: &Name, rtype: RecordType) -> Message {
         let mut m = Message::new(id, MessageType::Response, OpCode::Query);
         m.add_query(Query::query(q.clone(), rtype));
@@ -506,21 +577,21 @@ mod tests {
     #[test]
     fn query_has_id_rd_question_and_edns() {
         let q = name("_im._xmpp.example.com.");
-        let bytes = encode_query(0xBEEF, &q, RecordType::SRV, Some(1232));
+        let bytes = query(0xBEEF, &q, RecordType::SRV, Some(1232));
         let m = Message::from_vec(&bytes).unwrap();
         assert_eq!(m.metadata.id, 0xBEEF);
         assert!(m.metadata.recursion_desired);
         assert_eq!(m.metadata.message_type, MessageType::Query);
         assert_eq!(m.queries, vec![Query::query(q.clone(), RecordType::SRV)]);
         assert_eq!(m.edns.as_ref().map(|e| e.max_payload()), Some(1232));
-        let plain = Message::from_vec(&encode_query(1, &q, RecordType::SRV, None)).unwrap();
+        let plain = Message::from_vec(&query(1, &q, RecordType::SRV, None)).unwrap();
         assert!(plain.edns.is_none());
     }
 
     #[test]
     fn vetting_rejects_queries_and_wrong_questions() {
         let q = name("_im._xmpp.example.com.");
-        let query = encode_query(7, &q, RecordType::SRV, None);
+        let query = query(7, &q, RecordType::SRV, None);
         assert_eq!(
             vet(&query, &q, RecordType::SRV, false).err(),
             Some(Mismatch::NotResponse)

@@ -4,11 +4,17 @@
 
 use alloc::vec::Vec;
 
-/// `message` with its two-byte length prefix. A query is far below 64 KiB.
-pub(crate) fn frame(mut message: Vec<u8>) -> Vec<u8> {
-    let len = u16::try_from(message.len()).unwrap_or(u16::MAX);
-    message.splice(0..0, len.to_be_bytes());
-    message
+/// The two bytes in front of each message on a connection.
+pub(crate) const PREFIX_LEN: usize = 2;
+
+/// Writes the length prefix of `framed`, whose first [`PREFIX_LEN`] bytes
+/// were left for it in front of the message. A query is far below 64 KiB.
+pub(crate) fn write_prefix(framed: &mut [u8]) {
+    let len = framed.len().saturating_sub(PREFIX_LEN);
+    let len = u16::try_from(len).unwrap_or(u16::MAX);
+    if let Some(prefix) = framed.get_mut(..PREFIX_LEN) {
+        prefix.copy_from_slice(&len.to_be_bytes());
+    }
 }
 
 /// A length prefix announced a message longer than allowed (S27).
@@ -71,7 +77,9 @@ mod tests {
 
     #[test]
     fn frame_prefixes_the_length() {
-        assert_eq!(frame(vec![7, 8, 9]), [0, 3, 7, 8, 9]);
+        let mut framed = [0, 0, 7, 8, 9];
+        write_prefix(&mut framed);
+        assert_eq!(framed, [0, 3, 7, 8, 9]);
     }
 
     #[test]

@@ -339,12 +339,12 @@ impl<R: CryptoRng> Resolver<R> {
     }
 
     /// Tells the machine the time is `now`: attempts and resolutions whose
-    /// deadline has passed move on or end.
+    /// deadline has passed move on or end. Resolutions past their deadline
+    /// end first, so a call made late sends nothing for them (S23).
     pub fn handle_timeout(&mut self, now: Instant) {
-        let mut ended = Vec::new();
-        self.scheduler
-            .handle_timeout(now, &mut self.rng, &mut ended);
-        self.deliver_all(ended, now);
+        // Resolutions first, resends last: otherwise a driver woken late
+        // sends a round of queries for resolutions whose deadline has
+        // passed, only to end them a moment later.
         while let Some((id, slot)) = self.stale_timers.pop_due(now) {
             let slots = match slot {
                 Some(slot) => alloc::vec![slot],
@@ -367,6 +367,10 @@ impl<R: CryptoRng> Resolver<R> {
             let result = r.expire(&error, order).unwrap_or(Err(error));
             self.finish(id, result);
         }
+        let mut ended = Vec::new();
+        self.scheduler
+            .handle_timeout(now, &mut self.rng, &mut ended);
+        self.deliver_all(ended, now);
         self.scheduler.start_waiting(&mut self.rng);
     }
 

@@ -231,3 +231,22 @@ fn a_server_that_answers_others_keeps_a_lossy_question_at_its_pace() {
     // Nothing answered since: the full doubling.
     assert_eq!(run(false), Duration::from_millis(360));
 }
+
+#[test]
+fn a_driver_woken_after_the_deadline_sends_nothing_for_the_resolution() {
+    // The driver sleeps through every resend and the 10 s deadline (a
+    // stalled process, a suspended machine). The resolution ends with a
+    // timeout, and no query goes out for it: a resend would only draw an
+    // answer nobody waits for.
+    let mut r = Resolver::new(config(&[S1, S2]), ChaCha20Rng::seed_from_u64(5));
+    start(&mut r, 1, ms(0));
+    r.handle_timeout(ms(60_000));
+    assert!(r.poll_transmit().is_none(), "sent for an ended resolution");
+    match r.poll_event() {
+        Some(Event::Failed { error, .. }) => assert_eq!(error.kind(), ErrorKind::Timeout),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(r.stats().retransmissions, 0);
+    assert_eq!(r.stats().queries_in_flight, 0);
+    assert_eq!(r.poll_timeout(), None);
+}

@@ -102,6 +102,20 @@ impl Lookup {
         }
     }
 
+    /// Follows one cached CNAME link to `target`, if the hop limit allows
+    /// another (S25); otherwise the lookup fails as a loop. Whether it
+    /// goes on. A chain in the cache, fresh or stale, may loop as well as
+    /// one on the wire.
+    pub(crate) fn follow_link(&mut self, target: Name, max_hops: u8) -> bool {
+        if self.hops >= max_hops {
+            let name = self.origin().clone();
+            self.state = LookupState::Failed(Box::new(Error::CnameLoop { name }));
+            return false;
+        }
+        self.follow(target, 1);
+        true
+    }
+
     /// The name asked first, before any CNAME.
     pub(crate) fn origin(&self) -> &Name {
         self.first.as_deref().unwrap_or(&self.name)

@@ -490,12 +490,9 @@ impl<R: CryptoRng> Resolver<R> {
             self.used_cache(id, ttl, stale);
             match cached {
                 Cached::Alias(target) => {
-                    if lookup.hops >= max_hops {
-                        let name = lookup.origin().clone();
-                        lookup.state = LookupState::Failed(Box::new(Error::CnameLoop { name }));
+                    if !lookup.follow_link(target, max_hops) {
                         return lookup;
                     }
-                    lookup.follow(target, 1);
                 }
                 Cached::State(state) => {
                     lookup.state = state;
@@ -607,8 +604,13 @@ impl<R: CryptoRng> Resolver<R> {
                 lookup
             }
             Cached::Alias(target) => {
-                lookup.follow(target, 1);
-                self.ask(id, lookup, rtype, slot, now)
+                // Without the limit, a stale loop asked the next name,
+                // whose stale link led back, for ever (found by fuzzing).
+                if lookup.follow_link(target, self.config().max_cname_hops) {
+                    self.ask(id, lookup, rtype, slot, now)
+                } else {
+                    lookup
+                }
             }
         };
         self.put_lookup(id, slot, lookup);

@@ -461,6 +461,43 @@ fn silent_servers_get_the_stale_answer_at_the_client_timer() {
 }
 
 #[test]
+fn a_stale_loop_stops_at_the_hop_limit() {
+    // S25, S31: the two links of a loop expire (300 s) and stay as stale
+    // data. At the client timer each stale link leads to the other name,
+    // whose stale link leads back. This once looped for ever inside
+    // handle_timeout, growing without bound (found by the machine fuzz
+    // target); it must end as a loop, as a fresh chain does.
+    let zone = Zone::default()
+        .on(
+            "_im._xmpp.example.com.",
+            RecordType::SRV,
+            Script::Answer(vec![cname("_im._xmpp.example.com.", "x.example.net.")]),
+        )
+        .on(
+            "x.example.net.",
+            RecordType::SRV,
+            Script::Answer(vec![cname("x.example.net.", "_im._xmpp.example.com.")]),
+        );
+    let mut sim = Sim::resolve_xmpp(serving_stale(), &zone);
+    assert!(matches!(sim.error(), Error::CnameLoop { .. }));
+    sim.now = at(1000.0);
+    sim.start(URI, &[Protocol::XMPP], None);
+    let (when, event) = until_event(&mut sim);
+    assert_eq!(when, at(1001.8), "the client response timer");
+    assert!(
+        matches!(
+            event,
+            Event::Failed {
+                error: Error::CnameLoop { .. },
+                ..
+            }
+        ),
+        "{event:?}"
+    );
+    assert!(sim.resolver.stats().cache_stale_answers >= 2);
+}
+
+#[test]
 fn without_serve_stale_silent_servers_time_out_as_before() {
     let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone());
     sim.now = at(1000.0);

@@ -221,6 +221,45 @@ fn preferred_protocol_wins_whatever_order_answers_arrive_in() {
 }
 
 #[test]
+fn a_protocol_listed_twice_is_asked_once_and_the_order_holds() {
+    // XMPP has no records here, SIP has: listed XMPP, XMPP, SIP, XMPP, the
+    // SIP record is found after XMPP's absence, each asked once (S24), and
+    // the answer names SIP's place in the caller's list.
+    let zone = Zone::default()
+        .on(
+            "_im._sip.example.com.",
+            RecordType::SRV,
+            Script::Answer(vec![srv(
+                "_im._sip.example.com.",
+                0,
+                0,
+                5060,
+                "sip.example.com.",
+            )]),
+        )
+        .host_v4("sip.example.com.", [192, 0, 2, 7]);
+    let mut sim = Sim::new(config(&[S1]));
+    let xmpp = Protocol::XMPP;
+    sim.start(
+        "im:fred@example.com",
+        &[xmpp.clone(), xmpp.clone(), Protocol::SIP, xmpp],
+        None,
+    );
+    sim.run(&zone);
+    let answer = sim.answer();
+    assert_eq!(
+        answer.via,
+        Via::Srv {
+            owner: name("_im._sip.example.com."),
+            index: 2
+        }
+    );
+    assert_eq!(answer.endpoints.len(), 1);
+    assert_eq!(sim.asked_type(RecordType::SRV), 2);
+    sim.assert_clean();
+}
+
+#[test]
 fn error_on_the_preferred_protocol_is_not_papered_over() {
     // Policy (like S16): a failing preferred protocol is an error, not "no records".
     let zone = Zone::default()

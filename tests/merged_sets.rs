@@ -134,3 +134,32 @@ fn with_no_records_anywhere_the_error_is_as_for_one_name() {
         Err(impp_resolver::StartError::NoProtocols)
     );
 }
+
+#[test]
+fn a_name_given_twice_is_one_lookup_and_its_records_count_once() {
+    // The same name twice, in another letter case the second time: one
+    // question, and each record once in the merged set.
+    let zone = Zone::default()
+        .on(
+            TLS,
+            RecordType::SRV,
+            Script::Answer(vec![srv(TLS, 0, 10, 5223, "tls.example.com.")]),
+        )
+        .host_v4("tls.example.com.", [192, 0, 2, 1]);
+    let mut sim = Sim::new(config(&[S1]));
+    let shouted = name(&TLS.to_ascii_uppercase());
+    sim.resolver
+        .resolve_srv_set(&[name(TLS), shouted], impp_resolver::Instant::ZERO)
+        .unwrap();
+    sim.run(&zone);
+    let event = sim.only_event().clone();
+    let found = endpoints(&event);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].target, name("tls.example.com."));
+    let srv_questions = sim
+        .asked
+        .iter()
+        .filter(|q| q.rtype == RecordType::SRV)
+        .count();
+    assert_eq!(srv_questions, 1);
+}

@@ -355,17 +355,7 @@ fn every_hit_draws_the_weighted_order_afresh() {
 
 #[test]
 fn cached_chains_still_stop_at_the_hop_limit() {
-    let zone = Zone::default()
-        .on(
-            "_im._xmpp.example.com.",
-            RecordType::SRV,
-            Script::Answer(vec![cname("_im._xmpp.example.com.", "x.example.net.")]),
-        )
-        .on(
-            "x.example.net.",
-            RecordType::SRV,
-            Script::Answer(vec![cname("x.example.net.", "_im._xmpp.example.com.")]),
-        );
+    let zone = cname_loop_zone();
     let mut sim = Sim::resolve_xmpp(config(&[S1]), &zone);
     assert!(matches!(sim.error(), Error::CnameLoop { .. }));
     // Now wholly from memory: the loop is found without a packet.
@@ -467,17 +457,7 @@ fn a_stale_loop_stops_at_the_hop_limit() {
     // whose stale link leads back. This once looped for ever inside
     // handle_timeout, growing without bound (found by the machine fuzz
     // target); it must end as a loop, as a fresh chain does.
-    let zone = Zone::default()
-        .on(
-            "_im._xmpp.example.com.",
-            RecordType::SRV,
-            Script::Answer(vec![cname("_im._xmpp.example.com.", "x.example.net.")]),
-        )
-        .on(
-            "x.example.net.",
-            RecordType::SRV,
-            Script::Answer(vec![cname("x.example.net.", "_im._xmpp.example.com.")]),
-        );
+    let zone = cname_loop_zone();
     let mut sim = Sim::resolve_xmpp(serving_stale(), &zone);
     assert!(matches!(sim.error(), Error::CnameLoop { .. }));
     sim.now = at(1000.0);

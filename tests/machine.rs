@@ -225,19 +225,12 @@ fn a_protocol_listed_twice_is_asked_once_and_the_order_holds() {
     // XMPP has no records here, SIP has: listed XMPP, XMPP, SIP, XMPP, the
     // SIP record is found after XMPP's absence, each asked once (S24), and
     // the answer names SIP's place in the caller's list.
-    let zone = Zone::default()
-        .on(
-            "_im._sip.example.com.",
-            RecordType::SRV,
-            Script::Answer(vec![srv(
-                "_im._sip.example.com.",
-                0,
-                0,
-                5060,
-                "sip.example.com.",
-            )]),
-        )
-        .host_v4("sip.example.com.", [192, 0, 2, 7]);
+    let zone = one_srv_zone(
+        "_im._sip.example.com.",
+        5060,
+        "sip.example.com.",
+        [192, 0, 2, 7],
+    );
     let mut sim = Sim::new(config(&[S1]));
     let xmpp = Protocol::XMPP;
     sim.start(
@@ -348,17 +341,7 @@ fn srv_owner_cname_into_another_zone_is_asked_again() {
 
 #[test]
 fn cname_loop_across_queries_is_a_typed_error() {
-    let zone = Zone::default()
-        .on(
-            "_im._xmpp.example.com.",
-            RecordType::SRV,
-            Script::Answer(vec![cname("_im._xmpp.example.com.", "x.example.net.")]),
-        )
-        .on(
-            "x.example.net.",
-            RecordType::SRV,
-            Script::Answer(vec![cname("x.example.net.", "_im._xmpp.example.com.")]),
-        );
+    let zone = cname_loop_zone();
     let uncached = Config {
         cache: None,
         ..config(&[S1])
@@ -607,19 +590,12 @@ fn no_servers_is_a_typed_error() {
 
 #[test]
 fn general_srv_names_resolve_too() {
-    let zone = Zone::default()
-        .on(
-            "_xmpp-server._tcp.example.com.",
-            RecordType::SRV,
-            Script::Answer(vec![srv(
-                "_xmpp-server._tcp.example.com.",
-                0,
-                0,
-                5269,
-                "xmpp.example.com.",
-            )]),
-        )
-        .host_v4("xmpp.example.com.", [192, 0, 2, 1]);
+    let zone = one_srv_zone(
+        "_xmpp-server._tcp.example.com.",
+        5269,
+        "xmpp.example.com.",
+        [192, 0, 2, 1],
+    );
     let mut sim = Sim::new(config(&[S1]));
     let owner =
         impp_resolver::service::service_name("_xmpp-server", "_tcp", "example.com").unwrap();

@@ -383,17 +383,38 @@ impl Sim {
 }
 
 pub fn basic_zone() -> Zone {
+    one_srv_zone(
+        "_im._xmpp.example.com.",
+        5222,
+        "xmpp.example.com.",
+        [192, 0, 2, 1],
+    )
+}
+
+/// A zone where `owner` has one SRV record (priority and weight 0) for
+/// `target`:`port`, and `target` one IPv4 address.
+pub fn one_srv_zone(owner: &str, port: u16, target: &str, ip: [u8; 4]) -> Zone {
+    Zone::default()
+        .on(
+            owner,
+            RecordType::SRV,
+            Script::Answer(vec![srv(owner, 0, 0, port, target)]),
+        )
+        .host_v4(target, ip)
+}
+
+/// A zone where `_im._xmpp.example.com.` and `x.example.net.` are CNAMEs of
+/// each other: a loop that shows only across two queries (S25).
+pub fn cname_loop_zone() -> Zone {
     Zone::default()
         .on(
             "_im._xmpp.example.com.",
             RecordType::SRV,
-            Script::Answer(vec![srv(
-                "_im._xmpp.example.com.",
-                0,
-                0,
-                5222,
-                "xmpp.example.com.",
-            )]),
+            Script::Answer(vec![cname("_im._xmpp.example.com.", "x.example.net.")]),
         )
-        .host_v4("xmpp.example.com.", [192, 0, 2, 1])
+        .on(
+            "x.example.net.",
+            RecordType::SRV,
+            Script::Answer(vec![cname("x.example.net.", "_im._xmpp.example.com.")]),
+        )
 }

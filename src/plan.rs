@@ -102,10 +102,10 @@ impl Lookup {
         }
     }
 
-    /// Follows one cached CNAME link to `target`, if the hop limit allows
-    /// another (S25); otherwise the lookup fails as a loop. Whether it
-    /// goes on. A chain in the cache, fresh or stale, may loop as well as
-    /// one on the wire.
+    /// Follows one cached CNAME link to `target` if the hop limit allows
+    /// another (S25), and returns true; otherwise the lookup fails as a
+    /// loop and it returns false. A chain in the cache, fresh or stale,
+    /// may loop as well as one on the wire.
     pub(crate) fn follow_link(&mut self, target: Name, max_hops: u8) -> bool {
         if self.hops >= max_hops {
             let name = self.origin().clone();

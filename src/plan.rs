@@ -16,7 +16,8 @@
 //!    A/AAAA stand in for one SRV record (S16).
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeSet;
+use alloc::collections::btree_map::Entry;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
@@ -61,6 +62,9 @@ pub(crate) enum LookupState {
     Missing(Absence),
     /// Boxed: errors are large and rare, lookups many.
     Failed(Box<Error>),
+    /// The same owner name as the earlier lookup at this index, listed
+    /// again by the caller: never asked, as that lookup decides first (S7).
+    Repeat(usize),
 }
 
 impl Lookup {
@@ -378,7 +382,7 @@ impl Resolution {
         for (index, lookup) in lookups.iter_mut().enumerate() {
             match &mut lookup.state {
                 LookupState::Pending(_) => return SrvOutcome::Waiting,
-                LookupState::Missing(_) => continue,
+                LookupState::Missing(_) | LookupState::Repeat(_) => continue,
                 LookupState::Failed(e) => return SrvOutcome::Failed((**e).clone()),
                 LookupState::Found {
                     records,
@@ -471,7 +475,11 @@ impl Resolution {
             .find(|l| matches!(l.state, LookupState::Missing(Absence::NoData)));
         // `start` refuses a resolution with no owner and no fallback, so
         // there is a last lookup; the root stands in should there not be.
-        let name = nodata.or(lookups.last()).map(|l| l.name.clone());
+        let last = lookups.last().map(|l| match l.state {
+            LookupState::Repeat(k) => &lookups[k],
+            _ => l,
+        });
+        let name = nodata.or(last).map(|l| l.name.clone());
         let name = name.unwrap_or_else(Name::root);
         match nodata {
             Some(_) => Error::NoData { name },
@@ -496,6 +504,29 @@ impl Resolution {
             .unwrap_or_else(Name::root);
         (name, pending.and_then(|l| l.pending_question()))
     }
+}
+
+/// For each owner name listed before, the place it was first listed (names
+/// compare as DNS compares them, ignoring case). A scan for the few
+/// protocols a caller lists; a map for a hostile thousand.
+pub(crate) fn first_listings(owners: &[Name]) -> Vec<Option<usize>> {
+    if owners.len() <= 16 {
+        return (0..owners.len())
+            .map(|i| owners[..i].iter().position(|o| *o == owners[i]))
+            .collect();
+    }
+    let mut first = BTreeMap::new();
+    owners
+        .iter()
+        .enumerate()
+        .map(|(i, owner)| match first.entry(owner) {
+            Entry::Occupied(e) => Some(*e.get()),
+            Entry::Vacant(e) => {
+                e.insert(i);
+                None
+            }
+        })
+        .collect()
 }
 
 /// `ips` in order, exact duplicates dropped (S12).
@@ -554,6 +585,26 @@ fn fallback_error(domain: &Name, target: &Target) -> Error {
 mod tests {
     use super::*;
     use alloc::vec;
+
+    #[test]
+    fn repeats_point_at_the_first_listing_whether_scanned_or_mapped() {
+        let names: Vec<Name> = ["_a.example.", "_b.example.", "_A.Example.", "_c.example."]
+            .iter()
+            .map(|n| Name::from_ascii(n).unwrap())
+            .collect();
+        // Few names are scanned: the third is the first, in another case.
+        assert_eq!(first_listings(&names), [None, None, Some(0), None]);
+        // Many are mapped, with the same answer for every place.
+        let many: Vec<Name> = names.iter().cycle().take(40).cloned().collect();
+        let expected: Vec<Option<usize>> = (0..40)
+            .map(|i| match i {
+                0 | 1 | 3 => None,
+                2 => Some(0),
+                i => Some([0, 1, 0, 3][i % 4]),
+            })
+            .collect();
+        assert_eq!(first_listings(&many), expected);
+    }
 
     #[test]
     fn families_interleave_preferred_first() {

@@ -19,7 +19,7 @@ use crate::hit;
 use crate::message::{Found, Records, same_name};
 use crate::plan::{
     Absence, Family, FoundSet, Lookup, LookupState, Resolution, Slot, SrvOutcome, SrvSet, Stage,
-    Target,
+    Target, first_listings,
 };
 use crate::scheduler::{Ended, Outcome, QuestionId, Scheduler, Transmit};
 use crate::service::{Protocol, domain_name, service_owner};
@@ -258,15 +258,25 @@ impl<R: CryptoRng> Resolver<R> {
         if let Some(serve) = config.cache.as_ref().and_then(|c| c.serve_stale.as_ref()) {
             self.stale_timers.push(now + serve.client_timer, (id, None));
         }
+        let repeats = match srv_set {
+            SrvSet::Preferred => first_listings(&owners),
+            SrvSet::Merged => Vec::new(),
+        };
         let mut lookups = Vec::with_capacity(owners.len());
         for (i, owner) in owners.into_iter().enumerate() {
-            let lookup = self.ask(
-                id,
-                Lookup::unasked(owner),
-                RecordType::SRV,
-                Slot::Srv(i),
-                now,
-            );
+            // A protocol listed twice is asked once, in its first place;
+            // the repeat keeps its own place, so that `Via::Srv`'s index
+            // stays the caller's (S7).
+            let lookup = match repeats.get(i).copied().flatten() {
+                Some(k) => Lookup::new(owner, LookupState::Repeat(k)),
+                None => self.ask(
+                    id,
+                    Lookup::unasked(owner),
+                    RecordType::SRV,
+                    Slot::Srv(i),
+                    now,
+                ),
+            };
             // A preferred protocol the cache answered (records or an
             // error) decides the resolution (S7): the rest are not asked.
             let decided = matches!(

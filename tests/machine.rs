@@ -302,6 +302,28 @@ fn nxdomain_on_every_protocol_without_fallback() {
 }
 
 #[test]
+fn a_repeated_protocol_keeps_nxdomain_and_names_the_last_listed() {
+    // XMPP, SIP, XMPP, all NXDOMAIN: the repeat is not asked, yet the
+    // error is still NXDOMAIN (not NODATA, as an unasked lookup would say)
+    // and names the owner listed last, as when every place was asked.
+    let mut sim = Sim::resolve(
+        config(&[S1]),
+        "im:fred@example.com",
+        &[Protocol::XMPP, Protocol::SIP, Protocol::XMPP],
+        None,
+        &Zone::default(),
+    );
+    assert_eq!(
+        sim.error(),
+        Error::NxDomain {
+            name: name("_im._xmpp.example.com.")
+        }
+    );
+    assert_eq!(sim.asked_type(RecordType::SRV), 2);
+    sim.assert_clean();
+}
+
+#[test]
 fn srv_owner_cname_into_another_zone_is_asked_again() {
     // Knot/BIND style: the CNAME alone; the client asks for the canonical
     // name (S25) without prepending _im._xmpp again.

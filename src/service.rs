@@ -125,8 +125,11 @@ pub fn service_name(service: &str, proto: &str, domain: &str) -> Result<Name, Na
 pub(crate) fn service_owner(service: &str, proto: &str, domain: &Name) -> Result<Name, NameError> {
     check_label(service)?;
     check_label(proto)?;
-    Name::from_ascii(service)
-        .and_then(|n| n.append_label(proto))
+    // Both labels are checked above, so they go in as bytes rather than
+    // being parsed as text a second time (once per protocol per lookup).
+    Name::new()
+        .append_label(service.as_bytes())
+        .and_then(|n| n.append_label(proto.as_bytes()))
         .and_then(|n| n.append_domain(domain))
         .map_err(|_| NameError::NameTooLong)
 }

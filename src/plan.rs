@@ -594,7 +594,9 @@ mod tests {
             .collect();
         // Few names are scanned: the third is the first, in another case.
         assert_eq!(first_listings(&names), [None, None, Some(0), None]);
-        // Many are mapped, with the same answer for every place.
+        // Many are mapped. After the first four, each place repeats the
+        // first listing of its name: `_a` at 0, `_b` at 1, `_A` (`_a`)
+        // at 0, `_c` at 3.
         let many: Vec<Name> = names.iter().cycle().take(40).cloned().collect();
         let expected: Vec<Option<usize>> = (0..40)
             .map(|i| match i {

@@ -258,9 +258,10 @@ impl<R: CryptoRng> Resolver<R> {
         if let Some(serve) = config.cache.as_ref().and_then(|c| c.serve_stale.as_ref()) {
             self.stale_timers.push(now + serve.client_timer, (id, None));
         }
+        // One owner, the usual case, cannot repeat: nothing to look for.
         let repeats = match srv_set {
-            SrvSet::Preferred => first_listings(&owners),
-            SrvSet::Merged => Vec::new(),
+            SrvSet::Preferred if owners.len() > 1 => first_listings(&owners),
+            _ => Vec::new(),
         };
         let mut lookups = Vec::with_capacity(owners.len());
         for (i, owner) in owners.into_iter().enumerate() {

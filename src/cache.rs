@@ -3,20 +3,29 @@
 //!
 //! Only vetted answers are stored (S19: the scheduler hands in nothing
 //! else), keyed by (name with letters lower-cased, type), so the 0x20
-//! variants of one question share an entry (S20). What one answer stores:
+//! variants of one question share an entry (S20).
 //!
-//! - each CNAME link of its chain under the link's own owner, so a chain
-//!   cached once serves a later lookup of any name on it;
-//! - the records at the chain's end under the end's name, for the lowest
-//!   TTL of the RRset, clamped to `[min_ttl, max_ttl]`;
+//! An answer is kept under the question it answers, and nowhere else: a
+//! stub cannot check bailiwick, so what an answer says about any other name
+//! (the links of its CNAME chain, the records at the chain's end, an
+//! absence) serves only a later asking of the same question, never a
+//! question about those names (S26, RFC 2181 §5.4.1). What one answer
+//! stores, under its question:
+//!
+//! - the records at the chain's end, for the lowest TTL of the RRset and of
+//!   every link on the way, clamped to `[min_ttl, max_ttl]`, with the
+//!   number of links (S25 counts them on a hit as on the wire);
+//! - or, when the chain ends at a name the answer says nothing of, that
+//!   name, to be asked next (for the chain's lowest TTL);
 //! - an SRV RRset's additional-section addresses, only inside its SRV
-//!   entry (never as an answer to an A/AAAA question, RFC 2181 §5.4.1),
-//!   and only as long as both their TTLs last;
-//! - NXDOMAIN or NODATA under the chain's last name, only when an SOA came
-//!   with it, for min(SOA TTL, SOA MINIMUM) capped at `max_negative_ttl`
-//!   (RFC 2308 §5).
+//!   entry (never as an answer to an A/AAAA question), and only as long as
+//!   both their TTLs last;
+//! - NXDOMAIN or NODATA, only when an SOA came with it, for
+//!   min(SOA TTL, SOA MINIMUM) and the chain's TTLs, capped at
+//!   `max_negative_ttl` (RFC 2308 §5).
 //!
-//! A TTL of 0 (or with the top bit set, RFC 2181 §8) is never stored.
+//! A TTL of 0 (or with the top bit set, RFC 2181 §8) anywhere along the
+//! chain means nothing is stored. A looping chain stores nothing.
 //!
 //! Entries live in a slab of slots; a hash table keyed with a secret seed
 //! (so no one can choose names that collide) finds them. When the entry or
@@ -143,7 +152,8 @@ pub(crate) enum Data {
     Srv(Box<SrvSet>),
     /// An A or AAAA RRset.
     Addresses(Box<[IpAddr]>),
-    /// A CNAME link: the name is an alias of this one.
+    /// The question's name is an alias, through the entry's CNAME links,
+    /// of this name, which the answer said nothing more of: ask it next.
     Alias(Box<Name>),
     /// NXDOMAIN or NODATA.
     Absent(Absence),
@@ -179,10 +189,12 @@ impl SrvSet {
     }
 }
 
-/// A fresh entry found: its data and whole seconds left to live.
+/// An entry found: its data, whole seconds left to live, and the CNAME
+/// links the answer followed from the question to the data (S25).
 pub(crate) struct Hit<'a> {
     pub(crate) data: &'a Data,
     pub(crate) ttl: u32,
+    pub(crate) hops: u8,
 }
 
 impl Entry {
@@ -210,6 +222,8 @@ struct Entry {
     /// What this entry counts against `max_bytes` (at most a few KiB:
     /// S27 bounds records per message).
     bytes: u32,
+    /// CNAME links between the question and the data (S25).
+    hops: u8,
     /// Hit since the CLOCK hand last passed: spared once.
     referenced: bool,
 }
@@ -413,6 +427,7 @@ impl Cache {
         Some(Hit {
             data: &entry.data,
             ttl: entry.ttl(now),
+            hops: entry.hops,
         })
     }
 
@@ -435,6 +450,7 @@ impl Cache {
         let hit = Hit {
             data: &entry.data,
             ttl: entry.ttl(now),
+            hops: entry.hops,
         };
         Some((i, hit))
     }
@@ -467,14 +483,16 @@ impl Cache {
     }
 
     /// With serve-stale (S31): the expired entry for `name`/`rtype` still
-    /// in its window, and whether its refresh failed within
-    /// `retry_after` (then ask no server yet, answer with it at once).
+    /// in its window (its `ttl` is 0), and whether its refresh failed
+    /// within `retry_after` (then ask no server yet, answer with it at
+    /// once). Entries are kept only under the question they answer, so
+    /// stale data, too, was got by asking for this name.
     pub(crate) fn stale(
         &mut self,
         name: &Name,
         rtype: RecordType,
         now: Instant,
-    ) -> Option<(&Data, bool)> {
+    ) -> Option<(Hit<'_>, bool)> {
         let serve = self.config.serve_stale.clone()?;
         let key = Key::new(name, rtype);
         let hash = self.hasher.hash_one(key.as_slice());
@@ -485,7 +503,12 @@ impl Cache {
         }
         let failed = entry.refresh_failed != Instant::ZERO
             && now < after(entry.refresh_failed, serve.retry_after);
-        Some((&entry.data, failed))
+        let hit = Hit {
+            data: &entry.data,
+            ttl: 0,
+            hops: entry.hops,
+        };
+        Some((hit, failed))
     }
 
     /// Counts an answer made of stale data (S31).
@@ -506,61 +529,61 @@ impl Cache {
         }
     }
 
-    /// Stores what a vetted answer teaches (see the module documentation).
+    /// Stores what a vetted answer teaches, under its question only (see
+    /// the module documentation).
     pub(crate) fn store(&mut self, reply: &Reply, now: Instant) {
-        let (min, max) = (self.config.min_ttl, self.config.max_ttl);
-        let rtype = reply.rtype;
-        for link in &reply.chain {
-            if let Some(ttl) = lifetime(link.ttl, min, max) {
-                let alias = Data::Alias(Box::new(link.target.clone()));
-                self.insert(&link.owner, rtype, alias, after(now, ttl), now);
-            }
-        }
-        let end = reply.end();
-        match &reply.found {
+        let config = &self.config;
+        // What a chain contributes lives no longer than its shortest link;
+        // `None`: not stored (S26).
+        let chain_ttl = reply.chain_ttl();
+        let expires = |ttl: u32, negative: bool| {
+            let (min, max) = match negative {
+                false => (config.min_ttl, config.max_ttl),
+                true => (
+                    config.min_ttl.min(config.max_negative_ttl),
+                    config.max_negative_ttl,
+                ),
+            };
+            lifetime(ttl.min(chain_ttl), min, max).map(|ttl| after(now, ttl))
+        };
+        let stored = match &reply.found {
             Found::Records {
-                records,
+                records: Records::Srv(records),
                 ttl,
                 additional,
                 additional_ttl,
-            } => {
-                let Some(ttl) = lifetime(*ttl, min, max) else {
-                    return;
+            } => expires(*ttl, false).map(|records_expire| {
+                // Only addresses of the set's own targets can ever be used
+                // (S14); the rest are not kept. (A set past 65,536 records
+                // keeps none: S27 caps them far lower.)
+                let additional_expires = expires(*additional_ttl, false)
+                    .map_or(now, |glue_expires| glue_expires.min(records_expire));
+                let set = SrvSet {
+                    records: records.clone().into_boxed_slice(),
+                    additional: glue(records, additional),
+                    additional_expires,
                 };
-                let expires = after(now, ttl);
-                let data = match records {
-                    Records::Srv(records) => {
-                        // Only addresses of the set's own targets can ever
-                        // be used (S14); the rest are not kept. (A set
-                        // past 65,536 records keeps none: S27 caps them far
-                        // lower.)
-                        let additional = glue(records, additional);
-                        let additional_expires = lifetime(*additional_ttl, min, max)
-                            .map_or(now, |t| after(now, t).min(expires));
-                        Data::Srv(Box::new(SrvSet {
-                            records: records.clone().into_boxed_slice(),
-                            additional,
-                            additional_expires,
-                        }))
-                    }
-                    Records::Addresses(ips) => Data::Addresses(ips.clone().into_boxed_slice()),
-                };
-                self.insert(end, rtype, data, expires, now);
+                (Data::Srv(Box::new(set)), records_expire)
+            }),
+            Found::Records {
+                records: Records::Addresses(ips),
+                ttl,
+                ..
+            } => expires(*ttl, false).map(|e| (Data::Addresses(ips.clone().into()), e)),
+            Found::Alias => {
+                expires(u32::MAX, false).map(|e| (Data::Alias(Box::new(reply.end().clone())), e))
             }
-            Found::NxDomain { ttl: Some(ttl) } | Found::NoData { ttl: Some(ttl) } => {
-                let max = self.config.max_negative_ttl;
-                let Some(ttl) = lifetime(*ttl, min.min(max), max) else {
-                    return;
-                };
-                let absence = match reply.found {
-                    Found::NxDomain { .. } => Absence::NxDomain,
-                    _ => Absence::NoData,
-                };
-                self.insert(end, rtype, Data::Absent(absence), after(now, ttl), now);
+            Found::NxDomain { ttl: Some(ttl) } => {
+                expires(*ttl, true).map(|e| (Data::Absent(Absence::NxDomain), e))
             }
-            // No SOA, no negative entry; an alias to chase or a loop adds
-            // nothing beyond its links.
-            _ => {}
+            Found::NoData { ttl: Some(ttl) } => {
+                expires(*ttl, true).map(|e| (Data::Absent(Absence::NoData), e))
+            }
+            // No SOA, no negative entry; a loop, nothing at all.
+            Found::NxDomain { ttl: None } | Found::NoData { ttl: None } | Found::CnameLoop => None,
+        };
+        if let Some((data, expires)) = stored {
+            self.insert(&reply.name, reply.rtype, data, reply.hops(), expires, now);
         }
     }
 
@@ -569,6 +592,7 @@ impl Cache {
         name: &Name,
         rtype: RecordType,
         data: Data,
+        hops: u8,
         expires: Instant,
         now: Instant,
     ) {
@@ -597,6 +621,7 @@ impl Cache {
             expires,
             refresh_failed: Instant::ZERO,
             bytes: counted,
+            hops,
             referenced: false,
         };
         let i = self.slots.put(entry);
@@ -781,44 +806,78 @@ mod tests {
         assert_eq!(ttl(&mut c, "long.example."), Some(100));
     }
 
+    fn link(owner: &str, target: &str, ttl: u32) -> Link {
+        Link {
+            owner: name(owner),
+            target: name(target),
+            ttl,
+        }
+    }
+
     #[test]
-    fn chains_are_kept_link_by_link_and_negatives_need_an_soa() {
+    fn a_chain_is_kept_under_its_question_only_for_its_shortest_ttl() {
         let mut c = cache();
         let reply = Reply {
             name: name("a.example."),
             rtype: RecordType::A,
             chain: vec![
-                Link {
-                    owner: name("a.example."),
-                    target: name("b.example."),
-                    ttl: 300,
-                },
-                Link {
-                    owner: name("b.example."),
-                    target: name("c.example."),
-                    ttl: 20,
-                },
+                link("a.example.", "b.example.", 300),
+                link("b.example.", "c.example.", 20),
             ],
             found: Found::NxDomain { ttl: Some(50) },
         };
         c.store(&reply, at(0));
         let get = |c: &mut Cache, n| {
             c.get(&name(n), RecordType::A, at(0))
-                .map(|h| (h.data.clone(), h.ttl))
+                .map(|h| (h.data.clone(), h.ttl, h.hops))
         };
+        // The question's entry, as long as the shortest link, with its
+        // two hops; nothing under the names the chain passed through.
         assert_eq!(
-            get(&mut c, "b.example."),
-            Some((Data::Alias(Box::new(name("c.example."))), 20))
-        );
-        // NXDOMAIN belongs to the chain's last name, not the first.
-        assert_eq!(
-            get(&mut c, "c.example."),
-            Some((Data::Absent(Absence::NxDomain), 50))
-        );
-        assert!(matches!(
             get(&mut c, "a.example."),
-            Some((Data::Alias(_), 300))
-        ));
+            Some((Data::Absent(Absence::NxDomain), 20, 2))
+        );
+        assert!(get(&mut c, "b.example.").is_none());
+        assert!(get(&mut c, "c.example.").is_none());
+        assert_eq!(c.len(), 1);
+        // Records at the end of a chain, likewise; a link of TTL 0 (or
+        // with the top bit set, read as 0) stores nothing at all.
+        let records = |ttl_of_link| Reply {
+            name: name("x.example."),
+            rtype: RecordType::A,
+            chain: vec![link("x.example.", "victim.example.", ttl_of_link)],
+            found: Found::Records {
+                records: Records::Addresses(vec!["192.0.2.1".parse().unwrap()]),
+                ttl: 3_600,
+                additional: Vec::new(),
+                additional_ttl: u32::MAX,
+            },
+        };
+        c.store(&records(0), at(0));
+        assert!(get(&mut c, "x.example.").is_none());
+        c.store(&records(10), at(0));
+        assert_eq!(get(&mut c, "x.example.").map(|h| (h.1, h.2)), Some((10, 1)));
+        assert!(get(&mut c, "victim.example.").is_none());
+        // A chain that ends at a name the answer said nothing of: the
+        // name to ask next.
+        let alias = Reply {
+            name: name("y.example."),
+            rtype: RecordType::A,
+            chain: vec![link("y.example.", "z.example.", 40)],
+            found: Found::Alias,
+        };
+        c.store(&alias, at(0));
+        assert_eq!(
+            get(&mut c, "y.example."),
+            Some((Data::Alias(Box::new(name("z.example."))), 40, 1))
+        );
+        assert!(get(&mut c, "z.example.").is_none());
+    }
+
+    #[test]
+    fn negatives_need_an_soa_and_are_capped() {
+        let mut c = cache();
+        let get = |c: &mut Cache, n| c.get(&name(n), RecordType::A, at(0)).map(|h| h.ttl);
         let no_soa = Reply {
             found: Found::NoData { ttl: None },
             chain: Vec::new(),
@@ -833,7 +892,7 @@ mod tests {
             ..no_soa
         };
         c.store(&long, at(0));
-        assert_eq!(get(&mut c, "d.example.").map(|h| h.1), Some(3_600));
+        assert_eq!(get(&mut c, "d.example."), Some(3_600));
     }
 
     #[test]

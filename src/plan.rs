@@ -43,6 +43,14 @@ pub(crate) struct Lookup {
     pub(crate) state: LookupState,
 }
 
+/// What one answer says of the name a lookup asked: its state, or the
+/// name it is an alias of, to ask next (S25).
+#[derive(Debug)]
+pub(crate) enum Step {
+    Done(LookupState),
+    Alias(Name),
+}
+
 /// Why a lookup found no records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Absence {
@@ -106,18 +114,29 @@ impl Lookup {
         }
     }
 
-    /// Follows one cached CNAME link to `target` if the hop limit allows
-    /// another (S25), and returns true; otherwise the lookup fails as a
-    /// loop and it returns false. A chain in the cache, fresh or stale,
-    /// may loop as well as one on the wire.
-    pub(crate) fn follow_link(&mut self, target: Name, max_hops: u8) -> bool {
-        if self.hops >= max_hops {
+    /// Takes what one answer, fresh or cached, says of the lookup's name,
+    /// reached through `hops` CNAME links: the one rule for both paths.
+    /// CNAME hops count across all of a lookup's answers (S25): past
+    /// `max_hops` the lookup fails as a loop, for a chain in the cache,
+    /// fresh or stale, may loop as well as one on the wire. Returns true
+    /// when the answer ended at an alias: the lookup now stands at its
+    /// target, to be asked next.
+    pub(crate) fn take(&mut self, step: Step, hops: u8, max_hops: u8) -> bool {
+        if hops > 0 && self.hops.saturating_add(hops) > max_hops {
             let name = self.origin().clone();
             self.state = LookupState::Failed(Box::new(Error::CnameLoop { name }));
             return false;
         }
-        self.follow(target, 1);
-        true
+        match step {
+            Step::Done(state) => {
+                self.state = state;
+                false
+            }
+            Step::Alias(target) => {
+                self.follow(target, hops);
+                true
+            }
+        }
     }
 
     /// The name asked first, before any CNAME.

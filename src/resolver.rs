@@ -19,7 +19,7 @@ use crate::hit;
 use crate::message::{Found, Records, same_name};
 use crate::plan::{
     Absence, Family, FoundSet, Lookup, LookupState, Resolution, Slot, SrvOutcome, SrvSet, Stage,
-    Target, first_listings,
+    Step, Target, first_listings,
 };
 use crate::scheduler::{Ended, Outcome, QuestionId, Scheduler, Transmit};
 use crate::service::{Protocol, domain_name, service_owner};
@@ -31,16 +31,10 @@ use crate::timer::Timers;
 use crate::uri::Uri;
 use crate::waiters::Waiters;
 
-/// What the cache holds for a lookup: its state, or an alias to follow.
-enum Cached {
-    State(LookupState),
-    Alias(Name),
-}
-
-/// A lookup's state from cached `data` at `now`.
-fn from_cache(data: &Data, now: Instant) -> Cached {
-    Cached::State(match data {
-        Data::Alias(target) => return Cached::Alias((**target).clone()),
+/// What cached `data` says of the name it was asked for, at `now`.
+fn cached_step(data: &Data, now: Instant) -> Step {
+    Step::Done(match data {
+        Data::Alias(target) => return Step::Alias((**target).clone()),
         Data::Srv(set) => LookupState::Found {
             records: Records::Srv(set.records.to_vec()),
             additional: set.additional(now),
@@ -482,12 +476,13 @@ impl<R: CryptoRng> Resolver<R> {
         // S31: expired data to fall back on, should no fresh answer come.
         let mut has_stale = false;
         while let Some(cache) = self.cache.as_mut() {
-            let (cached, ttl, stale) = match cache.get(&lookup.name, rtype, now) {
-                Some(hit) => (from_cache(hit.data, now), hit.ttl, false),
+            let (step, hops, ttl, stale) = match cache.get(&lookup.name, rtype, now) {
+                Some(hit) => (cached_step(hit.data, now), hit.hops, hit.ttl, false),
                 None => match (&serve_stale, cache.stale(&lookup.name, rtype, now)) {
                     // Its refresh failed lately: answer with it at once.
-                    (Some(serve), Some((data, true))) => {
-                        (from_cache(data, now), serve.answer_ttl, true)
+                    (Some(serve), Some((hit, true))) => {
+                        let step = cached_step(hit.data, now);
+                        (step, hit.hops, serve.answer_ttl, true)
                     }
                     (_, found) => {
                         has_stale = found.is_some();
@@ -499,16 +494,8 @@ impl<R: CryptoRng> Resolver<R> {
                 cache.served_stale();
             }
             self.used_cache(id, ttl, stale);
-            match cached {
-                Cached::Alias(target) => {
-                    if !lookup.follow_link(target, max_hops) {
-                        return lookup;
-                    }
-                }
-                Cached::State(state) => {
-                    lookup.state = state;
-                    return lookup;
-                }
+            if !lookup.take(step, hops, max_hops) {
+                return lookup;
             }
         }
         // Questions that must wait go out oldest resolution first.
@@ -597,10 +584,10 @@ impl<R: CryptoRng> Resolver<R> {
         let Some(cache) = self.cache.as_mut() else {
             return false;
         };
-        let Some((data, _)) = cache.stale(&lookup.name, rtype, now) else {
+        let Some((hit, _)) = cache.stale(&lookup.name, rtype, now) else {
             return false;
         };
-        let cached = from_cache(data, now);
+        let (step, hops) = (cached_step(hit.data, now), hit.hops);
         cache.served_stale();
         let name = lookup.name.clone();
         let mut lookup = core::mem::replace(lookup, Lookup::unasked(Name::root()));
@@ -609,21 +596,11 @@ impl<R: CryptoRng> Resolver<R> {
             self.unwait(id, qid);
         }
         self.used_cache(id, serve.answer_ttl, true);
-        lookup = match cached {
-            Cached::State(state) => {
-                lookup.state = state;
-                lookup
-            }
-            Cached::Alias(target) => {
-                // Without the limit, a stale loop asked the next name,
-                // whose stale link led back, for ever (found by fuzzing).
-                if lookup.follow_link(target, self.config().max_cname_hops) {
-                    self.ask(id, lookup, rtype, slot, now)
-                } else {
-                    lookup
-                }
-            }
-        };
+        // Without the hop limit, a stale loop asked the next name, whose
+        // stale link led back, for ever (found by fuzzing).
+        if lookup.take(step, hops, self.config().max_cname_hops) {
+            lookup = self.ask(id, lookup, rtype, slot, now);
+        }
         self.put_lookup(id, slot, lookup);
         self.advance(id, now);
         true
@@ -685,51 +662,45 @@ impl<R: CryptoRng> Resolver<R> {
             return;
         };
         let name = lookup.name.clone();
-        let state = match outcome {
-            Outcome::Answer(reply) => match &reply.found {
-                // S25: CNAME hops count across all of a lookup's answers.
-                Found::Records { .. } | Found::Alias
-                    if lookup.hops.saturating_add(reply.hops()) > max_hops =>
-                {
-                    LookupState::Failed(Box::new(Error::CnameLoop {
-                        name: lookup.origin().clone(),
-                    }))
-                }
-                Found::Records {
-                    records,
-                    ttl,
-                    additional,
-                    additional_ttl,
-                } => {
-                    r.ttl = r.ttl.min(reply.chain_ttl()).min(*ttl);
-                    if !additional.is_empty() {
-                        r.ttl = r.ttl.min(*additional_ttl);
-                    }
-                    LookupState::Found {
-                        records: records.clone(),
-                        additional: additional.clone(),
-                    }
-                }
-                Found::Alias => {
-                    r.ttl = r.ttl.min(reply.chain_ttl());
-                    lookup.follow(reply.end().clone(), reply.hops());
-                    let chased = core::mem::replace(lookup, Lookup::unasked(Name::root()));
-                    let chased = self.ask(id, chased, rtype, slot, now);
-                    return self.put_lookup(id, slot, chased);
-                }
-                Found::NxDomain { ttl } | Found::NoData { ttl } => {
-                    // An absence the answer rests on lasts as long as its
-                    // SOA says (RFC 2308 §5).
-                    if let Some(ttl) = ttl {
+        let (step, hops) = match outcome {
+            Outcome::Answer(reply) => {
+                let step = match &reply.found {
+                    Found::Records {
+                        records,
+                        ttl,
+                        additional,
+                        additional_ttl,
+                    } => {
                         r.ttl = r.ttl.min(reply.chain_ttl()).min(*ttl);
+                        if !additional.is_empty() {
+                            r.ttl = r.ttl.min(*additional_ttl);
+                        }
+                        Step::Done(LookupState::Found {
+                            records: records.clone(),
+                            additional: additional.clone(),
+                        })
                     }
-                    LookupState::Missing(match reply.found {
-                        Found::NxDomain { .. } => Absence::NxDomain,
-                        _ => Absence::NoData,
-                    })
-                }
-                Found::CnameLoop => LookupState::Failed(Box::new(Error::CnameLoop { name })),
-            },
+                    Found::Alias => {
+                        r.ttl = r.ttl.min(reply.chain_ttl());
+                        Step::Alias(reply.end().clone())
+                    }
+                    Found::NxDomain { ttl } | Found::NoData { ttl } => {
+                        // An absence the answer rests on lasts as long as
+                        // its SOA says (RFC 2308 §5).
+                        if let Some(ttl) = ttl {
+                            r.ttl = r.ttl.min(reply.chain_ttl()).min(*ttl);
+                        }
+                        Step::Done(LookupState::Missing(match reply.found {
+                            Found::NxDomain { .. } => Absence::NxDomain,
+                            _ => Absence::NoData,
+                        }))
+                    }
+                    Found::CnameLoop => {
+                        Step::Done(LookupState::Failed(Box::new(Error::CnameLoop { name })))
+                    }
+                };
+                (step, reply.hops())
+            }
             Outcome::Failed(servers) => {
                 // S31: every server failed; stale data stands in, if any,
                 // and is served at once for a while.
@@ -739,15 +710,22 @@ impl<R: CryptoRng> Resolver<R> {
                 if self.serve_stale(id, slot, false, now) {
                     return;
                 }
-                LookupState::Failed(Box::new(servers_failed(name, servers.clone())))
+                let error = servers_failed(name, servers.clone());
+                (Step::Done(LookupState::Failed(Box::new(error))), 0)
             }
         };
-        if let Some((lookup, _)) = self
+        let Some((lookup, rtype)) = self
             .resolutions
             .get_mut(&id)
             .and_then(|r| r.stage.lookup_at(slot))
-        {
-            lookup.state = state;
+        else {
+            return;
+        };
+        // S25: the same rule as for a cached answer.
+        if lookup.take(step, hops, max_hops) {
+            let chased = core::mem::replace(lookup, Lookup::unasked(Name::root()));
+            let chased = self.ask(id, chased, rtype, slot, now);
+            return self.put_lookup(id, slot, chased);
         }
         if let Slot::Address { target, .. } = slot {
             self.report(id, target);

@@ -13,4 +13,6 @@ pub mod checks;
 #[cfg(feature = "server")]
 pub mod loadgen;
 #[cfg(feature = "server")]
+pub mod script_server;
+#[cfg(feature = "server")]
 pub mod zone_server;

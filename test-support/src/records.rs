@@ -59,9 +59,9 @@ pub fn cname(owner: &str, target: &str) -> Record {
     Record::from_rdata(name(owner), 300, RData::CNAME(CNAME(name(target))))
 }
 
-/// The SOA record of `zone`, as negative answers carry it.
+/// The SOA record of `zone` (the root too), as negative answers carry it.
 pub fn soa(zone: &str) -> Record {
-    let host = |label: &str| name(&format!("{label}.{zone}"));
+    let host = |label: &str| name(&format!("{label}.{}", zone.trim_start_matches('.')));
     Record::from_rdata(
         name(zone),
         60,

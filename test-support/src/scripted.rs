@@ -41,6 +41,14 @@ pub enum Script {
     /// Over TCP, the server closes the connection instead of answering.
     /// Over UDP, the inner script.
     ClosesTcp(Box<Script>),
+    /// Exactly these sections with this rcode: what no zone file makes a
+    /// server say (NXDOMAIN beside a CNAME, another zone's SOA).
+    Sections {
+        rcode: ResponseCode,
+        answers: Vec<Record>,
+        authority: Vec<Record>,
+        additional: Vec<Record>,
+    },
 }
 
 /// What a server does with one query.
@@ -148,6 +156,24 @@ impl Zone {
                 m.add_authority(soa());
             }
             Script::Rcode(rcode) => m.metadata.response_code = rcode,
+            Script::Sections {
+                rcode,
+                answers,
+                authority,
+                additional,
+            } => {
+                m.metadata.response_code = rcode;
+                m.metadata.authoritative = true;
+                for r in answers {
+                    m.add_answer(r);
+                }
+                for r in authority {
+                    m.add_authority(r);
+                }
+                for r in additional {
+                    m.add_additional(r);
+                }
+            }
             Script::Silent => return Reply::Silence,
             Script::Truncated => m.metadata.truncation = true,
             Script::Large(_) | Script::NoEdns(_) | Script::ClosesTcp(_) => unreachable!(),

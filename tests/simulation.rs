@@ -3,16 +3,19 @@
 //! jitter (hence reordering), duplication, truncating middleboxes, TCP
 //! resets, dead, slow, SERVFAIL and EDNS-intolerant servers, an attacker
 //! injecting forged answers, and (every third seed) servers whose own
-//! answers carry records for other names in every section, all driving the
-//! real state machine with its cache on (S26). Servers answer from zone
-//! data through hickory-proto.
+//! answers carry records for other names in every section, and an
+//! attacker's names whose answers plant CNAME chains into the victims'
+//! names (links, records at the chain's end, negative answers, loops:
+//! `plants`), all driving the real state machine with its cache on (S26).
+//! Servers answer from zone data through hickory-proto.
 //!
 //! For every seed: each resolution ends with exactly one event, by its
 //! deadline; when the faults leave a path through (no loss, no resets, one
 //! healthy server) the result is the fault-free one; otherwise a success
 //! differs from it at most by addresses whose lookups were lost, and a
 //! failure is a timeout (or SERVFAIL from a SERVFAIL server); no forged
-//! answer and no record off a question's chain is ever used, from the
+//! answer, no record off a question's chain and nothing an attacker's
+//! chain said of a victim's name is ever used for the victim, from the
 //! wire or the cache; nothing is left after.
 //!
 //! `SIM_SEEDS=N` runs N seeds (default 10 000); `SIM_SEED=S` replays one
@@ -34,10 +37,16 @@ use rand_core::{Rng, SeedableRng};
 
 /// The address forged answers point to.
 const EVIL: [u8; 4] = [203, 0, 113, 66];
+const EVIL6: &str = "2001:db8:bad::66";
 const EVIL_TARGET: &str = "evil.example.";
 
-/// The URIs every seed draws from: (URI, protocols, fallback port).
-const CASES: [(&str, &[Protocol], Option<u16>); 4] = [
+/// How many of [`CASES`] are the victims' URIs every seed draws from; the
+/// rest are the attacker's, whose answers plant chains into the victims'
+/// names, started first in every poisoned seed.
+const VICTIMS: usize = 4;
+
+/// The URIs: (URI, protocols, fallback port).
+const CASES: [(&str, &[Protocol], Option<u16>); 9] = [
     ("im:fred@example.com", &[Protocol::XMPP], None),
     (
         "pres:bob@example.org",
@@ -46,7 +55,95 @@ const CASES: [(&str, &[Protocol], Option<u16>); 4] = [
     ),
     ("im:x@big.example", &[Protocol::XMPP], None),
     ("im:y@gone.example", &[Protocol::XMPP], None),
+    // The attacker's: see `plants`.
+    ("im:m@plant-srv.example", &[Protocol::XMPP], None),
+    ("pres:m@plant-link.example", &[Protocol::XMPP], None),
+    ("im:m@plant-neg.example", &[Protocol::XMPP], None),
+    ("im:m@plant-addr.example", &[Protocol::XMPP], None),
+    ("im:m@plant-loop.example", &[Protocol::XMPP], None),
 ];
+
+/// The attacker's names, answered with CNAME chains into the victims'
+/// names and records for them (S26: none may serve the victims): an SRV
+/// set and glue at a victim's SRV name; a link owned by a victim's SRV
+/// name; NXDOMAIN with the victim zone's SOA; a victim's targets' addresses
+/// and NODATA under an SOA of the root; two chains that loop through a
+/// victim's name.
+fn plants(zone: Zone) -> Zone {
+    let victim = "_im._xmpp.example.com.";
+    let plant = "_im._xmpp.plant-srv.example.";
+    let zone = zone.on(
+        plant,
+        RecordType::SRV,
+        Script::WithAdditional(
+            vec![
+                cname(plant, victim),
+                srv(victim, 0, 0, 6666, EVIL_TARGET),
+                srv("_pres._xmpp.example.org.", 0, 0, 6666, EVIL_TARGET),
+            ],
+            vec![a(EVIL_TARGET, EVIL), a("a.example.com.", EVIL)],
+        ),
+    );
+    let plant = "_pres._xmpp.plant-link.example.";
+    let zone = zone.on(
+        plant,
+        RecordType::SRV,
+        Script::Answer(vec![
+            cname(plant, "_pres._xmpp.example.org."),
+            cname("_pres._xmpp.example.org.", "_im._xmpp.evil.example."),
+            srv("_im._xmpp.evil.example.", 0, 0, 6666, EVIL_TARGET),
+        ]),
+    );
+    let plant = "_im._xmpp.plant-neg.example.";
+    let zone = zone.on(
+        plant,
+        RecordType::SRV,
+        Script::Sections {
+            rcode: ResponseCode::NXDomain,
+            answers: vec![cname(plant, victim)],
+            authority: vec![soa("example.com.")],
+            additional: Vec::new(),
+        },
+    );
+    let plant = "_im._xmpp.plant-addr.example.";
+    let host = "host.plant-addr.example.";
+    let zone = zone
+        .on(
+            plant,
+            RecordType::SRV,
+            Script::Answer(vec![srv(plant, 0, 0, 5222, host)]),
+        )
+        .on(
+            host,
+            RecordType::A,
+            Script::Sections {
+                rcode: ResponseCode::NoError,
+                answers: vec![cname(host, "d.example.net.")],
+                authority: vec![soa(".")],
+                additional: Vec::new(),
+            },
+        )
+        .on(
+            host,
+            RecordType::AAAA,
+            Script::Answer(vec![
+                cname(host, "b.example.com."),
+                aaaa("b.example.com.", EVIL6),
+            ]),
+        );
+    let plant = "_im._xmpp.plant-loop.example.";
+    let other = "_im._xmpp.loop-b.example.";
+    zone.on(
+        plant,
+        RecordType::SRV,
+        Script::Answer(vec![cname(plant, victim), cname(victim, other)]),
+    )
+    .on(
+        other,
+        RecordType::SRV,
+        Script::Answer(vec![cname(other, victim), cname(victim, plant)]),
+    )
+}
 
 fn zone() -> Zone {
     let owner = "_im._xmpp.example.com.";
@@ -103,7 +200,7 @@ fn zone() -> Zone {
     for i in 0..4 {
         zone = zone.host_v4(&format!("server-{i:02}.big.example."), [192, 0, 2, 100 + i]);
     }
-    zone
+    plants(zone)
 }
 
 /// What one server does.
@@ -244,6 +341,10 @@ struct Tally {
     forged_to_other_sockets: u64,
     /// Seeds whose servers' answers carried poison for other names.
     poisoned_seeds: u64,
+    /// The attacker's resolutions, and those that took their own planted
+    /// records (the plants really arrived).
+    attacks: u64,
+    attacks_planted: u64,
     /// Questions the cache answered (records, aliases, negatives).
     cache_hits: u64,
     dropped: u64,
@@ -267,6 +368,8 @@ impl Tally {
         self.forged_sent += o.forged_sent;
         self.forged_to_other_sockets += o.forged_to_other_sockets;
         self.poisoned_seeds += o.poisoned_seeds;
+        self.attacks += o.attacks;
+        self.attacks_planted += o.attacks_planted;
         self.cache_hits += o.cache_hits;
         self.dropped += o.dropped;
     }
@@ -744,7 +847,10 @@ fn poisoned(event: &Event) -> bool {
         return false;
     };
     answer.endpoints.iter().any(|e| {
-        e.target == name(EVIL_TARGET) || e.port == 6666 || e.addresses.contains(&IpAddr::from(EVIL))
+        e.target == name(EVIL_TARGET)
+            || e.port == 6666
+            || e.addresses.contains(&IpAddr::from(EVIL))
+            || e.addresses.contains(&ip(EVIL6))
     })
 }
 
@@ -755,12 +861,17 @@ fn check_seed(seed: u64, expected: &[Result<Vec<Endpoint>, String>], trace: bool
     faults.poison = seed.is_multiple_of(3);
     let servers: Vec<SocketAddr> = faults.servers.iter().map(|s| s.0).collect();
     let config = sim_config(&mut rng, servers);
-    let starts: Vec<(usize, Instant)> = (0..1 + rng.next_u32() % 4)
+    let mut starts: Vec<(usize, Instant)> = (0..1 + rng.next_u32() % 4)
         .map(|_| {
-            let case = (rng.next_u32() as usize) % CASES.len();
+            let case = (rng.next_u32() as usize) % VICTIMS;
             (case, Instant::from_millis(u64::from(rng.next_u32() % 3000)))
         })
         .collect();
+    if faults.poison {
+        // The attacker resolves its own names first; the victims' start
+        // at once or up to 3 s later, from a cache that holds the plants.
+        starts.extend((VICTIMS..CASES.len()).map(|case| (case, Instant::ZERO)));
+    }
     if trace {
         eprintln!("seed {seed}: {faults:?}\n{config:?}\nstarts {starts:?}");
     }
@@ -772,6 +883,13 @@ fn check_seed(seed: u64, expected: &[Result<Vec<Endpoint>, String>], trace: bool
     let (results, mut tally) = run(seed, faults, config, &starts, trace);
     tally.seeds = 1;
     for ((case, _), (_, event, _)) in starts.iter().zip(&results) {
+        if *case >= VICTIMS {
+            // The attacker's own resolution may take what its chain said;
+            // it only has to end, once, by its deadline (`run` checks).
+            tally.attacks += 1;
+            tally.attacks_planted += u64::from(poisoned(event));
+            continue;
+        }
         tally.resolutions += 1;
         if path {
             tally.with_path += 1;
@@ -895,5 +1013,6 @@ fn every_seed_survives_the_network() {
         assert!(tally.resets > 0 && tally.forged_sent > 0 && tally.forged_to_other_sockets > 0);
         assert!(tally.with_path > tally.resolutions / 10);
         assert!(tally.resolved > tally.resolutions / 2);
+        assert!(tally.attacks_planted > tally.attacks / 10);
     }
 }

@@ -206,6 +206,9 @@ impl<R: CryptoRng> Resolver<R> {
         srv_set: SrvSet,
         now: Instant,
     ) -> Result<ResolutionId, StartError> {
+        // S23: a start may let waiting questions out (`start_waiting`):
+        // none for a resolution already over.
+        self.end_overdue(now);
         let config = self.scheduler.config();
         if config.servers.is_empty() {
             return Err(StartError::NoServers);
@@ -315,6 +318,7 @@ impl<R: CryptoRng> Resolver<R> {
         from: SocketAddr,
         bytes: &[u8],
     ) {
+        self.end_overdue(now);
         if let Some(ended) = self
             .scheduler
             .handle_datagram(now, socket, from, bytes, &mut self.rng)
@@ -327,6 +331,7 @@ impl<R: CryptoRng> Resolver<R> {
     /// fragmentation: several answers per call, or one answer over many
     /// calls, in any order (S22, RFC 7766 §7).
     pub fn handle_stream(&mut self, now: Instant, server: SocketAddr, bytes: &[u8]) {
+        self.end_overdue(now);
         let mut ended = Vec::new();
         self.scheduler
             .handle_stream(now, server, bytes, &mut self.rng, &mut ended);
@@ -337,6 +342,7 @@ impl<R: CryptoRng> Resolver<R> {
     /// opened. Its pending queries move on to the next server as if they had
     /// timed out.
     pub fn handle_stream_closed(&mut self, now: Instant, server: SocketAddr) {
+        self.end_overdue(now);
         let mut ended = Vec::new();
         self.scheduler
             .handle_stream_closed(now, server, &mut self.rng, &mut ended);
@@ -350,6 +356,19 @@ impl<R: CryptoRng> Resolver<R> {
         // Resolutions first, resends last: otherwise a driver woken late
         // sends a round of queries for resolutions whose deadline has
         // passed, only to end them a moment later.
+        self.end_overdue(now);
+        let mut ended = Vec::new();
+        self.scheduler
+            .handle_timeout(now, &mut self.rng, &mut ended);
+        self.deliver_all(ended, now);
+        self.scheduler.start_waiting(&mut self.rng);
+    }
+
+    /// What every input does first (S23): serve-stale timers that ran out
+    /// take their stale data, and resolutions past their deadline end, so
+    /// that nothing the input causes (a TCP retry after a late TC answer, a
+    /// move to the next server after a closed stream) is sent for them.
+    fn end_overdue(&mut self, now: Instant) {
         while let Some((id, slot)) = self.stale_timers.pop_due(now) {
             let slots = match slot {
                 Some(slot) => alloc::vec![slot],
@@ -372,11 +391,6 @@ impl<R: CryptoRng> Resolver<R> {
             let result = r.expire(&error, order).unwrap_or(Err(error));
             self.finish(id, result);
         }
-        let mut ended = Vec::new();
-        self.scheduler
-            .handle_timeout(now, &mut self.rng, &mut ended);
-        self.deliver_all(ended, now);
-        self.scheduler.start_waiting(&mut self.rng);
     }
 
     /// The next message to send, if any.

@@ -250,3 +250,69 @@ fn a_driver_woken_after_the_deadline_sends_nothing_for_the_resolution() {
     assert_eq!(r.stats().queries_in_flight, 0);
     assert_eq!(r.poll_timeout(), None);
 }
+
+/// Ends the resolution in flight with a timeout, checking that nothing was
+/// sent for it and nothing is left.
+fn ended_with_nothing_sent(r: &mut Resolver<ChaCha20Rng>) {
+    assert!(r.poll_transmit().is_none(), "sent for an ended resolution");
+    match r.poll_event() {
+        Some(Event::Failed { error, .. }) => assert_eq!(error.kind(), ErrorKind::Timeout),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(r.stats().queries_in_flight, 0);
+    assert_eq!(r.poll_timeout(), None);
+}
+
+#[test]
+fn a_truncated_answer_after_the_deadline_sends_nothing() {
+    // S23 for every input: a TC=1 answer handed in after the deadline
+    // would ask again over TCP; the resolution ends first instead.
+    let mut r = Resolver::new(config(&[S1, S2]), ChaCha20Rng::seed_from_u64(5));
+    let q = start(&mut r, 1, ms(0));
+    let mut m = Message::from_vec(&reply(&q)).unwrap();
+    m.answers.clear();
+    m.metadata.truncation = true;
+    r.handle_datagram(
+        ms(60_000),
+        q.socket.unwrap(),
+        q.server,
+        &m.to_vec().unwrap(),
+    );
+    ended_with_nothing_sent(&mut r);
+}
+
+#[test]
+fn a_stream_closed_after_the_deadline_sends_nothing() {
+    // A closed connection moves its queries to the next server, unless
+    // their resolution is already over.
+    let cfg = Config {
+        transport: impp_resolver::Transport::Tcp,
+        ..config(&[S1, S2])
+    };
+    let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(5));
+    let q = start(&mut r, 1, ms(0));
+    r.handle_stream_closed(ms(60_000), q.server);
+    ended_with_nothing_sent(&mut r);
+}
+
+#[test]
+fn a_start_after_the_deadline_lets_no_waiting_question_out_for_the_overdue() {
+    // One question on the wire at a time: the second resolution's waits
+    // in line. When the next input is a new start past both deadlines,
+    // the line must not let the overdue resolution's question out.
+    let cfg = Config {
+        max_outstanding: 1,
+        ..config(&[S1])
+    };
+    let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(5));
+    start(&mut r, 1, ms(0));
+    r.resolve_srv(&name("_x2._tcp.example.com."), ms(0))
+        .unwrap();
+    assert!(r.poll_transmit().is_none(), "the second question waits");
+    let third = start(&mut r, 3, ms(60_000));
+    assert!(third.payload.len() > 12);
+    assert!(r.poll_transmit().is_none(), "sent for an ended resolution");
+    let ended: Vec<Event> = std::iter::from_fn(|| r.poll_event()).collect();
+    assert_eq!(ended.len(), 2, "{ended:?}");
+    assert_eq!(r.stats().queries_in_flight, 1);
+}

@@ -10,6 +10,12 @@
 //! [`ConnectOutcome`]: the winning attempt, or every attempt and how it
 //! failed. The caller opens and closes the connections and tells it the
 //! time, as with [`Resolver`](crate::Resolver).
+//!
+//! DNS data is an attacker's to write, so not every address is dialled: an
+//! unspecified, multicast or broadcast address or port 0 never is, each
+//! (address, port) at most once, and internal addresses not at all under
+//! [`InternalAddresses::Refuse`]. What is skipped is listed in the
+//! failure, in its place ([`AttemptFailure::Skipped`]).
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -32,6 +38,9 @@ pub struct ConnectConfig {
     /// The deadline of the whole: when it passes, every attempt still open
     /// is cancelled and counted as timed out. Default 10 s.
     pub timeout: Duration,
+    /// Whether addresses inside the host or its networks may be dialled.
+    /// Default [`InternalAddresses::Allow`], so that local set-ups work.
+    pub internal_addresses: InternalAddresses,
 }
 
 impl Default for ConnectConfig {
@@ -39,7 +48,100 @@ impl Default for ConnectConfig {
         ConnectConfig {
             attempt_delay: Duration::from_millis(250),
             timeout: Duration::from_secs(10),
+            internal_addresses: InternalAddresses::Allow,
         }
+    }
+}
+
+/// Whether DNS may send a connection to the host itself or its private
+/// networks: loopback (127.0.0.0/8, ::1), private (10/8, 172.16/12,
+/// 192.168/16, fc00::/7), shared (100.64/10) and link-local (169.254/16,
+/// fe80::/10) addresses, IPv4-mapped ones included.
+///
+/// An XMPP or SIP server resolves whatever domain a peer names; with
+/// `Allow`, a peer that publishes `127.0.0.1` or `10.0.0.5` for its domain
+/// steers the server onto its own internal services. A public-facing
+/// server should `Refuse`; a client, or a test on loopback, allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InternalAddresses {
+    /// Dial them like any other (the default).
+    #[default]
+    Allow,
+    /// Skip them, reported as [`Skipped::Internal`].
+    Refuse,
+}
+
+/// Why an endpoint's address was not dialled at all (S29).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Skipped {
+    /// An unspecified address (0.0.0.0/8, ::): on Linux it reaches the
+    /// host itself.
+    Unspecified,
+    /// A multicast address.
+    Multicast,
+    /// The IPv4 limited broadcast address.
+    Broadcast,
+    /// Port 0, which no service listens on.
+    PortZero,
+    /// The same address and port as an earlier attempt of this connect.
+    Duplicate,
+    /// An internal address, refused by [`InternalAddresses::Refuse`].
+    Internal,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Skipped::Unspecified => "unspecified address",
+            Skipped::Multicast => "multicast address",
+            Skipped::Broadcast => "broadcast address",
+            Skipped::PortZero => "port 0",
+            Skipped::Duplicate => "already tried",
+            Skipped::Internal => "internal address refused",
+        })
+    }
+}
+
+/// Why `addr` must not be dialled, if it must not: the kinds no
+/// connection can mean, then the internal ones under `policy`.
+fn skip_reason(addr: SocketAddr, policy: InternalAddresses) -> Option<Skipped> {
+    let ip = match addr.ip() {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    let (unspecified, multicast, broadcast, internal) = match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            (
+                a == 0,
+                v4.is_multicast(),
+                v4.is_broadcast(),
+                v4.is_loopback()
+                    || v4.is_private()
+                    || v4.is_link_local()
+                    || (a == 100 && (b & 0xc0) == 64),
+            )
+        }
+        IpAddr::V6(v6) => (
+            v6.is_unspecified(),
+            v6.is_multicast(),
+            false,
+            v6.is_loopback() || v6.is_unique_local() || v6.is_unicast_link_local(),
+        ),
+    };
+    if unspecified {
+        Some(Skipped::Unspecified)
+    } else if multicast {
+        Some(Skipped::Multicast)
+    } else if broadcast {
+        Some(Skipped::Broadcast)
+    } else if addr.port() == 0 {
+        Some(Skipped::PortZero)
+    } else if internal && policy == InternalAddresses::Refuse {
+        Some(Skipped::Internal)
+    } else {
+        None
     }
 }
 
@@ -77,6 +179,8 @@ pub enum AttemptFailure {
     TimedOut,
     /// Anything else the operating system reported.
     Other,
+    /// Never dialled: the address is not one to connect to.
+    Skipped(Skipped),
 }
 
 impl fmt::Display for AttemptFailure {
@@ -86,6 +190,7 @@ impl fmt::Display for AttemptFailure {
             AttemptFailure::Unreachable => "unreachable",
             AttemptFailure::TimedOut => "timed out",
             AttemptFailure::Other => "failed",
+            AttemptFailure::Skipped(why) => return write!(f, "skipped ({why})"),
         })
     }
 }
@@ -118,7 +223,8 @@ pub struct FailedAttempt {
 }
 
 /// Every attempt failed, or there was nothing to try: each attempt made, in
-/// the order they started, and how it failed.
+/// the order they started, and how it failed, with each address skipped
+/// in its place (as [`AttemptFailure::Skipped`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectError {
     /// The attempts; empty when the answer had no address at all.
@@ -193,8 +299,9 @@ pub const RESOLUTION_DELAY: Duration = Duration::from_millis(50);
 #[derive(Debug)]
 pub struct Connector {
     /// Every (target, address and port) to try, in order, as released.
-    /// Each with the place of its endpoint in the S13 order.
-    candidates: Vec<(usize, Name, SocketAddr)>,
+    /// Each with the place of its endpoint in the S13 order, and why it is
+    /// not to be dialled, if it is not.
+    candidates: Vec<(usize, Name, SocketAddr, Option<Skipped>)>,
     /// The state of each attempt started: attempt `i` is candidate `i`.
     attempts: Vec<State>,
     /// When the next attempt starts if nothing fails or wins first.
@@ -204,6 +311,7 @@ pub struct Connector {
     starved: bool,
     deadline: Instant,
     attempt_delay: Duration,
+    internal_addresses: InternalAddresses,
     /// Endpoints by their place in the S13 order; `None` while unknown.
     endpoints: Vec<Option<Known>>,
     /// Every endpoint before this one has all its addresses released: an
@@ -243,6 +351,7 @@ impl Connector {
             attempt_delay: config
                 .attempt_delay
                 .clamp(Duration::from_millis(100), Duration::from_secs(2)),
+            internal_addresses: config.internal_addresses,
             endpoints: Vec::new(),
             released_upto: 0,
             resolved: false,
@@ -336,8 +445,14 @@ impl Connector {
                     if !known.released.contains(ip) {
                         known.released.push(*ip);
                         let addr = SocketAddr::new(*ip, known.port);
+                        // Each (address, port) is dialled once per connect,
+                        // whichever endpoints repeat it.
+                        let repeated = self.candidates.iter().any(|c| c.2 == addr && c.3.is_none());
+                        let skip = skip_reason(addr, self.internal_addresses)
+                            .or(repeated.then_some(Skipped::Duplicate));
                         let endpoint = self.released_upto;
-                        self.candidates.push((endpoint, known.target.clone(), addr));
+                        self.candidates
+                            .push((endpoint, known.target.clone(), addr, skip));
                     }
                 }
             } else if let Some(since) = known.v4_since {
@@ -358,15 +473,20 @@ impl Connector {
         self.resolved && self.released_upto >= self.endpoints.len()
     }
 
-    /// Starts the next candidate. With none: waits for more while more may
-    /// come, or ends when nothing is open either.
+    /// Starts the next candidate, passing over those not to be dialled
+    /// (each a failed attempt at once). With none: waits for more while
+    /// more may come, or ends when nothing is open either.
     fn start_next(&mut self, now: Instant) {
         if self.ended {
             return;
         }
+        while let Some(&(.., Some(why))) = self.candidates.get(self.attempts.len()) {
+            self.attempts
+                .push(State::Failed(AttemptFailure::Skipped(why)));
+        }
         let i = self.attempts.len();
         match self.candidates.get(i) {
-            Some((_, target, addr)) => {
+            Some((_, target, addr, _)) => {
                 self.attempts.push(State::Open);
                 self.actions.push_back(ConnectAction::Connect {
                     id: AttemptId(i),
@@ -391,7 +511,7 @@ impl Connector {
             .attempts
             .iter()
             .zip(&self.candidates)
-            .map(|(state, (_, target, addr))| FailedAttempt {
+            .map(|(state, (_, target, addr, _))| FailedAttempt {
                 target: target.clone(),
                 addr: *addr,
                 failure: match state {
@@ -423,7 +543,7 @@ impl Connector {
             return;
         }
         self.attempts[id.0] = State::Won;
-        let (endpoint, target, addr) = self.candidates[id.0].clone();
+        let (endpoint, target, addr, _) = self.candidates[id.0].clone();
         self.end(ConnectOutcome::Connected {
             id,
             endpoint,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use impp_resolver::connect::{
     AttemptFailure, AttemptId, ConnectAction, ConnectConfig, ConnectOutcome, Connector,
+    InternalAddresses, Skipped,
 };
 use impp_resolver::{Endpoint, Instant};
 use impp_test_support::records::{answer_of as answer, endpoint, name};
@@ -376,4 +377,169 @@ fn a_failed_resolution_still_tries_what_was_known_under_its_own_index() {
     let mut c = Connector::waiting(&ConnectConfig::default(), ms(0));
     c.handle_unresolved(ms(1));
     assert!(matches!(c.poll_outcome(), Some(ConnectOutcome::Failed(_))));
+}
+
+/// Fails every attempt as it starts, until the connector ends; the
+/// addresses it dialled, and its error.
+fn refuse_all(c: &mut Connector) -> (Vec<SocketAddr>, impp_resolver::connect::ConnectError) {
+    let mut dialled = Vec::new();
+    let mut now = ms(0);
+    loop {
+        for action in actions(c) {
+            if let ConnectAction::Connect { id, addr, .. } = action {
+                dialled.push(addr);
+                c.handle_failed(id, AttemptFailure::Refused, now);
+            }
+        }
+        match c.poll_outcome() {
+            Some(ConnectOutcome::Failed(error)) => return (dialled, error),
+            Some(other) => panic!("{other:?}"),
+            None => {}
+        }
+        now = c.poll_timeout().expect("not ended yet");
+        c.handle_timeout(now);
+    }
+}
+
+/// The failures of `error`'s attempts, as (address, failure).
+fn failures(error: &impp_resolver::connect::ConnectError) -> Vec<(SocketAddr, AttemptFailure)> {
+    error.attempts.iter().map(|a| (a.addr, a.failure)).collect()
+}
+
+#[test]
+fn addresses_no_connection_can_mean_are_skipped_and_reported_in_place() {
+    // What a hostile or broken zone may hand back: on Linux 0.0.0.0
+    // reaches a local listener.
+    let a = answer(vec![
+        endpoint(
+            "a.example.com.",
+            5222,
+            &[
+                "0.0.0.0",
+                "::",
+                "0.1.2.3",
+                "::ffff:0.0.0.0",
+                "224.0.0.1",
+                "ff02::1",
+                "255.255.255.255",
+                "127.0.0.1",
+            ],
+        ),
+        endpoint("b.example.com.", 0, &["127.0.0.2"]),
+    ]);
+    let mut c = Connector::new(&a, &ConnectConfig::default(), ms(0));
+    let (dialled, error) = refuse_all(&mut c);
+    assert_eq!(dialled, [addr("127.0.0.1:5222")]);
+    let skipped = |why| AttemptFailure::Skipped(why);
+    assert_eq!(
+        failures(&error),
+        [
+            (addr("0.0.0.0:5222"), skipped(Skipped::Unspecified)),
+            (addr("[::]:5222"), skipped(Skipped::Unspecified)),
+            (addr("0.1.2.3:5222"), skipped(Skipped::Unspecified)),
+            (addr("[::ffff:0.0.0.0]:5222"), skipped(Skipped::Unspecified)),
+            (addr("224.0.0.1:5222"), skipped(Skipped::Multicast)),
+            (addr("[ff02::1]:5222"), skipped(Skipped::Multicast)),
+            (addr("255.255.255.255:5222"), skipped(Skipped::Broadcast)),
+            (addr("127.0.0.1:5222"), AttemptFailure::Refused),
+            (addr("127.0.0.2:0"), skipped(Skipped::PortZero)),
+        ]
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("a.example.com 0.0.0.0:5222 skipped (unspecified address), "),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_address_and_port_is_dialled_once_whatever_repeats_it() {
+    // Five targets with one address: before, it was dialled again every
+    // 250 ms until the deadline.
+    let same = |t: &str| endpoint(t, 5222, &["127.0.0.1"]);
+    let a = answer(vec![
+        same("a.example.com."),
+        same("b.example.com."),
+        endpoint("c.example.com.", 5223, &["127.0.0.1"]),
+        same("d.example.com."),
+        same("e.example.com."),
+    ]);
+    let mut c = Connector::new(&a, &ConnectConfig::default(), ms(0));
+    // Left silent: every attempt runs to the deadline.
+    let mut dialled = Vec::new();
+    while let Some(due) = c.poll_timeout() {
+        for action in actions(&mut c) {
+            if let ConnectAction::Connect { addr, .. } = action {
+                dialled.push(addr);
+            }
+        }
+        c.handle_timeout(due);
+    }
+    assert_eq!(dialled, [addr("127.0.0.1:5222"), addr("127.0.0.1:5223")]);
+    let Some(ConnectOutcome::Failed(error)) = c.poll_outcome() else {
+        panic!("no failure");
+    };
+    let dup = AttemptFailure::Skipped(Skipped::Duplicate);
+    let kinds: Vec<AttemptFailure> = error.attempts.iter().map(|a| a.failure).collect();
+    assert_eq!(
+        kinds,
+        [
+            AttemptFailure::TimedOut,
+            dup,
+            AttemptFailure::TimedOut,
+            dup,
+            dup
+        ]
+    );
+}
+
+#[test]
+fn internal_addresses_are_refused_only_when_asked() {
+    let internal = [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "172.31.255.1",
+        "192.168.1.1",
+        "169.254.1.1",
+        "100.64.0.1",
+        "::1",
+        "fd00::1",
+        "fe80::1",
+        "::ffff:10.0.0.1",
+    ];
+    let mut all = internal.to_vec();
+    // Documentation addresses, outside every internal range (nothing is
+    // dialled here: the test plays the network).
+    all.extend(["172.32.0.1", "192.0.2.10", "2001:db8::10"]);
+    let a = answer(vec![endpoint("a.example.com.", 5222, &all)]);
+    let refuse = ConnectConfig {
+        internal_addresses: InternalAddresses::Refuse,
+        ..ConnectConfig::default()
+    };
+    let (dialled, error) = refuse_all(&mut Connector::new(&a, &refuse, ms(0)));
+    assert_eq!(
+        dialled,
+        [
+            addr("172.32.0.1:5222"),
+            addr("192.0.2.10:5222"),
+            addr("[2001:db8::10]:5222")
+        ]
+    );
+    let refused: Vec<SocketAddr> = error
+        .attempts
+        .iter()
+        .filter(|a| a.failure == AttemptFailure::Skipped(Skipped::Internal))
+        .map(|a| a.addr)
+        .collect();
+    let expected: Vec<SocketAddr> = internal
+        .iter()
+        .map(|ip| SocketAddr::new(ip.parse().unwrap(), 5222))
+        .collect();
+    assert_eq!(refused, expected);
+    // By default they are dialled, in order, like any other.
+    let (dialled, _) = refuse_all(&mut Connector::new(&a, &ConnectConfig::default(), ms(0)));
+    assert_eq!(dialled.len(), all.len());
+    assert_eq!(dialled[0], addr("127.0.0.1:5222"));
 }

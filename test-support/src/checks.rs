@@ -459,6 +459,38 @@ pub const TARGETS: [(&str, Check); 5] = [
     ("connect", connect),
 ];
 
+/// Whether the connector may dial `addr` (S29), judged apart from its own
+/// rule: never an unspecified, multicast or broadcast address or port 0;
+/// under `Refuse`, no loopback, private, shared or link-local one.
+fn dialable(addr: std::net::SocketAddr, policy: impp_resolver::connect::InternalAddresses) -> bool {
+    use std::net::IpAddr;
+    let ip = match addr.ip() {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    let (never, internal) = match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            let never = o[0] == 0 || v4.is_multicast() || v4.is_broadcast();
+            let internal = o[0] == 127
+                || o[0] == 10
+                || (o[0] == 172 && (16..32).contains(&o[1]))
+                || (o[0] == 192 && o[1] == 168)
+                || (o[0] == 169 && o[1] == 254)
+                || (o[0] == 100 && (64..128).contains(&o[1]));
+            (never, internal)
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let never = v6.is_unspecified() || s[0] >> 8 == 0xff;
+            let internal = v6.is_loopback() || s[0] & 0xfe00 == 0xfc00 || s[0] & 0xffc0 == 0xfe80;
+            (never, internal)
+        }
+    };
+    let refuse = policy == impp_resolver::connect::InternalAddresses::Refuse;
+    !never && addr.port() != 0 && !(internal && refuse)
+}
+
 /// The connector (S29) on arbitrary answers, attempt results and timings:
 /// no panic, exactly one outcome, no attempt started after it, a cancel only
 /// for an attempt started and still open, a win only for an open attempt,
@@ -471,6 +503,7 @@ pub fn connect(data: &[u8]) {
 fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
     use impp_resolver::connect::{
         AttemptFailure, AttemptId, ConnectAction, ConnectConfig, ConnectOutcome, Connector,
+        InternalAddresses,
     };
     use impp_resolver::{Answer, Endpoint, Via};
     let mut endpoints = Vec::new();
@@ -506,7 +539,13 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
     let config = ConnectConfig {
         attempt_delay: Duration::from_millis(u.int_in_range(0..=3_000)?),
         timeout: Duration::from_millis(u.int_in_range(0..=20_000)?),
+        internal_addresses: if u.arbitrary()? {
+            InternalAddresses::Refuse
+        } else {
+            InternalAddresses::Allow
+        },
     };
+    let mut dialled = Vec::new();
     let mut now = Instant::from_millis(u.int_in_range(0..=1_000)?);
     // Fed the finished answer, or (progressive) reports of the endpoints as
     // their addresses arrive, in any order, then the end of the resolution.
@@ -535,9 +574,12 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
         for _ in 0..u.int_in_range(0..=32)? {
             while let Some(action) = c.poll_action() {
                 match action {
-                    ConnectAction::Connect { id, .. } => {
+                    ConnectAction::Connect { id, addr, .. } => {
                         assert_eq!(outcomes, 0, "an attempt after the outcome");
                         assert!(!open.contains(&id), "attempt {id:?} started twice");
+                        assert!(!dialled.contains(&addr), "{addr} dialled twice");
+                        assert!(dialable(addr, config.internal_addresses), "{addr} dialled");
+                        dialled.push(addr);
                         open.push(id);
                     }
                     ConnectAction::Cancel(id) => {

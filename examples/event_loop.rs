@@ -18,7 +18,9 @@
 //! close what `poll_close` and `poll_close_socket` name; hand in every
 //! datagram with the socket it arrived on and every TCP byte with its
 //! server; wait for readiness or `poll_timeout`, whichever comes first; then
-//! `handle_timeout`.
+//! `handle_timeout`. Each socket is read at most a budget of times a pass
+//! (a server flooding one must not keep the others, or the deadline,
+//! waiting), and one left readable is read again next pass without waiting.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -46,6 +48,10 @@ struct Sockets {
     owners: BTreeMap<Token, Owner>,
     next_token: usize,
 }
+
+/// Reads of one socket per pass: mio reports readiness once, on its edge,
+/// so a socket whose budget ran out goes in the backlog, read next pass.
+const READ_BUDGET: usize = 64;
 
 impl Sockets {
     fn token(&mut self, owner: Owner) -> Token {
@@ -204,6 +210,8 @@ fn run(
     }
     let mut events = Events::with_capacity(64);
     let mut buf = vec![0u8; 65_535];
+    // Sockets whose read budget ran out last pass.
+    let mut backlog = std::collections::BTreeSet::new();
     while !pending.is_empty() {
         // Send, close and collect what the machine has for us.
         while let Some(t) = resolver.poll_transmit() {
@@ -233,17 +241,30 @@ fn run(
             break;
         };
         // Round up: waking a little early would spin until the deadline.
-        let wait = deadline.saturating_duration_since(clock.now()) + Duration::from_micros(500);
+        // With sockets still readable from the last pass, do not wait.
+        let wait = match backlog.is_empty() {
+            true => deadline.saturating_duration_since(clock.now()) + Duration::from_micros(500),
+            false => Duration::ZERO,
+        };
         sockets.poll.poll(&mut events, Some(wait))?;
-        for event in events.iter() {
-            match sockets.owners.get(&event.token()).copied() {
+        let mut ready = std::mem::take(&mut backlog);
+        ready.extend(events.iter().map(|event| event.token()));
+        for token in ready {
+            match sockets.owners.get(&token).copied() {
                 Some(Owner::Udp(id)) => {
                     let Some(socket) = sockets.udp.get(&id) else {
                         continue;
                     };
-                    // Edge-triggered: read until it would block.
-                    while let Ok((len, from)) = socket.recv_from(&mut buf) {
+                    let mut drained = false;
+                    for _ in 0..READ_BUDGET {
+                        let Ok((len, from)) = socket.recv_from(&mut buf) else {
+                            drained = true;
+                            break;
+                        };
                         resolver.handle_datagram(clock.now(), id, from, &buf[..len]);
+                    }
+                    if !drained {
+                        backlog.insert(token);
                     }
                 }
                 Some(Owner::Tcp(server)) => {
@@ -251,7 +272,14 @@ fn run(
                         continue;
                     };
                     let mut open = write_some(stream, outbox).is_ok();
+                    // Reads of up to 64 KiB each: a few a pass.
+                    let mut budget = 4;
                     while open {
+                        if budget == 0 {
+                            backlog.insert(token);
+                            break;
+                        }
+                        budget -= 1;
                         match stream.read(&mut buf) {
                             Ok(0) => open = false,
                             Ok(n) => resolver.handle_stream(clock.now(), server, &buf[..n]),
@@ -268,6 +296,8 @@ fn run(
                 None => {}
             }
         }
+        // Every pass, after any traffic: the deadline holds whatever
+        // servers send.
         resolver.handle_timeout(clock.now());
     }
     Ok(uris

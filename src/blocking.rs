@@ -8,7 +8,7 @@
 //! fresh `Client`; [`connect`] connects to what a resolution found (S29). Programs with an event loop of their
 //! own should drive the [`Resolver`] themselves; this module shows how.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -304,48 +304,55 @@ impl Client {
         }
     }
 
-    /// Waits for readiness or `deadline`, hands in what arrived, then the time.
+    /// Waits for readiness or `deadline`, hands in what arrived, then the
+    /// time. Each socket gets at most [`READ_BUDGET`] reads a pass, so that
+    /// a server flooding one cannot keep the others, or the deadline,
+    /// waiting; one whose budget ran out is read again next pass without
+    /// waiting (mio reports readiness once, on its edge).
     fn poll_once(&mut self, deadline: crate::Instant) -> io::Result<()> {
         let clock = self.clock;
         // Round up: waking a little early would spin until the deadline.
-        let wait = deadline.saturating_duration_since(clock.now()) + Duration::from_micros(500);
+        let wait = match self.sockets.backlog.is_empty() {
+            true => deadline.saturating_duration_since(clock.now()) + Duration::from_micros(500),
+            false => Duration::ZERO,
+        };
         match self.sockets.poll.poll(&mut self.events, Some(wait)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
+        let mut ready = core::mem::take(&mut self.sockets.backlog);
+        ready.extend(self.events.iter().map(|event| event.token()));
         let resolver = &mut self.resolver;
         let buf = &mut self.buf;
-        for event in self.events.iter() {
-            match self.sockets.owners.get(&event.token()) {
+        for token in ready {
+            match self.sockets.owners.get(&token) {
                 Some(&Owner::Udp(id)) => {
                     let Some((socket, _)) = self.sockets.udp.get(&id) else {
                         continue;
                     };
-                    // Edge-triggered: read until it would block.
-                    loop {
-                        match socket.recv_from(buf) {
-                            Ok((len, from)) => {
-                                resolver.handle_datagram(clock.now(), id, from, &buf[..len])
-                            }
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                            // ICMP errors and the like: as a lost packet.
-                            Err(_) => break,
-                        }
+                    let drained = read_datagrams(socket, buf, |from, bytes| {
+                        resolver.handle_datagram(clock.now(), id, from, bytes)
+                    });
+                    if !drained {
+                        self.sockets.backlog.insert(token);
                     }
                 }
                 Some(&Owner::Tcp(server)) => {
                     let Some(connection) = self.sockets.tcp.get_mut(&server) else {
                         continue;
                     };
-                    if read_stream(connection, buf, |bytes| {
+                    match read_stream(connection, buf, |bytes| {
                         resolver.handle_stream(clock.now(), server, bytes)
-                    })
-                    .is_err()
-                    {
-                        self.sockets.close(server);
-                        resolver.handle_stream_closed(clock.now(), server);
+                    }) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            self.sockets.backlog.insert(token);
+                        }
+                        Err(_) => {
+                            self.sockets.close(server);
+                            resolver.handle_stream_closed(clock.now(), server);
+                        }
                     }
                 }
                 None => {}
@@ -356,6 +363,31 @@ impl Client {
         resolver.handle_timeout(clock.now());
         Ok(())
     }
+}
+
+/// Reads a socket takes in one pass of a driver before the others, and the
+/// clock, get their turn: a server that floods it (junk datagrams, framed
+/// answers to the wrong question, faster than they are parsed) cannot hold
+/// a resolution past its deadline. tokio's own budget is 128 operations.
+pub(crate) const READ_BUDGET: usize = 64;
+
+/// Reads at most [`READ_BUDGET`] datagrams from `socket`, each to
+/// `deliver`. Returns whether it was drained (it would block, or failed).
+fn read_datagrams(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+    mut deliver: impl FnMut(SocketAddr, &[u8]),
+) -> bool {
+    for _ in 0..READ_BUDGET {
+        match socket.recv_from(buf) {
+            Ok((len, from)) => deliver(from, &buf[..len]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // ICMP errors and the like: as a lost packet.
+            Err(_) => return true,
+        }
+    }
+    false
 }
 
 /// A TCP connection to one server: what is still to be written, and the
@@ -378,6 +410,9 @@ enum Owner {
 /// `Config::queries_per_socket` queries) and its TCP connections.
 struct Sockets {
     poll: Poll,
+    /// Sockets whose read budget ran out before they would block: read
+    /// again on the next pass, without waiting.
+    backlog: BTreeSet<Token>,
     udp: BTreeMap<SocketId, (UdpSocket, Token)>,
     tcp: BTreeMap<SocketAddr, Connection>,
     owners: BTreeMap<Token, Owner>,
@@ -388,6 +423,7 @@ impl Sockets {
     fn new() -> io::Result<Self> {
         Ok(Sockets {
             poll: Poll::new()?,
+            backlog: BTreeSet::new(),
             udp: BTreeMap::new(),
             tcp: BTreeMap::new(),
             owners: BTreeMap::new(),
@@ -498,29 +534,35 @@ fn flush(connection: &mut Connection) -> io::Result<()> {
     Ok(())
 }
 
-/// Finishes connecting, writes what is pending and reads what arrived.
-/// `Err` when the connection failed or the server closed it.
+/// Finishes connecting, writes what is pending and reads what arrived, at
+/// most [`STREAM_READ_BUDGET`] reads. `Ok(true)` when it was drained (it
+/// would block); `Err` when the connection failed or the server closed it.
 fn read_stream(
     connection: &mut Connection,
     buf: &mut [u8],
     mut deliver: impl FnMut(&[u8]),
-) -> io::Result<()> {
+) -> io::Result<bool> {
     if let Some(e) = connection.stream.take_error()? {
         return Err(e);
     }
     flush(connection)?;
-    loop {
+    for _ in 0..STREAM_READ_BUDGET {
         match connection.stream.read(buf) {
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
             Ok(n) => deliver(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
             // Not connected yet: the connect completes with a later event.
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(true),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
+    Ok(false)
 }
+
+/// Reads of a TCP connection per pass: each takes up to 64 KiB, a thousand
+/// small answers, so fewer than a socket's datagrams.
+pub(crate) const STREAM_READ_BUDGET: usize = 4;
 
 /// Resolves `uri` as [`resolve_uri`], then connects to what it found as
 /// [`connect`] does: the TCP stream and the endpoint it reached.

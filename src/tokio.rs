@@ -31,6 +31,7 @@ use ::tokio::sync::{mpsc, oneshot};
 use ::tokio::time::Sleep;
 use hickory_proto::rr::Name;
 
+use crate::blocking::{READ_BUDGET, STREAM_READ_BUDGET};
 use crate::connect::{
     AttemptId, ConnectAction, ConnectConfig, ConnectError, ConnectOutcome, Connector,
 };
@@ -352,9 +353,6 @@ struct Driver {
     buf: Vec<u8>,
 }
 
-/// Datagrams read from one socket before the others get a turn.
-const READ_BUDGET: usize = 256;
-
 impl Future for Driver {
     type Output = ();
 
@@ -436,7 +434,7 @@ impl Driver {
         }
     }
 
-    /// Reads every UDP socket until it would block (or its budget is spent).
+    /// Reads every UDP socket until it would block or its budget is spent.
     fn read_udp(&mut self, cx: &mut Context<'_>) -> bool {
         let Driver {
             resolver,
@@ -510,7 +508,10 @@ impl Driver {
     }
 
     /// Hands the machine the time when its deadline has come, and keeps the
-    /// one timer set to its next deadline.
+    /// one timer set to its next deadline. The clock is read on every pass:
+    /// once a flood has spent the task's cooperative budget, tokio's
+    /// `Sleep` says `Pending` whatever the time, and a deadline kept only
+    /// by it would wait as long as the flood.
     fn fire_timer(&mut self, cx: &mut Context<'_>) -> bool {
         let mut busy = false;
         loop {
@@ -524,7 +525,11 @@ impl Driver {
                         .reset(::tokio::time::Instant::from_std(at));
                 }
             }
-            if self.timer_at.is_none() || self.timer.as_mut().poll(cx).is_pending() {
+            let Some(at) = self.timer_at else {
+                return busy;
+            };
+            let due = self.clock.now() >= at || self.timer.as_mut().poll(cx).is_ready();
+            if !due {
                 return busy;
             }
             busy = true;
@@ -638,7 +643,10 @@ fn drive_stream(
             Poll::Pending => break,
         }
     }
-    loop {
+    // A budget of reads, so that a server flooding the connection cannot
+    // keep the timer and the other sockets waiting; what is left is read
+    // on the next pass (tokio keeps the socket ready until it would block).
+    for _ in 0..STREAM_READ_BUDGET {
         let mut read = ReadBuf::new(buf);
         match Pin::new(&mut *tcp).poll_read(cx, &mut read) {
             Poll::Ready(Ok(())) if read.filled().is_empty() => {
@@ -652,4 +660,5 @@ fn drive_stream(
             Poll::Pending => return Ok(busy),
         }
     }
+    Ok(busy)
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use impp_resolver::proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
 use impp_resolver::proto::rr::rdata::opt::EdnsOption;
+use impp_test_support::flood::Flood;
 use impp_test_support::records::{cname, framed};
 
 fn resolve_binary() -> PathBuf {
@@ -320,6 +321,37 @@ fn a_trickle_of_tcp_bytes_still_ends_at_the_deadline() {
         "im:fred@example.com",
     ]);
     assert_fails_with(&out, "timeout");
+}
+
+#[test]
+fn a_flood_of_wrong_questions_still_ends_at_the_deadline_in_every_loop() {
+    // TC=1, then framed answers to another question as fast as the server
+    // can send them (S23, S27): `resolve` through both drivers and the
+    // event-loop example end with a timeout while the flood still runs
+    // (it stops by itself after 60 s, so a broken loop fails here rather
+    // than hang).
+    let flood = Flood::wrong_questions(Duration::from_secs(60));
+    let server = flood.addr.to_string();
+    let out = run_bounded(&[
+        "--server",
+        &server,
+        "--timeout-ms",
+        "1000",
+        "im:fred@example.com",
+    ]);
+    assert_fails_with(&out, "timeout");
+    let out = Command::new(example_binary("event_loop"))
+        .args(["--server", &server, "im:fred@example.com"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("error: timeout: "),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!flood.lifetime_over(), "ended only when the flood did");
+    assert!(flood.sent() > 1_000, "the flood ran");
 }
 
 #[test]

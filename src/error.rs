@@ -249,40 +249,53 @@ impl core::error::Error for StartError {}
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Names as they went on the wire: hickory's own `Display` turns
+        // `xn--` labels into Unicode without checking them, so an invalid
+        // A-label could show as another name than the one asked.
+        let name = match self {
+            Error::TooManyQueries => String::new(),
+            Error::Unavailable { name }
+            | Error::NxDomain { name }
+            | Error::NoData { name }
+            | Error::ServFail { name, .. }
+            | Error::Refused { name, .. }
+            | Error::Timeout { name, .. }
+            | Error::CnameLoop { name }
+            | Error::Truncated { name, .. }
+            | Error::Referral { name, .. }
+            | Error::Malformed { name, .. }
+            | Error::TooLarge { name, .. } => name.to_ascii(),
+        };
         match self {
             Error::TooManyQueries => f.write_str("too many queries in flight"),
-            Error::Unavailable { name } => {
+            Error::Unavailable { .. } => {
                 write!(f, "{name} says the service is not available (target \".\")")
             }
-            Error::NxDomain { name } => write!(f, "{name} does not exist"),
-            Error::NoData { name } => write!(f, "{name} has no records of the type asked"),
-            Error::ServFail { name, servers } => {
+            Error::NxDomain { .. } => write!(f, "{name} does not exist"),
+            Error::NoData { .. } => write!(f, "{name} has no records of the type asked"),
+            Error::ServFail { servers, .. } => {
                 write!(f, "server failure for {name}{}", Reports(servers))
             }
-            Error::Refused {
-                name,
-                rcode,
-                servers,
-            } => write!(
+            Error::Refused { rcode, servers, .. } => write!(
                 f,
                 "servers answered {} for {name}{}",
                 RcodeName(*rcode),
                 Reports(servers)
             ),
-            Error::Timeout { name, servers } => {
+            Error::Timeout { servers, .. } => {
                 write!(f, "no answer in time for {name}{}", Reports(servers))
             }
-            Error::CnameLoop { name } => write!(f, "CNAME loop or chain too long at {name}"),
-            Error::Truncated { name, servers } => {
+            Error::CnameLoop { .. } => write!(f, "CNAME loop or chain too long at {name}"),
+            Error::Truncated { servers, .. } => {
                 write!(f, "truncated answers for {name}{}", Reports(servers))
             }
-            Error::Referral { name, servers } => {
+            Error::Referral { servers, .. } => {
                 write!(f, "servers sent a referral for {name}{}", Reports(servers))
             }
-            Error::Malformed { name, servers } => {
+            Error::Malformed { servers, .. } => {
                 write!(f, "malformed answer for {name}{}", Reports(servers))
             }
-            Error::TooLarge { name, servers } => {
+            Error::TooLarge { servers, .. } => {
                 write!(f, "answer too large for {name}{}", Reports(servers))
             }
         }

@@ -6,7 +6,7 @@ use core::fmt;
 
 use hickory_proto::rr::Name;
 
-use crate::uri::Scheme;
+use crate::uri::{Scheme, hyphen_at_edge};
 
 /// A protocol label such as `_xmpp` or `_sip` (RFC 3861 §3, S6).
 ///
@@ -77,8 +77,11 @@ pub enum NameError {
     BadCharacter,
     /// The label is `_` alone or longer than 63 octets.
     BadLength,
-    /// The whole name is longer than 255 octets or otherwise not a DNS name.
+    /// The whole name would be longer than 255 octets.
     NameTooLong,
+    /// The domain is not a DNS name (an empty label, a label over 63
+    /// octets, a label that begins or ends with a hyphen).
+    BadDomain,
 }
 
 impl fmt::Display for NameError {
@@ -87,7 +90,8 @@ impl fmt::Display for NameError {
             NameError::MissingUnderscore => "service label must start with '_'",
             NameError::BadCharacter => "service label may hold only letters, digits and '-'",
             NameError::BadLength => "service label must be 2 to 63 octets",
-            NameError::NameTooLong => "name is not a valid DNS name of at most 255 octets",
+            NameError::NameTooLong => "query name longer than 255 octets",
+            NameError::BadDomain => "domain is not a valid DNS name",
         })
     }
 }
@@ -134,9 +138,22 @@ pub(crate) fn service_owner(service: &str, proto: &str, domain: &Name) -> Result
         .map_err(|_| NameError::NameTooLong)
 }
 
-/// An absolute name for `domain` (S5: no search list; a missing root dot is implied).
+/// An absolute name for `domain` (S5: no search list; a missing root dot is
+/// implied). A domain from a parsed [`Uri`](crate::Uri) has passed S4's
+/// checks already; any other may fail them here.
 pub(crate) fn domain_name(domain: &str) -> Result<Name, NameError> {
-    let mut name = Name::from_ascii(domain).map_err(|_| NameError::NameTooLong)?;
+    let text = domain.strip_suffix('.').unwrap_or(domain);
+    // In wire form: a length octet per label, and the root's.
+    if text.len() + 2 > 255 {
+        return Err(NameError::NameTooLong);
+    }
+    if text
+        .split('.')
+        .any(|label| hyphen_at_edge(label.as_bytes()).is_some())
+    {
+        return Err(NameError::BadDomain);
+    }
+    let mut name = Name::from_ascii(domain).map_err(|_| NameError::BadDomain)?;
     name.set_fqdn(true);
     Ok(name)
 }
@@ -172,6 +189,22 @@ mod tests {
         assert_eq!(Protocol::new("_a_b"), Err(NameError::BadCharacter));
         let long = alloc::format!("_{}", "x".repeat(63));
         assert_eq!(Protocol::new(&long), Err(NameError::BadLength));
+    }
+
+    #[test]
+    fn a_domain_that_is_no_dns_name_says_so_not_that_it_is_long() {
+        for domain in [
+            "-example.com",
+            "example-.com",
+            "a..b",
+            "x".repeat(64).as_str(),
+        ] {
+            assert_eq!(
+                service_name("_xmpp-client", "_tcp", domain),
+                Err(NameError::BadDomain),
+                "{domain}"
+            );
+        }
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::time::Duration;
 use impp_resolver::proto::op::ResponseCode;
 use impp_resolver::proto::rr::{Record, RecordType};
 use impp_resolver::{
-    AddressOrder, Config, Error, Event, Instant, Protocol, Resolver, ServerFailure, StartError,
-    Transport, Uri, Via,
+    AddressOrder, Config, Error, Event, Instant, NameError, Protocol, Resolver, ServerFailure,
+    StartError, Transport, Uri, Via,
 };
 use impp_test_support::scripted::*;
 use rand_chacha::ChaCha20Rng;
@@ -865,4 +865,37 @@ fn cname_hops_add_up_across_answers() {
         .host_v4("xmpp.example.com.", [192, 0, 2, 1]);
     let sim = Sim::resolve_xmpp(config(&[S1]), &exact);
     assert_eq!(sim.first_addresses(), ["192.0.2.1"]);
+}
+
+#[test]
+fn the_length_limit_is_the_name_built_with_the_protocols_asked() {
+    // 243 text octets: `_im._xmpp.` makes 255 octets in wire form, which
+    // fits; `_pres._xmpp.` 257, which does not (S4). The parser no longer
+    // reserves the longest prefix for every URI.
+    let domain = [&"b".repeat(60)[..]; 4].join(".");
+    let mut sim = Sim::new(config(&[S1]));
+    let im: Uri = format!("im:x@{domain}").parse().unwrap();
+    let asked = sim
+        .resolver
+        .resolve_uri(&im, &[Protocol::XMPP], None, Instant::ZERO);
+    assert!(asked.is_ok(), "{asked:?}");
+    let pres: Uri = format!("pres:x@{domain}").parse().unwrap();
+    let refused = sim
+        .resolver
+        .resolve_uri(&pres, &[Protocol::XMPP], None, Instant::ZERO);
+    assert_eq!(
+        refused,
+        Err(StartError::InvalidName(NameError::NameTooLong))
+    );
+    assert_eq!(
+        refused.unwrap_err().to_string(),
+        "invalid name: query name longer than 255 octets"
+    );
+    // A shorter protocol label fits the same domain.
+    let short = Protocol::new("_x").unwrap();
+    assert!(
+        sim.resolver
+            .resolve_uri(&pres, &[short], None, Instant::ZERO)
+            .is_ok()
+    );
 }

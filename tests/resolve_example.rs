@@ -13,6 +13,8 @@ use impp_resolver::proto::op::{Edns, Message, MessageType, OpCode, ResponseCode}
 use impp_resolver::proto::rr::rdata::opt::EdnsOption;
 use impp_test_support::flood::Flood;
 use impp_test_support::records::{cname, framed};
+use impp_test_support::script_server::ScriptServer;
+use impp_test_support::scripted::Zone;
 
 fn resolve_binary() -> PathBuf {
     example_binary("resolve")
@@ -352,6 +354,33 @@ fn a_flood_of_wrong_questions_still_ends_at_the_deadline_in_every_loop() {
     );
     assert!(!flood.lifetime_over(), "ended only when the flood did");
     assert!(flood.sent() > 1_000, "the flood ran");
+}
+
+#[test]
+fn a_leading_hyphen_is_a_uri_error_at_its_byte() {
+    // S4: not `invalid-name ... at most 255 octets`, which it once was.
+    let out = run(&["--server", "127.0.0.1:9", "im:fred@-example.com"]);
+    assert_fails_with(&out, "invalid-uri");
+    assert_eq!(
+        text(&out.stderr).trim_end(),
+        "error: invalid-uri: im:fred@-example.com: domain label begins or ends with '-' at byte 8"
+    );
+}
+
+#[test]
+fn errors_show_names_as_they_went_on_the_wire() {
+    // `xn--zz-zzz` is no valid A-label: hickory's Display shows it as
+    // `z⦌z`, another name than the one asked.
+    let server = ScriptServer::start(Zone::default());
+    let server = server.addr.to_string();
+    let out = run(&["--server", &server, "im:fred@xn--zz-zzz.example"]);
+    assert_fails_with(&out, "nxdomain");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("_im._sip.xn--zz-zzz.example. does not exist"),
+        "{stderr}"
+    );
+    assert!(stderr.is_ascii(), "{stderr}");
 }
 
 #[test]

@@ -12,7 +12,7 @@
 //! (`error: <kind>: <detail>`). Exit 0 when every URI resolved, 2 when any
 //! failed, 1 on bad usage.
 //!
-//! The loop is what every driver does (`src/blocking.rs` and `src/tokio.rs`
+//! The loop is what every driver does (`src/driver/blocking.rs` and `src/driver/tokio.rs`
 //! do the same): send what `poll_transmit` asks, from the UDP socket it
 //! names (opened the first time) or on the TCP connection to its server;
 //! close what `poll_close` and `poll_close_socket` name; hand in every

@@ -46,104 +46,11 @@ use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 use hickory_proto::rr::{Name, RecordType};
 
-use crate::message::{Found, Records, Reply, same_name};
-use crate::plan::Absence;
+use crate::config::CacheConfig;
 use crate::srv::SrvRecord;
 use crate::time::Instant;
-
-/// Bounds and lifetimes of the cache (S26, S27); `Config::cache`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheConfig {
-    /// Most entries kept. An entry is one RRset, one CNAME link or one
-    /// negative answer: a domain with four targets fills one (its SRV set,
-    /// when the addresses came in the additional section) to nine (and an
-    /// A and an AAAA per target). Default 10,000: a server's few hundred
-    /// peer domains several times over. 0 is treated as 1.
-    pub max_entries: usize,
-    /// Most bytes the entries hold: each counts its slot and its share of
-    /// the index (116 bytes) plus the payload of every allocation it owns
-    /// (key, records, addresses). An address entry takes about 150 bytes,
-    /// an SRV set of four targets with eight addresses 694 (`cargo bench
-    /// --bench cache`). Beyond it the heap holds at most one chunk of 64
-    /// empty slots (4.6 KiB) and the free list's spare room: a million
-    /// names through an 8 MiB cache peaked at 7.7 MB of heap
-    /// (`tests/cache_memory.rs`). Default 4 MiB: 10,000 entries of
-    /// addresses, or about 2,500 domains of four targets.
-    pub max_bytes: usize,
-    /// The shortest a stored TTL is made. Default 0: TTLs as given.
-    pub min_ttl: Duration,
-    /// The longest a stored TTL is made. Default 1 day.
-    pub max_ttl: Duration,
-    /// The longest a negative answer (NXDOMAIN, NODATA) is kept. Default
-    /// 1 hour, as RFC 2308 §5 suggests at most 3 hours.
-    pub max_negative_ttl: Duration,
-    /// Serve-stale (RFC 8767, S31): answer from expired data when the
-    /// servers do not. Default `None`: off.
-    pub serve_stale: Option<ServeStale>,
-}
-
-/// How serve-stale (RFC 8767, S31) behaves: expired entries are kept for
-/// `keep`; a resolution that needs one asks the servers as usual, and
-/// when no fresh answer has come within `client_timer`, or every server
-/// failed, the expired data stands in, with a TTL of `answer_ttl` and
-/// [`Answer::stale`](crate::Answer::stale) set, while the question goes
-/// on being asked and a fresh answer still refreshes the cache.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct ServeStale {
-    /// How long expired data is kept. Default 1 day (RFC 8767 §5
-    /// suggests 1 to 3 days).
-    pub keep: Duration,
-    /// How long a resolution waits for a fresh answer before it takes
-    /// the stale one. Default 1.8 s (RFC 8767 §5). Keep it below
-    /// `Config::resolution_timeout`, or the deadline comes first.
-    pub client_timer: Duration,
-    /// The TTL a stale answer carries. Default 30 s (RFC 8767 §4).
-    pub answer_ttl: u32,
-    /// After a refresh failed, stale data is served at once, without
-    /// asking, for this long. Default 30 s (RFC 8767 §5's failure
-    /// recheck timer).
-    pub retry_after: Duration,
-}
-
-impl Default for ServeStale {
-    fn default() -> Self {
-        ServeStale {
-            keep: Duration::from_secs(86_400),
-            client_timer: Duration::from_millis(1_800),
-            answer_ttl: 30,
-            retry_after: Duration::from_secs(30),
-        }
-    }
-}
-
-impl Default for CacheConfig {
-    fn default() -> Self {
-        CacheConfig {
-            max_entries: 10_000,
-            max_bytes: 4 << 20,
-            min_ttl: Duration::ZERO,
-            max_ttl: Duration::from_secs(86_400),
-            max_negative_ttl: Duration::from_secs(3_600),
-            serve_stale: None,
-        }
-    }
-}
-
-#[cfg(feature = "arbitrary")]
-impl<'a> arbitrary::Arbitrary<'a> for CacheConfig {
-    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
-        // Small bounds, so that fuzzing reaches eviction.
-        Ok(CacheConfig {
-            max_entries: u.int_in_range(0..=64)?,
-            max_bytes: u.int_in_range(0..=16_384)?,
-            min_ttl: Duration::from_secs(u.int_in_range(0..=600)?),
-            max_ttl: Duration::from_secs(u.int_in_range(0..=86_400)?),
-            max_negative_ttl: Duration::from_secs(u.int_in_range(0..=3_600)?),
-            serve_stale: u.arbitrary()?,
-        })
-    }
-}
+use crate::wire::message::{Absence, Found, Records, Reply};
+use crate::wire::name::same_name;
 
 /// What an entry holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -734,7 +641,7 @@ impl Slab {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::Link;
+    use crate::wire::message::Link;
     use alloc::vec;
 
     fn name(s: &str) -> Name {

@@ -480,59 +480,6 @@ impl From<NameError> for StartError {
     }
 }
 
-/// Why a driver ([`blocking`](crate::blocking), [`tokio`](crate::tokio))
-/// could not produce an [`Answer`](crate::Answer), or a connection to one.
-#[cfg(feature = "std")]
-#[derive(Debug)]
-pub enum DriverError {
-    /// The resolution could not start.
-    Start(StartError),
-    /// The resolution itself failed.
-    Resolve(Error),
-    /// A socket, the system configuration or the OS random source failed,
-    /// or the driver stopped.
-    Io(std::io::Error),
-    /// Resolved, but no connection attempt succeeded (S29): each one, and
-    /// how it failed.
-    Connect(crate::connect::ConnectError),
-}
-
-#[cfg(feature = "std")]
-impl core::fmt::Display for DriverError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            DriverError::Start(e) => e.fmt(f),
-            DriverError::Resolve(e) => e.fmt(f),
-            DriverError::Connect(e) => e.fmt(f),
-            DriverError::Io(e) => write!(f, "I/O error: {e}"),
-        }
-    }
-}
-
-#[cfg(feature = "std")]
-impl std::error::Error for DriverError {}
-
-#[cfg(feature = "std")]
-impl From<std::io::Error> for DriverError {
-    fn from(e: std::io::Error) -> Self {
-        DriverError::Io(e)
-    }
-}
-
-#[cfg(feature = "std")]
-impl From<StartError> for DriverError {
-    fn from(e: StartError) -> Self {
-        DriverError::Start(e)
-    }
-}
-
-#[cfg(feature = "std")]
-impl From<Error> for DriverError {
-    fn from(e: Error) -> Self {
-        DriverError::Resolve(e)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,39 +71,45 @@
 //!
 //! # Module map
 //!
-//! One concept a file; the SPEC.md rules each holds are named after it.
-//! Data flows from the top of this list down to the wire and back.
+//! One concept a file, one layer a folder; the SPEC.md rules each holds
+//! are named after it. Data flows from the top of this list down to the
+//! wire and back, and each module imports only from those below it
+//! (`python3 ../shared/tools/layers.py` finds no circle).
 //!
 //! - [`uri`]: `im:`/`pres:` URIs (S1–S5).
 //! - [`service`]: SRV owner names such as `_im._xmpp.example.com.` (S6–S8).
-//! - [`srv`]: RFC 2782 ordering of one SRV RRset (S9–S12).
-//! - `resolver`: the public state machine, [`Resolver`] (S27).
-//! - `plan`: one resolution's lookups and stages (S7, S11, S14–S17, S25).
-//! - `event`: what a resolution hands back: [`Event`], [`Answer`],
-//!   [`Endpoint`], [`Via`] (S13, S17).
-//! - `cache`: answers kept for their lifetime, bounded (S26, S27).
-//! - `hit`: a resolution the cache answers whole, without the plan.
-//! - `waiters`: which resolutions wait on which question (S24).
-//! - `scheduler`: the question scheduler: ids, servers, attempts, UDP and
-//!   TCP, matching answers, how many are asked at once (S18–S24, S27).
-//! - `sockets`: which local UDP socket each query leaves from,
-//!   [`SocketId`] (S28).
-//! - `rtt`: round-trip estimates per server, for timeouts and server order
-//!   (S23).
-//! - `tcp`: the TCP length prefix and reassembly (S22, S27).
-//! - `message`: the only code that reads or writes DNS messages, through
-//!   hickory-proto (S12, S18–S22, S25, S27, S32).
+//! - `resolver/`: the machine, [`Resolver`] (S27), in `mod.rs`; beside it
+//!   `plan.rs`, one resolution's lookups and stages (S7, S11, S14–S17,
+//!   S25); `hit.rs`, a resolution the cache answers whole; `waiters.rs`,
+//!   which resolutions wait on which question (S24).
 //! - [`connect`]: connecting to the endpoints found, Happy Eyeballs over
 //!   SRV, [`connect::Connector`] (S29).
-//! - `timer`: deadlines with lazy deletion.
-//! - `config`: [`Config`] and [`Transport`] (S21–S23, S27).
+//! - `event`: what a resolution hands back: [`Event`], [`Answer`],
+//!   [`Endpoint`], [`Via`] (S13, S17).
+//! - `cache`: what answers teach, kept for their lifetime, bounded (S26,
+//!   S27, S31).
+//! - `scheduler/`: one question's life on the wire, in `mod.rs`: ids,
+//!   servers, attempts, UDP and TCP, matching answers, how many are asked
+//!   at once (S18–S24, S27); `rtt.rs`, round-trip estimates per server
+//!   (S23); `sockets.rs`, which local UDP socket each query leaves from,
+//!   [`SocketId`] (S28); `timer.rs`, deadlines with lazy deletion.
+//! - [`srv`]: RFC 2782 ordering of one SRV RRset (S9–S12).
+//! - `wire/`: the only code that reads or writes DNS messages, through
+//!   hickory-proto: `message.rs` (S12, S18–S22, S25, S27, S32), `name.rs`
+//!   (names compared and hashed without case, 0x20: S12, S20, S24),
+//!   `tcp.rs` (the length prefix and reassembly: S22, S27).
 //! - `error`: [`StartError`], [`Error`], [`ServerFailure`] (S16, S23, S27,
 //!   S32).
 //! - `stats`: [`Stats`] counters (S19, S27).
+//! - `config`: [`Config`], [`CacheConfig`] and the rest of the settings
+//!   (S21–S23, S26, S27, S31); it imports nothing else of the crate.
 //! - `time`: the caller's clock, [`Instant`] (and [`Clock`], feature `std`).
 //! - `rng` (feature `std`): [`DefaultRng`] and [`os_rng`].
-//! - `blocking` (feature `std`): a driver over real sockets, on `mio`.
-//! - `tokio` (feature `tokio`): a driver as a tokio task, for async code.
+//! - `driver/` (feature `std`): the machine over real sockets —
+//!   [`blocking`] on `mio`, `tokio` (feature `tokio`) as a tokio task —
+//!   and what both share in `mod.rs`: resolv.conf, a UDP socket of the
+//!   server's family, the read budgets (S27), [`DriverError`]. The core
+//!   never imports from it.
 #![cfg_attr(not(feature = "std"), no_std)]
 // docs.rs shows which items need which feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -117,41 +123,36 @@ mod config;
 pub mod connect;
 mod error;
 mod event;
-mod hit;
-mod message;
-mod plan;
 mod resolver;
-mod rtt;
 mod scheduler;
 pub mod service;
-mod sockets;
 pub mod srv;
 mod stats;
-mod tcp;
 mod time;
-mod timer;
 pub mod uri;
-mod waiters;
+mod wire;
 
 #[cfg(feature = "std")]
-pub mod blocking;
+mod driver;
 #[cfg(feature = "std")]
 mod rng;
-#[cfg(feature = "tokio")]
-pub mod tokio;
 
-pub use cache::{CacheConfig, ServeStale};
-pub use config::{AddressOrder, Config, MAX_SERVERS, Transport};
 #[cfg(feature = "std")]
-pub use error::DriverError;
+pub use driver::blocking;
+#[cfg(feature = "tokio")]
+pub use driver::tokio;
+
+pub use config::{AddressOrder, CacheConfig, Config, MAX_SERVERS, ServeStale, Transport};
+#[cfg(feature = "std")]
+pub use driver::DriverError;
 pub use error::{Error, ErrorKind, ExtendedError, ServerFailure, StartError};
 pub use event::{Answer, Endpoint, Event, Progress, ResolutionId, Via};
 pub use resolver::Resolver;
 #[cfg(feature = "std")]
 pub use rng::{DefaultRng, os_rng};
 pub use scheduler::Transmit;
+pub use scheduler::sockets::SocketId;
 pub use service::{NameError, Protocol};
-pub use sockets::SocketId;
 pub use srv::{SrvOrder, SrvRecord, order_srv};
 pub use stats::Stats;
 #[cfg(feature = "std")]

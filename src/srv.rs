@@ -18,7 +18,7 @@ use alloc::vec::Vec;
 
 use hickory_proto::rr::Name;
 
-use crate::message::fingerprint;
+use crate::wire::name::fingerprint;
 use rand_core::Rng;
 
 /// One SRV record: where a service is offered, and how to choose among them.

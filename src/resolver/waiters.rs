@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use core::ops::RangeInclusive;
 
 use crate::event::ResolutionId;
-use crate::plan::Slot;
+use crate::resolver::plan::Slot;
 use crate::scheduler::QuestionId;
 
 /// (question, resolution, slot) triples in one ordered set rather than a

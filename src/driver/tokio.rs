@@ -31,7 +31,7 @@ use ::tokio::sync::{mpsc, oneshot};
 use ::tokio::time::Sleep;
 use hickory_proto::rr::Name;
 
-use crate::blocking::{READ_BUDGET, STREAM_READ_BUDGET};
+use super::{READ_BUDGET, STREAM_READ_BUDGET, bind_udp};
 use crate::connect::{
     AttemptId, ConnectAction, ConnectConfig, ConnectError, ConnectOutcome, Connector,
 };
@@ -120,7 +120,7 @@ impl Client {
     pub fn new(mut config: Config) -> io::Result<Client> {
         let runtime = ::tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
         if config.servers.is_empty() {
-            config.servers = crate::blocking::system_servers()?;
+            config.servers = super::system_servers()?;
         }
         let (commands, receiver) = mpsc::unbounded_channel();
         let driver = Driver {
@@ -146,7 +146,7 @@ impl Client {
     /// A client for the system's servers and options
     /// ([`blocking::system_config`](crate::blocking::system_config)).
     pub fn from_system() -> io::Result<Client> {
-        Client::new(crate::blocking::system_config()?)
+        Client::new(super::system_config()?)
     }
 
     /// Resolves `uri`, as [`Resolver::resolve_uri`]. Dropping the future
@@ -593,15 +593,8 @@ fn udp_socket(
     server: SocketAddr,
 ) -> io::Result<&mut Datagrams> {
     if let std::collections::btree_map::Entry::Vacant(entry) = sockets.entry(id) {
-        let local = if server.is_ipv4() {
-            SocketAddr::from(([0, 0, 0, 0], 0))
-        } else {
-            SocketAddr::from(([0u16; 8], 0))
-        };
-        let socket = std::net::UdpSocket::bind(local)?;
-        socket.set_nonblocking(true)?;
         entry.insert(Datagrams {
-            socket: UdpSocket::from_std(socket)?,
+            socket: UdpSocket::from_std(bind_udp(server)?)?,
             outbox: std::collections::VecDeque::new(),
         });
     }

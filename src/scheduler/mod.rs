@@ -26,6 +26,10 @@
 //! overflow the server's receive buffer, or the driver's. Each UDP query
 //! leaves from a socket named by `sockets.rs` (S28).
 
+pub(crate) mod rtt;
+pub(crate) mod sockets;
+pub(crate) mod timer;
+
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
@@ -37,13 +41,14 @@ use rand_core::CryptoRng;
 
 use crate::config::{Config, Transport};
 use crate::error::ServerFailure;
-use crate::message::{self, Mismatch, Reply, fingerprint};
-use crate::rtt::RttTable;
-use crate::sockets::{SocketId, Sockets};
+use crate::scheduler::rtt::RttTable;
+use crate::scheduler::sockets::{SocketId, Sockets};
+use crate::scheduler::timer::Timers;
 use crate::stats::Stats;
-use crate::tcp::{self, Connection, TooLong};
 use crate::time::Instant;
-use crate::timer::Timers;
+use crate::wire::message::{self, Mismatch, Reply};
+use crate::wire::name::{fingerprint, randomize_case};
+use crate::wire::tcp::{self, Connection, TooLong};
 
 /// A message for the caller to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -507,7 +512,7 @@ impl Scheduler {
                     .position(|s| s.server() == server)
                     .map(|i| q.sent.swap_remove(i));
                 let case = (transport == Transport::Udp && self.config.case_randomization)
-                    .then(|| Box::new(message::randomize_case(&q.name, rng)));
+                    .then(|| Box::new(randomize_case(&q.name, rng)));
                 let socket =
                     (transport == Transport::Udp).then(|| self.sockets.assign(address.is_ipv6()));
                 let by_wire = &self.by_wire;

@@ -20,9 +20,9 @@ use rand_core::CryptoRng;
 use crate::cache::{Cache, Data, Key, SrvSet};
 use crate::config::{AddressOrder, Config};
 use crate::event::{Answer, Endpoint, Via};
-use crate::message::same_name;
 use crate::srv::order_indices;
 use crate::time::Instant;
+use crate::wire::name::same_name;
 
 /// Larger sets, and targets with more addresses, go through the plan,
 /// whose costs stay n log n.

@@ -3,6 +3,10 @@
 //! answers arrive, until it ends with exactly one [`Event`] (SPEC S27: every
 //! resolution is bounded and ends by its deadline).
 
+mod hit;
+mod plan;
+mod waiters;
+
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
@@ -15,21 +19,21 @@ use crate::cache::{Cache, Data};
 use crate::config::Config;
 use crate::error::{Error, StartError, servers_failed};
 use crate::event::{Answer, Event, Progress, ResolutionId, Via};
-use crate::hit;
-use crate::message::{Found, Records, same_name};
-use crate::plan::{
-    Absence, Family, FoundSet, Lookup, LookupState, Resolution, Slot, SrvOutcome, SrvSet, Stage,
-    Step, Target, first_listings,
-};
+use crate::scheduler::sockets::SocketId;
+use crate::scheduler::timer::Timers;
 use crate::scheduler::{Ended, Outcome, QuestionId, Scheduler, Transmit};
 use crate::service::{Protocol, domain_name, service_owner};
-use crate::sockets::SocketId;
 use crate::srv::{SrvOrder, SrvRecord, order_srv};
 use crate::stats::Stats;
 use crate::time::Instant;
-use crate::timer::Timers;
 use crate::uri::Uri;
-use crate::waiters::Waiters;
+use crate::wire::message::{Absence, Found, Records};
+use crate::wire::name::same_name;
+use plan::{
+    Family, FoundSet, Lookup, LookupState, Resolution, Slot, SrvOutcome, SrvSet, Stage, Step,
+    Target, first_listings,
+};
+use waiters::Waiters;
 
 /// What cached `data` says of the name it was asked for, at `now`.
 fn cached_step(data: &Data, now: Instant) -> Step {

@@ -26,9 +26,9 @@ use hickory_proto::rr::{Name, RecordType};
 use crate::config::AddressOrder;
 use crate::error::Error;
 use crate::event::{Answer, Endpoint, Via};
-use crate::message::Records;
 use crate::scheduler::QuestionId;
 use crate::srv::SrvRecord;
+use crate::wire::message::{Absence, Records};
 
 /// One name being looked up, following CNAMEs across queries (S25).
 #[derive(Debug)]
@@ -49,15 +49,6 @@ pub(crate) struct Lookup {
 pub(crate) enum Step {
     Done(LookupState),
     Alias(Name),
-}
-
-/// Why a lookup found no records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Absence {
-    /// The name does not exist.
-    NxDomain,
-    /// The name exists without records of the type asked.
-    NoData,
 }
 
 #[derive(Debug)]

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use mio::net::{TcpStream, UdpSocket};
@@ -18,85 +18,18 @@ use mio::{Events, Interest, Poll, Token};
 
 use hickory_proto::rr::Name;
 
+use super::{READ_BUDGET, STREAM_READ_BUDGET, bind_udp};
 use crate::connect::{
     AttemptId, ConnectAction, ConnectConfig, ConnectError, ConnectOutcome, Connector,
 };
 use crate::{
     Answer, Clock, Config, DefaultRng, DriverError, Endpoint, Error, Event, Protocol, ResolutionId,
-    Resolver, SocketId, StartError, Transport, Uri, os_rng,
+    Resolver, SocketId, StartError, Uri, os_rng,
 };
 
-/// Where DNS servers are listed on Unix systems.
-pub const RESOLV_CONF: &str = "/etc/resolv.conf";
-
-/// The system's DNS servers: the `nameserver` lines of `/etc/resolv.conf`
-/// (parsed by the `resolv-conf` crate), on port 53.
-pub fn system_servers() -> io::Result<Vec<SocketAddr>> {
-    servers_from_resolv_conf(&std::fs::read(RESOLV_CONF)?)
-}
-
-/// The system's configuration: [`config_from_resolv_conf`] of
-/// `/etc/resolv.conf`.
-pub fn system_config() -> io::Result<Config> {
-    config_from_resolv_conf(&std::fs::read(RESOLV_CONF)?)
-}
-
-/// A [`Config`] from a `resolv.conf` text: its servers
-/// ([`servers_from_resolv_conf`]) and the options that map onto the
-/// machine, over [`Config::default`]:
-///
-/// - `timeout:n` → `attempt_timeout` n seconds (the wait before any round
-///   trip is measured; 1–30 s);
-/// - `attempts:n` → `attempts` n rounds (1–16), the work budget;
-/// - `rotate` → `rotate`: questions start at each server in turn;
-/// - `use-vc` → `transport` [`Transport::Tcp`];
-/// - `edns0` → `edns_payload` 1232, which is already the default: the
-///   machine sends EDNS(0) unless told otherwise, and retries without it on
-///   FORMERR (S21).
-///
-/// `timeout:5` and `attempts:2` are the C library's defaults and cannot be
-/// told from an absent option, so they leave the machine's own defaults
-/// (2 s; 16 rounds, bounded by the deadline) in place.
-pub fn config_from_resolv_conf(text: &[u8]) -> io::Result<Config> {
-    let conf = parse_resolv_conf(text)?;
-    let defaults = resolv_conf::Config::new();
-    let mut config = Config {
-        servers: servers_of(&conf),
-        ..Config::default()
-    };
-    if conf.timeout != defaults.timeout {
-        config.attempt_timeout = Duration::from_secs(u64::from(conf.timeout.clamp(1, 30)));
-    }
-    if conf.attempts != defaults.attempts {
-        config.attempts = u8::try_from(conf.attempts.clamp(1, 16)).unwrap_or(16);
-    }
-    config.rotate = conf.rotate;
-    if conf.use_vc {
-        config.transport = Transport::Tcp;
-    }
-    if conf.edns0 {
-        config.edns_payload = Some(config.edns_payload.unwrap_or(1232));
-    }
-    Ok(config)
-}
-
-fn parse_resolv_conf(text: &[u8]) -> io::Result<resolv_conf::Config> {
-    resolv_conf::Config::parse(text)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{RESOLV_CONF}: {e}")))
-}
-
-fn servers_of(conf: &resolv_conf::Config) -> Vec<SocketAddr> {
-    conf.get_nameservers_or_local()
-        .into_iter()
-        .map(|ip| SocketAddr::new(IpAddr::from(ip), 53))
-        .collect()
-}
-
-/// The servers a `resolv.conf` text names, on port 53; the local host's when
-/// it names none (as the C library does).
-pub fn servers_from_resolv_conf(text: &[u8]) -> io::Result<Vec<SocketAddr>> {
-    Ok(servers_of(&parse_resolv_conf(text)?))
-}
+pub use super::{
+    RESOLV_CONF, config_from_resolv_conf, servers_from_resolv_conf, system_config, system_servers,
+};
 
 /// Resolves `uri`, blocking until its answer or `config.resolution_timeout`,
 /// whichever comes first: UDP, and TCP for answers too large for UDP (S22).
@@ -365,12 +298,6 @@ impl Client {
     }
 }
 
-/// Reads a socket takes in one pass of a driver before the others, and the
-/// clock, get their turn: a server that floods it (junk datagrams, framed
-/// answers to the wrong question, faster than they are parsed) cannot hold
-/// a resolution past its deadline. tokio's own budget is 128 operations.
-pub(crate) const READ_BUDGET: usize = 64;
-
 /// Reads at most [`READ_BUDGET`] datagrams from `socket`, each to
 /// `deliver`. Returns whether it was drained (it would block, or failed).
 fn read_datagrams(
@@ -442,12 +369,7 @@ impl Sockets {
     /// family the first time it is named.
     fn udp(&mut self, id: SocketId, server: SocketAddr) -> io::Result<&UdpSocket> {
         if !self.udp.contains_key(&id) {
-            let local = if server.is_ipv4() {
-                SocketAddr::from(([0, 0, 0, 0], 0))
-            } else {
-                SocketAddr::from(([0u16; 8], 0))
-            };
-            let mut socket = UdpSocket::bind(local)?;
+            let mut socket = UdpSocket::from_std(bind_udp(server)?);
             let token = self.token(Owner::Udp(id));
             self.poll
                 .registry()
@@ -559,10 +481,6 @@ fn read_stream(
     }
     Ok(false)
 }
-
-/// Reads of a TCP connection per pass: each takes up to 64 KiB, a thousand
-/// small answers, so fewer than a socket's datagrams.
-pub(crate) const STREAM_READ_BUDGET: usize = 4;
 
 /// Resolves `uri` as [`resolve_uri`], then connects to what it found as
 /// [`connect`] does: the TCP stream and the endpoint it reached.
@@ -682,67 +600,5 @@ pub fn connect(
             }
         }
         connector.handle_timeout(clock.now());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn resolv_conf_nameservers_in_order_on_port_53() {
-        let text = b"# comment\nsearch example.com\nnameserver 192.0.2.1\nnameserver 2001:db8::53\noptions ndots:2\n";
-        let servers = servers_from_resolv_conf(text).unwrap();
-        assert_eq!(
-            servers,
-            [
-                "192.0.2.1:53".parse::<SocketAddr>().unwrap(),
-                "[2001:db8::53]:53".parse().unwrap()
-            ]
-        );
-    }
-
-    #[test]
-    fn resolv_conf_without_nameservers_means_localhost() {
-        let servers = servers_from_resolv_conf(b"search example.com\n").unwrap();
-        assert!(!servers.is_empty());
-        assert!(
-            servers
-                .iter()
-                .all(|s| s.ip().is_loopback() && s.port() == 53)
-        );
-    }
-
-    #[test]
-    fn resolv_conf_options_map_onto_the_config() {
-        let text = b"nameserver 127.0.0.1\noptions timeout:3 attempts:4 rotate use-vc edns0\n";
-        let config = config_from_resolv_conf(text).unwrap();
-        assert_eq!(config.attempt_timeout, Duration::from_secs(3));
-        assert_eq!(config.attempts, 4);
-        assert!(config.rotate);
-        assert_eq!(config.transport, Transport::Tcp);
-        assert_eq!(config.edns_payload, Some(1232));
-        // Without options, and with the C library's defaults spelt out, the
-        // machine's own defaults stay.
-        for text in [
-            &b"nameserver 127.0.0.1\n"[..],
-            b"options timeout:5 attempts:2\n",
-        ] {
-            let config = config_from_resolv_conf(text).unwrap();
-            let defaults = Config::default();
-            assert_eq!(config.attempt_timeout, defaults.attempt_timeout);
-            assert_eq!(config.attempts, defaults.attempts);
-            assert!(!config.rotate);
-            assert_eq!(config.transport, Transport::Udp);
-        }
-        // Out-of-range values are brought into range.
-        let config = config_from_resolv_conf(b"options timeout:99 attempts:0\n").unwrap();
-        assert_eq!(config.attempt_timeout, Duration::from_secs(30));
-        assert_eq!(config.attempts, 1);
-    }
-
-    #[test]
-    fn garbled_resolv_conf_is_an_error() {
-        assert!(servers_from_resolv_conf(b"nameserver not-an-ip\n").is_err());
     }
 }

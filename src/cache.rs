@@ -480,14 +480,12 @@ impl Cache {
             Found::Alias => {
                 expires(u32::MAX, false).map(|e| (Data::Alias(Box::new(reply.end().clone())), e))
             }
-            Found::NxDomain { ttl: Some(ttl) } => {
-                expires(*ttl, true).map(|e| (Data::Absent(Absence::NxDomain), e))
-            }
-            Found::NoData { ttl: Some(ttl) } => {
-                expires(*ttl, true).map(|e| (Data::Absent(Absence::NoData), e))
-            }
+            Found::Absent {
+                absence,
+                ttl: Some(ttl),
+            } => expires(*ttl, true).map(|e| (Data::Absent(*absence), e)),
             // No SOA, no negative entry; a loop, nothing at all.
-            Found::NxDomain { ttl: None } | Found::NoData { ttl: None } | Found::CnameLoop => None,
+            Found::Absent { ttl: None, .. } | Found::CnameLoop => None,
         };
         if let Some((data, expires)) = stored {
             self.insert(&reply.name, reply.rtype, data, reply.hops(), expires, now);
@@ -731,7 +729,10 @@ mod tests {
                 link("a.example.", "b.example.", 300),
                 link("b.example.", "c.example.", 20),
             ],
-            found: Found::NxDomain { ttl: Some(50) },
+            found: Found::Absent {
+                absence: Absence::NxDomain,
+                ttl: Some(50),
+            },
         };
         c.store(&reply, at(0));
         let get = |c: &mut Cache, n| {
@@ -786,7 +787,10 @@ mod tests {
         let mut c = cache();
         let get = |c: &mut Cache, n| c.get(&name(n), RecordType::A, at(0)).map(|h| h.ttl);
         let no_soa = Reply {
-            found: Found::NoData { ttl: None },
+            found: Found::Absent {
+                absence: Absence::NoData,
+                ttl: None,
+            },
             chain: Vec::new(),
             name: name("d.example."),
             rtype: RecordType::A,
@@ -795,7 +799,10 @@ mod tests {
         assert!(get(&mut c, "d.example.").is_none());
         // Negative lifetimes are capped at max_negative_ttl (1 h).
         let long = Reply {
-            found: Found::NoData { ttl: Some(86_400) },
+            found: Found::Absent {
+                absence: Absence::NoData,
+                ttl: Some(86_400),
+            },
             ..no_soa
         };
         c.store(&long, at(0));

@@ -12,14 +12,14 @@
 //! generator until every part is known to be there.
 
 use alloc::vec::Vec;
-use core::net::IpAddr;
 
 use hickory_proto::rr::{Name, RecordType};
 use rand_core::CryptoRng;
 
 use crate::cache::{Cache, Data, Key, SrvSet};
-use crate::config::{AddressOrder, Config};
-use crate::event::{Answer, Endpoint, Via};
+use crate::config::Config;
+use crate::event::{Answer, Via};
+use crate::resolver::plan::{endpoint, order_addresses};
 use crate::srv::order_indices;
 use crate::time::Instant;
 use crate::wire::name::same_name;
@@ -38,16 +38,18 @@ enum Addresses {
     Entries(u32, u32),
 }
 
-/// The answer for SRV `owners` (in order of preference, S7) if the cache
+/// The answer for SRV `owners` (in order of preference, S7; `repeats` as
+/// `first_listings` gives them, or empty for none) if the cache
 /// holds all of it at `now`, the weighted order drawn from `rng` (S10).
 pub(crate) fn answer<R: CryptoRng + ?Sized>(
     cache: &mut Cache,
     owners: &[Name],
+    repeats: &[Option<usize>],
     config: &Config,
     rng: &mut R,
     now: Instant,
 ) -> Option<Answer> {
-    let (index, set, mut used, mut ttl) = srv_set(cache, owners, now)?;
+    let (index, set, mut used, mut ttl) = srv_set(cache, owners, repeats, now)?;
     let records = &set.records;
     let glue = set.glue(now);
     if records.len() > MAX_RECORDS
@@ -103,15 +105,14 @@ pub(crate) fn answer<R: CryptoRng + ?Sized>(
         let (addresses, left) = found[j as usize];
         // The answer rests on the entries of the targets it keeps.
         ttl = ttl.min(left);
-        let mut out = Vec::new();
-        match addresses {
+        let addresses = match addresses {
             Addresses::Glue(g) => {
                 let family = |v6: bool| {
                     glue.iter()
                         .filter(move |(i, ip)| *i == g && ip.is_ipv6() == v6)
                         .map(|(_, ip)| *ip)
                 };
-                interleave_into(&mut out, family(true), family(false), config.address_order);
+                order_addresses(family(true), family(false), config.address_order)
             }
             Addresses::Entries(a, aaaa) => {
                 used.extend([a, aaaa]);
@@ -120,22 +121,10 @@ pub(crate) fn answer<R: CryptoRng + ?Sized>(
                     _ => &[][..],
                 };
                 let (v4, v6) = (ips(a), ips(aaaa));
-                interleave_into(
-                    &mut out,
-                    v6.iter().copied(),
-                    v4.iter().copied(),
-                    config.address_order,
-                );
+                order_addresses(v6.iter().copied(), v4.iter().copied(), config.address_order)
             }
-        }
-        endpoints.push(Endpoint {
-            addresses: out,
-            priority: record.priority,
-            weight: record.weight,
-            port: record.port,
-            target: record.target.clone(),
-            service: Some(service.clone()),
-        });
+        };
+        endpoints.push(endpoint(record.clone(), Some(service.clone()), addresses));
     }
     for slot in used {
         cache.note_hit(slot);
@@ -153,41 +142,23 @@ pub(crate) fn answer<R: CryptoRng + ?Sized>(
     })
 }
 
-/// S17 and S12 as the plan applies them: each family's addresses in
-/// order without repeats, the preferred family first, alternating. (The
-/// families never share an address, so "already out" is "already seen in
-/// this family".)
-fn interleave_into<I: Iterator<Item = IpAddr>>(
-    out: &mut Vec<IpAddr>,
-    v6: I,
-    v4: I,
-    order: AddressOrder,
-) {
-    let (mut a, mut b) = match order {
-        AddressOrder::Ipv6First => (v6, v4),
-        AddressOrder::Ipv4First => (v4, v6),
-    };
-    loop {
-        let x = a.find(|ip| !out.contains(ip));
-        let y = b.find(|ip| !out.contains(ip));
-        if x.is_none() && y.is_none() {
-            return;
-        }
-        out.extend(x);
-        out.extend(y);
-    }
-}
 /// The first of `owners` with a cached SRV set, those before it cached
 /// as NXDOMAIN or NODATA (S7): its index, the set, the slots used and the
-/// lowest TTL left.
+/// lowest TTL left. An owner listed again (`repeats`, from the plan's own
+/// `first_listings`) is passed over as the plan passes it: its first
+/// listing decided already, and its entry counts once.
 fn srv_set<'a>(
     cache: &'a Cache,
     owners: &[Name],
+    repeats: &[Option<usize>],
     now: Instant,
 ) -> Option<(usize, &'a SrvSet, Vec<u32>, u32)> {
     let mut used = Vec::with_capacity(1 + 2 * 4);
     let mut ttl = u32::MAX;
     for (index, owner) in owners.iter().enumerate() {
+        if repeats.get(index).copied().flatten().is_some() {
+            continue;
+        }
         let (slot, hit) = cache.peek(owner, RecordType::SRV, now)?;
         used.push(slot);
         ttl = ttl.min(hit.ttl);

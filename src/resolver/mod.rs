@@ -27,7 +27,7 @@ use crate::srv::{SrvOrder, SrvRecord, order_srv};
 use crate::stats::Stats;
 use crate::time::Instant;
 use crate::uri::Uri;
-use crate::wire::message::{Absence, Found, Records};
+use crate::wire::message::{Found, Records};
 use crate::wire::name::same_name;
 use plan::{
     Family, FoundSet, Lookup, LookupState, Resolution, Slot, SrvOutcome, SrvSet, Stage, Step,
@@ -224,11 +224,17 @@ impl<R: CryptoRng> Resolver<R> {
             // No protocol to try and no fallback: nothing could ever be found.
             return Err(StartError::NoProtocols);
         }
+        // A protocol listed twice is asked once, in its first place (S7).
+        // One owner, the usual case, cannot repeat: nothing to look for.
+        let repeats = match srv_set {
+            SrvSet::Preferred if owners.len() > 1 => first_listings(&owners),
+            _ => Vec::new(),
+        };
         // S26: the plain repeated resolution, answered whole from the
         // cache without the plan (`hit.rs`); anything else goes on below.
         if let (SrvSet::Preferred, false, Some(cache)) =
             (srv_set, config.progress, self.cache.as_mut())
-            && let Some(answer) = hit::answer(cache, &owners, config, &mut self.rng, now)
+            && let Some(answer) = hit::answer(cache, &owners, &repeats, config, &mut self.rng, now)
         {
             let id = ResolutionId(self.next_id);
             self.next_id += 1;
@@ -259,11 +265,6 @@ impl<R: CryptoRng> Resolver<R> {
         if let Some(serve) = config.cache.as_ref().and_then(|c| c.serve_stale.as_ref()) {
             self.stale_timers.push(now + serve.client_timer, (id, None));
         }
-        // One owner, the usual case, cannot repeat: nothing to look for.
-        let repeats = match srv_set {
-            SrvSet::Preferred if owners.len() > 1 => first_listings(&owners),
-            _ => Vec::new(),
-        };
         let mut lookups = Vec::with_capacity(owners.len());
         for (i, owner) in owners.into_iter().enumerate() {
             // A protocol listed twice is asked once, in its first place;
@@ -702,16 +703,13 @@ impl<R: CryptoRng> Resolver<R> {
                         r.ttl = r.ttl.min(reply.chain_ttl());
                         Step::Alias(reply.end().clone())
                     }
-                    Found::NxDomain { ttl } | Found::NoData { ttl } => {
+                    Found::Absent { absence, ttl } => {
                         // An absence the answer rests on lasts as long as
                         // its SOA says (RFC 2308 §5).
                         if let Some(ttl) = ttl {
                             r.ttl = r.ttl.min(reply.chain_ttl()).min(*ttl);
                         }
-                        Step::Done(LookupState::Missing(match reply.found {
-                            Found::NxDomain { .. } => Absence::NxDomain,
-                            _ => Absence::NoData,
-                        }))
+                        Step::Done(LookupState::Missing(*absence))
                     }
                     Found::CnameLoop => {
                         Step::Done(LookupState::Failed(Box::new(Error::CnameLoop { name })))

@@ -142,16 +142,15 @@ impl Lookup {
         }
     }
 
-    /// The lookup's addresses in answer order, exact duplicates dropped (S12).
-    fn addresses(&self) -> Vec<IpAddr> {
-        let LookupState::Found {
-            records: Records::Addresses(records),
-            ..
-        } = &self.state
-        else {
-            return Vec::new();
-        };
-        distinct(records)
+    /// The lookup's addresses in answer order, as found (repeats and all).
+    fn addresses(&self) -> &[IpAddr] {
+        match &self.state {
+            LookupState::Found {
+                records: Records::Addresses(records),
+                ..
+            } => records,
+            _ => &[],
+        }
     }
 }
 
@@ -230,26 +229,93 @@ impl Target {
 
     /// The endpoint as known so far, for a progress report (S29).
     pub(crate) fn snapshot(&self, order: AddressOrder) -> Endpoint {
-        Endpoint {
-            addresses: interleave(self.v6.addresses(), self.v4.addresses(), order),
-            priority: self.record.priority,
-            weight: self.record.weight,
-            port: self.record.port,
-            target: self.record.target.clone(),
-            service: self.service.clone(),
-        }
+        let addresses = self.ordered_addresses(order);
+        endpoint(self.record.clone(), self.service.clone(), addresses)
     }
 
-    /// The endpoint, its addresses interleaved by family (S17).
+    /// The endpoint, its addresses in S17 order.
     fn into_endpoint(self, order: AddressOrder) -> Endpoint {
-        Endpoint {
-            addresses: interleave(self.v6.addresses(), self.v4.addresses(), order),
-            priority: self.record.priority,
-            weight: self.record.weight,
-            port: self.record.port,
-            target: self.record.target,
-            service: self.service,
+        let addresses = self.ordered_addresses(order);
+        endpoint(self.record, self.service, addresses)
+    }
+
+    fn ordered_addresses(&self, order: AddressOrder) -> Vec<IpAddr> {
+        let (v6, v4) = (self.v6.addresses(), self.v4.addresses());
+        order_addresses(v6.iter().copied(), v4.iter().copied(), order)
+    }
+}
+
+/// The one way both paths (the plan, and the whole hit of `hit.rs`) make
+/// an endpoint of a record (S13).
+pub(crate) fn endpoint(
+    record: SrvRecord,
+    service: Option<Name>,
+    addresses: Vec<IpAddr>,
+) -> Endpoint {
+    Endpoint {
+        addresses,
+        priority: record.priority,
+        weight: record.weight,
+        port: record.port,
+        target: record.target,
+        service,
+    }
+}
+
+/// S12 and S17, for both paths: each family's addresses in answer order
+/// without repeats, the preferred family first, the families alternating.
+pub(crate) fn order_addresses(
+    v6: impl Iterator<Item = IpAddr>,
+    v4: impl Iterator<Item = IpAddr>,
+    order: AddressOrder,
+) -> Vec<IpAddr> {
+    match order {
+        AddressOrder::Ipv6First => alternate(v6, v4),
+        AddressOrder::Ipv4First => alternate(v4, v6),
+    }
+}
+
+/// One address from `first`, one from `second`, and so on, each new to
+/// the list. (The families never share an address, so "new to the list"
+/// is "new to its family".)
+fn alternate(
+    mut first: impl Iterator<Item = IpAddr>,
+    mut second: impl Iterator<Item = IpAddr>,
+) -> Vec<IpAddr> {
+    let mut out = Distinct::default();
+    loop {
+        let x = first.find(|&ip| out.push(ip)).is_some();
+        let y = second.find(|&ip| out.push(ip)).is_some();
+        if !x && !y {
+            return out.list;
         }
+    }
+}
+
+/// A list of addresses without repeats (S12). A target has a few, where a
+/// scan beats a set; a hostile RRset of thousands gets the set too, so it
+/// costs n log n, not n².
+#[derive(Default)]
+struct Distinct {
+    list: Vec<IpAddr>,
+    seen: BTreeSet<IpAddr>,
+}
+
+impl Distinct {
+    /// Adds `ip` unless it is there already; whether it was added.
+    fn push(&mut self, ip: IpAddr) -> bool {
+        let new = if self.list.len() < 16 {
+            !self.list.contains(&ip)
+        } else {
+            if self.seen.is_empty() {
+                self.seen.extend(self.list.iter().copied());
+            }
+            self.seen.insert(ip)
+        };
+        if new {
+            self.list.push(ip);
+        }
+        new
     }
 }
 
@@ -539,41 +605,6 @@ pub(crate) fn first_listings(owners: &[Name]) -> Vec<Option<usize>> {
         .collect()
 }
 
-/// `ips` in order, exact duplicates dropped (S12).
-fn distinct(ips: &[IpAddr]) -> Vec<IpAddr> {
-    // A name has a few addresses, where a scan beats a set; a hostile
-    // RRset of thousands gets the set, so it costs n log n, not n².
-    if ips.len() <= 16 {
-        let mut out = Vec::with_capacity(ips.len());
-        for ip in ips {
-            if !out.contains(ip) {
-                out.push(*ip);
-            }
-        }
-        out
-    } else {
-        let mut seen = BTreeSet::new();
-        ips.iter().copied().filter(|ip| seen.insert(*ip)).collect()
-    }
-}
-
-/// S17: alternate families, the preferred one first.
-fn interleave(v6: Vec<IpAddr>, v4: Vec<IpAddr>, order: AddressOrder) -> Vec<IpAddr> {
-    let (first, second) = match order {
-        AddressOrder::Ipv6First => (v6, v4),
-        AddressOrder::Ipv4First => (v4, v6),
-    };
-    let mut out = Vec::with_capacity(first.len() + second.len());
-    let mut a = first.into_iter();
-    let mut b = second.into_iter();
-    loop {
-        match (a.next(), b.next()) {
-            (None, None) => return out,
-            (x, y) => out.extend(x.into_iter().chain(y)),
-        }
-    }
-}
-
 /// The error when the fallback found no address: a lookup's failure first,
 /// then NXDOMAIN if both said so, else NODATA.
 fn fallback_error(domain: &Name, target: &Target) -> Error {
@@ -623,13 +654,22 @@ mod tests {
         let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
         let v6 = vec![ip("::1"), ip("::2")];
         let v4 = vec![ip("10.0.0.1")];
+        let order = |v6: &Vec<IpAddr>, v4: &Vec<IpAddr>, o| {
+            order_addresses(v6.iter().copied(), v4.iter().copied(), o)
+        };
         assert_eq!(
-            interleave(v6.clone(), v4.clone(), AddressOrder::Ipv6First),
+            order(&v6, &v4, AddressOrder::Ipv6First),
             [ip("::1"), ip("10.0.0.1"), ip("::2")]
         );
         assert_eq!(
-            interleave(v6, v4, AddressOrder::Ipv4First),
+            order(&v6, &v4, AddressOrder::Ipv4First),
             [ip("10.0.0.1"), ip("::1"), ip("::2")]
         );
+        // Repeats go (S12), whether scanned or, past 16, found in a set.
+        let many: Vec<IpAddr> = (0..40)
+            .map(|i| ip(&alloc::format!("10.0.0.{}", i % 20)))
+            .collect();
+        let got = order(&Vec::new(), &many, AddressOrder::Ipv6First);
+        assert_eq!(got, many[..20]);
     }
 }

@@ -187,11 +187,9 @@ pub(crate) enum Found {
     /// The chain ends at a name with no records and no sign the server
     /// looked: ask that name again (S25).
     Alias,
-    /// The name does not exist. `ttl`: how long to believe it, from the
-    /// SOA that came with it (RFC 2308 §5); none came: `None`.
-    NxDomain { ttl: Option<u32> },
-    /// The name exists without records of this type; `ttl` as above.
-    NoData { ttl: Option<u32> },
+    /// NXDOMAIN or NODATA. `ttl`: how long to believe it, from the SOA
+    /// that came with it (RFC 2308 §5); none came: `None`.
+    Absent { absence: Absence, ttl: Option<u32> },
     /// The answer's CNAME chain loops back on itself or is too long (S25).
     CnameLoop,
 }
@@ -353,7 +351,11 @@ pub(crate) fn read_reply(
     let in_authority = |rtype| authorities.iter().any(|r| r.record_type() == rtype);
     let has_soa = in_authority(RecordType::SOA);
     if rcode == ResponseCode::NXDomain {
-        return Ok(reply(chain, Found::NxDomain { ttl: negative_ttl }));
+        let found = Found::Absent {
+            absence: Absence::NxDomain,
+            ttl: negative_ttl,
+        };
+        return Ok(reply(chain, found));
     }
     if !same_name(&owner, name) && !has_soa {
         // An authoritative server that does not chase CNAMEs into other zones
@@ -367,7 +369,11 @@ pub(crate) fn read_reply(
     {
         return Err(ServerFailure::Referral);
     }
-    Ok(reply(chain, Found::NoData { ttl: negative_ttl }))
+    let found = Found::Absent {
+        absence: Absence::NoData,
+        ttl: negative_ttl,
+    };
+    Ok(reply(chain, found))
 }
 
 /// The EDNS option code of Extended DNS Errors (RFC 8914 §2).
@@ -645,7 +651,10 @@ mod tests {
         m.add_authority(soa());
         assert_eq!(
             reply(&m, &q, RecordType::A),
-            Ok(Found::NoData { ttl: None })
+            Ok(Found::Absent {
+                absence: Absence::NoData,
+                ttl: None
+            })
         );
     }
 
@@ -673,7 +682,10 @@ mod tests {
         nx.metadata.response_code = ResponseCode::NXDomain;
         assert_eq!(
             reply(&nx, &q, RecordType::SRV),
-            Ok(Found::NxDomain { ttl: None })
+            Ok(Found::Absent {
+                absence: Absence::NxDomain,
+                ttl: None
+            })
         );
 
         // RFC 2308 §5: the lower of the SOA's TTL (60) and MINIMUM (5).
@@ -681,12 +693,18 @@ mod tests {
         nodata.add_authority(soa());
         assert_eq!(
             reply(&nodata, &q, RecordType::SRV),
-            Ok(Found::NoData { ttl: Some(5) })
+            Ok(Found::Absent {
+                absence: Absence::NoData,
+                ttl: Some(5)
+            })
         );
         nx.add_authority(soa());
         assert_eq!(
             reply(&nx, &q, RecordType::SRV),
-            Ok(Found::NxDomain { ttl: Some(5) })
+            Ok(Found::Absent {
+                absence: Absence::NxDomain,
+                ttl: Some(5)
+            })
         );
 
         let mut referral = response(1, &q, RecordType::SRV);

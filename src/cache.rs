@@ -56,7 +56,7 @@ use crate::wire::name::same_name;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Data {
     /// An SRV RRset and the addresses that came with it.
-    Srv(Box<SrvSet>),
+    Srv(Box<SrvEntry>),
     /// An A or AAAA RRset.
     Addresses(Box<[IpAddr]>),
     /// The question's name is an alias, through the entry's CNAME links,
@@ -69,7 +69,7 @@ pub(crate) enum Data {
 /// An SRV RRset as kept, with the additional section's addresses of its
 /// targets and when they expire (never after the records, S26).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct SrvSet {
+pub(crate) struct SrvEntry {
     pub(crate) records: Box<[SrvRecord]>,
     /// Each address with the index of a record whose target it belongs
     /// to: 20 bytes, where the owner's name would take 80 more.
@@ -77,7 +77,7 @@ pub(crate) struct SrvSet {
     additional_expires: Instant,
 }
 
-impl SrvSet {
+impl SrvEntry {
     /// The additional addresses still fresh at `now`, by target name.
     pub(crate) fn additional(&self, now: Instant) -> Vec<(Name, IpAddr)> {
         self.glue(now)
@@ -198,7 +198,7 @@ impl Data {
     fn heap_bytes(&self) -> usize {
         match self {
             Data::Srv(set) => {
-                size_of::<SrvSet>()
+                size_of::<SrvEntry>()
                     + set
                         .records
                         .iter()
@@ -465,7 +465,7 @@ impl Cache {
                 // keeps none: S27 caps them far lower.)
                 let additional_expires = expires(*additional_ttl, false)
                     .map_or(now, |glue_expires| glue_expires.min(records_expire));
-                let set = SrvSet {
+                let set = SrvEntry {
                     records: records.clone().into_boxed_slice(),
                     additional: glue(records, additional),
                     additional_expires,

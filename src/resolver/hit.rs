@@ -16,7 +16,7 @@ use alloc::vec::Vec;
 use hickory_proto::rr::{Name, RecordType};
 use rand_core::CryptoRng;
 
-use crate::cache::{Cache, Data, Key, SrvSet};
+use crate::cache::{Cache, Data, Key, SrvEntry};
 use crate::config::Config;
 use crate::event::{Answer, Via};
 use crate::resolver::plan::{endpoint, order_addresses};
@@ -152,7 +152,7 @@ fn srv_set<'a>(
     owners: &[Name],
     repeats: &[Option<usize>],
     now: Instant,
-) -> Option<(usize, &'a SrvSet, Vec<u32>, u32)> {
+) -> Option<(usize, &'a SrvEntry, Vec<u32>, u32)> {
     let mut used = Vec::with_capacity(1 + 2 * 4);
     let mut ttl = u32::MAX;
     for (index, owner) in owners.iter().enumerate() {

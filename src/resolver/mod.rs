@@ -30,7 +30,7 @@ use crate::uri::Uri;
 use crate::wire::message::{Found, Records};
 use crate::wire::name::same_name;
 use plan::{
-    Family, FoundSet, Lookup, LookupState, Resolution, Slot, SrvOutcome, SrvSet, Stage, Step,
+    Combine, Family, FoundSet, Lookup, LookupState, Place, Resolution, SrvOutcome, Stage, Step,
     Target, first_listings,
 };
 use waiters::Waiters;
@@ -96,6 +96,9 @@ fn cached_step(data: &Data, now: Instant) -> Step {
 /// soon as the machine is told the time.
 pub struct Resolver<R> {
     rng: R,
+    /// The settings in force (normalized); the scheduler keeps its own
+    /// copy of those it works by.
+    config: Config,
     scheduler: Scheduler,
     /// Answers kept for their lifetime (S26); `None` when turned off.
     cache: Option<Cache>,
@@ -104,8 +107,8 @@ pub struct Resolver<R> {
     /// Resolution deadlines; those of ended resolutions are skipped.
     deadlines: Timers<ResolutionId>,
     /// Serve-stale (S31): when a resolution's client timer runs out
-    /// (`None`), or a lookup takes its stale data at once (a slot).
-    stale_timers: Timers<(ResolutionId, Option<Slot>)>,
+    /// (`None`), or a lookup takes its stale data at once (a place).
+    stale_timers: Timers<(ResolutionId, Option<Place>)>,
     /// Serve-stale: questions asked on after the lookups that asked them
     /// took stale data, so that a fresh answer still refreshes the cache.
     refreshes: BTreeMap<QuestionId, (Name, RecordType)>,
@@ -118,13 +121,15 @@ pub struct Resolver<R> {
 impl<R: CryptoRng> Resolver<R> {
     /// A resolver with `config`, drawing all randomness from `rng`.
     pub fn new(config: Config, mut rng: R) -> Self {
+        let config = config.normalized();
         // The cache's hash is keyed with a secret, so no one can pick
         // names that collide.
         let cache = config.cache.clone().map(|c| Cache::new(c, rng.next_u64()));
         Resolver {
             rng,
             cache,
-            scheduler: Scheduler::new(config.normalized()),
+            scheduler: Scheduler::new(config.clone()),
+            config,
             resolutions: BTreeMap::new(),
             waiters: Waiters::default(),
             deadlines: Timers::new(),
@@ -139,7 +144,7 @@ impl<R: CryptoRng> Resolver<R> {
     /// The configuration in force, with values brought into their
     /// documented ranges.
     pub fn config(&self) -> &Config {
-        self.scheduler.config()
+        &self.config
     }
 
     /// Starts resolving an `im:`/`pres:` URI (RFC 3861): SRV for each of
@@ -164,7 +169,7 @@ impl<R: CryptoRng> Resolver<R> {
             .map(|p| service_owner(service, p.as_str(), &domain))
             .collect::<Result<Vec<_>, _>>()?;
         let fallback = fallback_port.map(|port| (domain, port));
-        self.start(owners, fallback, SrvSet::Preferred, now)
+        self.start(owners, fallback, Combine::Preferred, now)
     }
 
     /// Starts resolving a plain RFC 2782 SRV owner name such as
@@ -174,7 +179,7 @@ impl<R: CryptoRng> Resolver<R> {
     pub fn resolve_srv(&mut self, owner: &Name, now: Instant) -> Result<ResolutionId, StartError> {
         let mut owner = owner.clone();
         owner.set_fqdn(true);
-        self.start(alloc::vec![owner], None, SrvSet::Preferred, now)
+        self.start(alloc::vec![owner], None, Combine::Preferred, now)
     }
 
     /// Starts resolving several SRV owner names of one service together
@@ -200,20 +205,20 @@ impl<R: CryptoRng> Resolver<R> {
                 owner
             })
             .collect();
-        self.start(owners, None, SrvSet::Merged, now)
+        self.start(owners, None, Combine::Merged, now)
     }
 
     fn start(
         &mut self,
         owners: Vec<Name>,
         fallback: Option<(Name, u16)>,
-        srv_set: SrvSet,
+        combine: Combine,
         now: Instant,
     ) -> Result<ResolutionId, StartError> {
         // S23: a start may let waiting questions out (`start_waiting`):
         // none for a resolution already over.
         self.end_overdue(now);
-        let config = self.scheduler.config();
+        let config = &self.config;
         if config.servers.is_empty() {
             return Err(StartError::NoServers);
         }
@@ -226,14 +231,14 @@ impl<R: CryptoRng> Resolver<R> {
         }
         // A protocol listed twice is asked once, in its first place (S7).
         // One owner, the usual case, cannot repeat: nothing to look for.
-        let repeats = match srv_set {
-            SrvSet::Preferred if owners.len() > 1 => first_listings(&owners),
+        let repeats = match combine {
+            Combine::Preferred if owners.len() > 1 => first_listings(&owners),
             _ => Vec::new(),
         };
         // S26: the plain repeated resolution, answered whole from the
         // cache without the plan (`hit.rs`); anything else goes on below.
-        if let (SrvSet::Preferred, false, Some(cache)) =
-            (srv_set, config.progress, self.cache.as_mut())
+        if let (Combine::Preferred, false, Some(cache)) =
+            (combine, config.progress, self.cache.as_mut())
             && let Some(answer) = hit::answer(cache, &owners, &repeats, config, &mut self.rng, now)
         {
             let id = ResolutionId(self.next_id);
@@ -253,7 +258,7 @@ impl<R: CryptoRng> Resolver<R> {
             Resolution {
                 fallback: fallback.map(Box::new),
                 stage: Stage::Srv(Vec::new()),
-                srv_set,
+                combine,
                 ttl: u32::MAX,
                 from_cache: false,
                 stale: false,
@@ -276,7 +281,7 @@ impl<R: CryptoRng> Resolver<R> {
                     id,
                     Lookup::unasked(owner),
                     RecordType::SRV,
-                    Slot::Srv(i),
+                    Place::Srv(i),
                     now,
                 ),
             };
@@ -287,7 +292,7 @@ impl<R: CryptoRng> Resolver<R> {
                 LookupState::Found { .. } | LookupState::Failed(_)
             );
             lookups.push(lookup);
-            if decided && srv_set == SrvSet::Preferred {
+            if decided && combine == Combine::Preferred {
                 break;
             }
         }
@@ -374,13 +379,13 @@ impl<R: CryptoRng> Resolver<R> {
     /// that nothing the input causes (a TCP retry after a late TC answer, a
     /// move to the next server after a closed stream) is sent for them.
     fn end_overdue(&mut self, now: Instant) {
-        while let Some((id, slot)) = self.stale_timers.pop_due(now) {
-            let slots = match slot {
-                Some(slot) => alloc::vec![slot],
+        while let Some((id, place)) = self.stale_timers.pop_due(now) {
+            let places = match place {
+                Some(place) => alloc::vec![place],
                 None => self.client_timer_out(id),
             };
-            for slot in slots {
-                self.serve_stale(id, slot, true, now);
+            for place in places {
+                self.serve_stale(id, place, true, now);
             }
         }
         let order = self.config().address_order;
@@ -483,7 +488,7 @@ impl<R: CryptoRng> Resolver<R> {
         id: ResolutionId,
         mut lookup: Lookup,
         rtype: RecordType,
-        slot: Slot,
+        place: Place,
         now: Instant,
     ) -> Lookup {
         let max_hops = self.config().max_cname_hops;
@@ -525,7 +530,7 @@ impl<R: CryptoRng> Resolver<R> {
             lookup.state = LookupState::Failed(Box::new(Error::TooManyQueries));
             return lookup;
         };
-        self.waiters.add(qid, id, slot);
+        self.waiters.add(qid, id, place);
         if let Some(r) = self.resolutions.get_mut(&id) {
             r.asked.push(qid);
         }
@@ -537,7 +542,7 @@ impl<R: CryptoRng> Resolver<R> {
                 .get(&id)
                 .is_some_and(|r| r.client_timer_out)
         {
-            self.stale_timers.push(now, (id, Some(slot)));
+            self.stale_timers.push(now, (id, Some(place)));
         }
         lookup.state = LookupState::Pending(qid);
         lookup
@@ -555,7 +560,7 @@ impl<R: CryptoRng> Resolver<R> {
 
     /// S31: resolution `id`'s client timer ran out. Its pending lookups,
     /// to be served stale where there is data.
-    fn client_timer_out(&mut self, id: ResolutionId) -> Vec<Slot> {
+    fn client_timer_out(&mut self, id: ResolutionId) -> Vec<Place> {
         let Some(r) = self.resolutions.get_mut(&id) else {
             return Vec::new();
         };
@@ -563,7 +568,7 @@ impl<R: CryptoRng> Resolver<R> {
         match &r.stage {
             Stage::Srv(lookups) => (0..lookups.len())
                 .filter(|&i| lookups[i].pending_question().is_some())
-                .map(Slot::Srv)
+                .map(Place::Srv)
                 .collect(),
             Stage::Addresses { targets, .. } => targets
                 .iter()
@@ -572,18 +577,18 @@ impl<R: CryptoRng> Resolver<R> {
                     [(Family::V4, &t.v4), (Family::V6, &t.v6)]
                         .into_iter()
                         .filter(|(_, l)| l.pending_question().is_some())
-                        .map(move |(family, _)| Slot::Address { target: i, family })
+                        .map(move |(family, _)| Place::Address { target: i, family })
                 })
                 .collect(),
         }
     }
 
-    /// S31: the lookup at `slot` of resolution `id` stops waiting for a
+    /// S31: the lookup at `place` of resolution `id` stops waiting for a
     /// fresh answer and takes the stale data, if there is any. With
     /// `refresh` (its client timer ran out) the question goes on being
     /// asked, so that a fresh answer still refreshes the cache; without
     /// (every server failed) it has already ended.
-    fn serve_stale(&mut self, id: ResolutionId, slot: Slot, refresh: bool, now: Instant) -> bool {
+    fn serve_stale(&mut self, id: ResolutionId, place: Place, refresh: bool, now: Instant) -> bool {
         let Some(serve) = self
             .config()
             .cache
@@ -595,7 +600,7 @@ impl<R: CryptoRng> Resolver<R> {
         let Some((lookup, rtype)) = self
             .resolutions
             .get_mut(&id)
-            .and_then(|r| r.stage.lookup_at(slot))
+            .and_then(|r| r.stage.lookup_at(place))
             .filter(|(l, _)| l.pending_question().is_some())
         else {
             return false;
@@ -609,7 +614,6 @@ impl<R: CryptoRng> Resolver<R> {
         let (step, hops) = (cached_step(hit.data, now), hit.hops);
         cache.served_stale();
         let name = lookup.name.clone();
-        let mut lookup = core::mem::replace(lookup, Lookup::unasked(Name::root()));
         if let Some(qid) = lookup.pending_question().filter(|_| refresh) {
             self.refreshes.insert(qid, (name, rtype));
             self.unwait(id, qid);
@@ -617,25 +621,45 @@ impl<R: CryptoRng> Resolver<R> {
         self.used_cache(id, serve.answer_ttl, true);
         // Without the hop limit, a stale loop asked the next name, whose
         // stale link led back, for ever (found by fuzzing).
-        if lookup.take(step, hops, self.config().max_cname_hops) {
-            lookup = self.ask(id, lookup, rtype, slot, now);
-        }
-        self.put_lookup(id, slot, lookup);
+        let max_hops = self.config().max_cname_hops;
+        self.step_lookup(id, place, |this, mut lookup, rtype| {
+            if lookup.take(step, hops, max_hops) {
+                lookup = this.ask(id, lookup, rtype, place, now);
+            }
+            lookup
+        });
         self.advance(id, now);
         true
     }
 
-    /// Puts `lookup` back at `slot` of resolution `id` (taken out to be
-    /// asked on) and reports its target's progress.
-    fn put_lookup(&mut self, id: ResolutionId, slot: Slot, lookup: Lookup) {
-        if let Some((place, _)) = self
+    /// Takes the lookup at `place` of resolution `id` out for `step` (which
+    /// needs the whole machine, to ask on), puts back the lookup `step`
+    /// returns, and reports its target's progress. The one place a lookup
+    /// leaves its resolution: none is ever lost, and its place, meanwhile
+    /// `Unasked`, never outlives the step.
+    fn step_lookup(
+        &mut self,
+        id: ResolutionId,
+        place: Place,
+        step: impl FnOnce(&mut Self, Lookup, RecordType) -> Lookup,
+    ) {
+        let Some((held, rtype)) = self
             .resolutions
             .get_mut(&id)
-            .and_then(|r| r.stage.lookup_at(slot))
+            .and_then(|r| r.stage.lookup_at(place))
+        else {
+            return;
+        };
+        let taken = core::mem::replace(held, Lookup::unasked(Name::root()));
+        let lookup = step(self, taken, rtype);
+        if let Some((held, _)) = self
+            .resolutions
+            .get_mut(&id)
+            .and_then(|r| r.stage.lookup_at(place))
         {
-            *place = lookup;
+            *held = lookup;
         }
-        if let Slot::Address { target, .. } = slot {
+        if let Place::Address { target, .. } = place {
             self.report(id, target);
         }
     }
@@ -662,22 +686,22 @@ impl<R: CryptoRng> Resolver<R> {
             {
                 cache.refresh_failed(&name, rtype, now);
             }
-            for (id, slot) in self.waiters.take(qid) {
-                self.apply(id, slot, &outcome, now);
+            for (id, place) in self.waiters.take(qid) {
+                self.apply(id, place, &outcome, now);
                 self.advance(id, now);
             }
         }
         self.scheduler.start_waiting(&mut self.rng);
     }
 
-    /// Records `outcome` in the lookup at `slot` of resolution `id`, asking
+    /// Records `outcome` in the lookup at `place` of resolution `id`, asking
     /// again when the answer is a CNAME to chase (S25).
-    fn apply(&mut self, id: ResolutionId, slot: Slot, outcome: &Outcome, now: Instant) {
+    fn apply(&mut self, id: ResolutionId, place: Place, outcome: &Outcome, now: Instant) {
         let max_hops = self.config().max_cname_hops;
         let Some(r) = self.resolutions.get_mut(&id) else {
             return;
         };
-        let Some((lookup, rtype)) = r.stage.lookup_at(slot) else {
+        let Some((lookup, rtype)) = r.stage.lookup_at(place) else {
             return;
         };
         let name = lookup.name.clone();
@@ -723,27 +747,26 @@ impl<R: CryptoRng> Resolver<R> {
                 if let Some(cache) = &mut self.cache {
                     cache.refresh_failed(&name, rtype, now);
                 }
-                if self.serve_stale(id, slot, false, now) {
+                if self.serve_stale(id, place, false, now) {
                     return;
                 }
                 let error = servers_failed(name, servers.clone());
                 (Step::Done(LookupState::Failed(Box::new(error))), 0)
             }
         };
-        let Some((lookup, rtype)) = self
+        let Some((lookup, _)) = self
             .resolutions
             .get_mut(&id)
-            .and_then(|r| r.stage.lookup_at(slot))
+            .and_then(|r| r.stage.lookup_at(place))
         else {
             return;
         };
         // S25: the same rule as for a cached answer.
         if lookup.take(step, hops, max_hops) {
-            let chased = core::mem::replace(lookup, Lookup::unasked(Name::root()));
-            let chased = self.ask(id, chased, rtype, slot, now);
-            return self.put_lookup(id, slot, chased);
+            let chase = |this: &mut Self, lookup, rtype| this.ask(id, lookup, rtype, place, now);
+            return self.step_lookup(id, place, chase);
         }
-        if let Slot::Address { target, .. } = slot {
+        if let Place::Address { target, .. } = place {
             self.report(id, target);
         }
     }
@@ -787,7 +810,7 @@ impl<R: CryptoRng> Resolver<R> {
                 SrvOutcome::Nothing => self.fall_back(id, now),
             },
             Stage::Addresses { .. } => {
-                if let Some(result) = r.finished(order) {
+                if let Some(result) = r.conclude(order) {
                     self.finish(id, result);
                 }
             }
@@ -802,7 +825,7 @@ impl<R: CryptoRng> Resolver<R> {
         let merged = self
             .resolutions
             .get(&id)
-            .is_some_and(|r| r.srv_set == SrvSet::Merged);
+            .is_some_and(|r| r.combine == Combine::Merged);
         let mut owners = Vec::with_capacity(sets.len());
         let mut records = Vec::new();
         let mut additional = Vec::new();
@@ -920,9 +943,9 @@ impl<R: CryptoRng> Resolver<R> {
             }
             let name = target.record.target.clone();
             for family in [Family::V4, Family::V6] {
-                let slot = Slot::Address { target: i, family };
+                let place = Place::Address { target: i, family };
                 let lookup = Lookup::unasked(name.clone());
-                let lookup = self.ask(id, lookup, family.record_type(), slot, now);
+                let lookup = self.ask(id, lookup, family.record_type(), place, now);
                 *target.lookup_mut(family) = lookup;
             }
         }

@@ -53,6 +53,10 @@ pub(crate) enum Step {
 
 #[derive(Debug)]
 pub(crate) enum LookupState {
+    /// Not asked yet: a lookup about to be asked, or the place of one taken
+    /// out to be asked on (`Resolver::step_lookup`). Read as still waiting,
+    /// never as an answer.
+    Unasked,
     Pending(QuestionId),
     Found {
         records: Records,
@@ -90,7 +94,7 @@ impl Lookup {
 
     /// A lookup to be filled in by asking (`Resolver::ask`).
     pub(crate) fn unasked(name: Name) -> Self {
-        Lookup::new(name, LookupState::Missing(Absence::NoData))
+        Lookup::new(name, LookupState::Unasked)
     }
 
     /// Moves on along a CNAME chain to `target`, `hops` links further
@@ -135,6 +139,12 @@ impl Lookup {
         self.first.as_deref().unwrap_or(&self.name)
     }
 
+    /// Whether its state is still to come: asked and not answered, or not
+    /// asked yet.
+    pub(crate) fn is_waiting(&self) -> bool {
+        matches!(self.state, LookupState::Pending(_) | LookupState::Unasked)
+    }
+
     pub(crate) fn pending_question(&self) -> Option<QuestionId> {
         match self.state {
             LookupState::Pending(qid) => Some(qid),
@@ -172,17 +182,17 @@ impl Family {
 
 /// Which lookup of a resolution a question answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Slot {
+pub(crate) enum Place {
     /// The SRV lookup of the i-th owner name.
     Srv(usize),
     /// The A or AAAA lookup of the i-th target.
     Address { target: usize, family: Family },
 }
 
-impl Slot {
-    /// The lowest and highest slots, for range queries.
-    pub(crate) const FIRST: Slot = Slot::Srv(0);
-    pub(crate) const LAST: Slot = Slot::Address {
+impl Place {
+    /// The lowest and highest places, for range queries.
+    pub(crate) const FIRST: Place = Place::Srv(0);
+    pub(crate) const LAST: Place = Place::Address {
         target: usize::MAX,
         family: Family::V6,
     };
@@ -224,7 +234,7 @@ impl Target {
     }
 
     pub(crate) fn is_pending(&self) -> bool {
-        self.v4.pending_question().is_some() || self.v6.pending_question().is_some()
+        self.v4.is_waiting() || self.v6.is_waiting()
     }
 
     /// The endpoint as known so far, for a progress report (S29).
@@ -334,11 +344,13 @@ pub(crate) enum Stage {
 }
 
 impl Stage {
-    /// The lookup a slot refers to in the current stage, with its record type.
-    pub(crate) fn lookup_at(&mut self, slot: Slot) -> Option<(&mut Lookup, RecordType)> {
-        match (self, slot) {
-            (Stage::Srv(lookups), Slot::Srv(i)) => lookups.get_mut(i).map(|l| (l, RecordType::SRV)),
-            (Stage::Addresses { targets, .. }, Slot::Address { target, family }) => {
+    /// The lookup a place refers to in the current stage, with its record type.
+    pub(crate) fn lookup_at(&mut self, place: Place) -> Option<(&mut Lookup, RecordType)> {
+        match (self, place) {
+            (Stage::Srv(lookups), Place::Srv(i)) => {
+                lookups.get_mut(i).map(|l| (l, RecordType::SRV))
+            }
+            (Stage::Addresses { targets, .. }, Place::Address { target, family }) => {
                 let lookup = targets.get_mut(target)?.lookup_mut(family);
                 Some((lookup, family.record_type()))
             }
@@ -380,7 +392,7 @@ fn take_srv(records: &mut Records) -> Vec<SrvRecord> {
 
 /// How the SRV RRsets of several owner names combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SrvSet {
+pub(crate) enum Combine {
     /// In order of preference: the first with records is used (S7).
     Preferred,
     /// All used together, ordered as one RRset (S30).
@@ -395,7 +407,7 @@ pub(crate) struct Resolution {
     /// resolution in flight.
     pub(crate) fallback: Option<Box<(Name, u16)>>,
     pub(crate) stage: Stage,
-    pub(crate) srv_set: SrvSet,
+    pub(crate) combine: Combine,
     pub(crate) ttl: u32,
     /// Whether the cache answered any of its lookups.
     pub(crate) from_cache: bool,
@@ -413,10 +425,7 @@ pub(crate) struct Resolution {
 /// an error while another has records (XEP-0368 asks for both sets to be
 /// used, not for both to exist); with none, the first failure, or nothing.
 fn merged_outcome(lookups: &mut [Lookup]) -> SrvOutcome {
-    if lookups
-        .iter()
-        .any(|l| matches!(l.state, LookupState::Pending(_)))
-    {
+    if lookups.iter().any(Lookup::is_waiting) {
         return SrvOutcome::Waiting;
     }
     let mut found = Vec::new();
@@ -452,12 +461,12 @@ impl Resolution {
         let Stage::Srv(lookups) = &mut self.stage else {
             return SrvOutcome::Waiting;
         };
-        if self.srv_set == SrvSet::Merged {
+        if self.combine == Combine::Merged {
             return merged_outcome(lookups);
         }
         for (index, lookup) in lookups.iter_mut().enumerate() {
             match &mut lookup.state {
-                LookupState::Pending(_) => return SrvOutcome::Waiting,
+                LookupState::Pending(_) | LookupState::Unasked => return SrvOutcome::Waiting,
                 LookupState::Missing(_) | LookupState::Repeat(_) => continue,
                 LookupState::Failed(e) => return SrvOutcome::Failed((**e).clone()),
                 LookupState::Found {
@@ -480,7 +489,7 @@ impl Resolution {
 
     /// Step 3–4 of the plan: once no address lookup is pending, the result.
     /// `None` while some are.
-    pub(crate) fn finished(&mut self, order: AddressOrder) -> Option<Result<Answer, Error>> {
+    pub(crate) fn conclude(&mut self, order: AddressOrder) -> Option<Result<Answer, Error>> {
         let Stage::Addresses { targets, .. } = &self.stage else {
             return None;
         };
@@ -530,12 +539,12 @@ impl Resolution {
         };
         for target in targets.iter_mut() {
             for lookup in [&mut target.v4, &mut target.v6] {
-                if lookup.pending_question().is_some() {
+                if lookup.is_waiting() {
                     lookup.state = LookupState::Failed(Box::new(error.clone()));
                 }
             }
         }
-        self.finished(order)
+        self.conclude(order)
     }
 
     /// The error when no protocol had SRV records and there is no fallback:
@@ -647,6 +656,35 @@ mod tests {
             })
             .collect();
         assert_eq!(first_listings(&many), expected);
+    }
+
+    #[test]
+    fn a_lookup_not_asked_yet_is_waiting_never_an_answer() {
+        // What a lookup's place holds while it is taken out to be asked on:
+        // were it ever read, the resolution waits (and ends by its
+        // deadline), rather than reading "no records" into it.
+        for combine in [Combine::Preferred, Combine::Merged] {
+            let mut r = Resolution {
+                fallback: None,
+                stage: Stage::Srv(vec![Lookup::unasked(Name::root())]),
+                combine,
+                ttl: u32::MAX,
+                from_cache: false,
+                stale: false,
+                client_timer_out: false,
+                asked: Vec::new(),
+            };
+            assert!(matches!(r.srv_outcome(), SrvOutcome::Waiting));
+        }
+        let record = SrvRecord {
+            priority: 0,
+            weight: 0,
+            port: 5222,
+            target: Name::root(),
+        };
+        let mut target = Target::new(record, None, Vec::new());
+        target.v4 = Lookup::unasked(Name::root());
+        assert!(target.is_pending());
     }
 
     #[test]

@@ -256,10 +256,6 @@ impl Scheduler {
         }
     }
 
-    pub(crate) fn config(&self) -> &Config {
-        &self.config
-    }
-
     /// The set of every configured server.
     fn all_servers(&self) -> u64 {
         match self.config.servers.len() {

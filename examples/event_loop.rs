@@ -76,8 +76,13 @@ impl Sockets {
                         .register(&mut socket, token, Interest::READABLE)?;
                     self.udp.insert(id, socket);
                 }
-                // A failed send is a lost packet: the machine asks again.
-                let _ = self.udp[&id].send_to(&t.payload, t.server);
+                match self.udp[&id].send_to(&t.payload, t.server) {
+                    // A full send buffer is a lost packet: the machine
+                    // sends it again when the attempt times out.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                    Ok(_) => {}
+                }
             }
             None => {
                 if !self.tcp.contains_key(&t.server) {
@@ -216,8 +221,15 @@ fn run(
         // Send, close and collect what the machine has for us.
         while let Some(t) = resolver.poll_transmit() {
             if sockets.send(&t).is_err() {
-                sockets.tcp.remove(&t.server);
-                resolver.handle_stream_closed(clock.now(), t.server);
+                // Either way the next server is asked at once, not after
+                // a timeout.
+                match t.socket {
+                    Some(_) => resolver.handle_send_failed(clock.now(), &t),
+                    None => {
+                        sockets.tcp.remove(&t.server);
+                        resolver.handle_stream_closed(clock.now(), t.server);
+                    }
+                }
             }
         }
         while let Some(server) = resolver.poll_close() {

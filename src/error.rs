@@ -313,6 +313,10 @@ pub enum ServerFailure {
     /// The TCP connection closed, was reset or could not be made before
     /// the answer came.
     Closed,
+    /// The driver could not send the datagram to it (no route, an address
+    /// family its socket cannot reach): the next server was tried at once
+    /// ([`Resolver::handle_send_failed`](crate::Resolver::handle_send_failed)).
+    Unsendable,
     /// An error rcode: SERVFAIL (2), NOTIMP (4), REFUSED (5), FORMERR (1)
     /// also without EDNS, or another; with the Extended DNS Error the
     /// server attached, if any (S32).
@@ -392,7 +396,7 @@ impl ServerFailure {
             ServerFailure::TooLarge => 3,
             ServerFailure::Malformed => 2,
             ServerFailure::Truncated => 1,
-            ServerFailure::Closed | ServerFailure::Timeout => 0,
+            ServerFailure::Closed | ServerFailure::Unsendable | ServerFailure::Timeout => 0,
         }
     }
 }
@@ -402,6 +406,7 @@ impl fmt::Display for ServerFailure {
         match self {
             ServerFailure::Timeout => f.write_str("timeout"),
             ServerFailure::Closed => f.write_str("connection closed"),
+            ServerFailure::Unsendable => f.write_str("could not be sent to"),
             ServerFailure::Rcode {
                 rcode,
                 extended: None,
@@ -438,7 +443,9 @@ pub(crate) fn servers_failed(name: Name, servers: Vec<(SocketAddr, ServerFailure
         ServerFailure::TooLarge => Error::TooLarge { name, servers },
         ServerFailure::Malformed => Error::Malformed { name, servers },
         ServerFailure::Truncated => Error::Truncated { name, servers },
-        ServerFailure::Closed | ServerFailure::Timeout => Error::Timeout { name, servers },
+        ServerFailure::Closed | ServerFailure::Unsendable | ServerFailure::Timeout => {
+            Error::Timeout { name, servers }
+        }
     }
 }
 

@@ -12,10 +12,12 @@
 //! and [`Resolver::handle_stream_closed`] (TCP). Each UDP query names the
 //! local socket it leaves from ([`SocketId`]: a fresh port every
 //! `Config::queries_per_socket` queries, S28), and a datagram is handed in
-//! with the socket it arrived on. After every `handle_*` call,
-//! drain [`Resolver::poll_transmit`], [`Resolver::poll_close`],
-//! [`Resolver::poll_close_socket`] and
-//! [`Resolver::poll_event`], then ask [`Resolver::poll_timeout`] when to call
+//! with the socket it arrived on; a datagram that could not be sent goes
+//! back through [`Resolver::handle_send_failed`]. After every `handle_*`
+//! call, drain [`Resolver::poll_transmit`], [`Resolver::poll_close`],
+//! [`Resolver::poll_close_socket`], [`Resolver::poll_progress`] and
+//! [`Resolver::poll_event`] (progress before events: the one order that
+//! matters), then ask [`Resolver::poll_timeout`] when to call
 //! [`Resolver::handle_timeout`]. Every started resolution ends with exactly
 //! one [`Event`], by its deadline, unless [`Resolver::cancel`]led.
 //! [`Resolver`]'s own documentation gives the rules a TCP driver follows.

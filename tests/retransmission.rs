@@ -316,3 +316,25 @@ fn a_start_after_the_deadline_lets_no_waiting_question_out_for_the_overdue() {
     assert_eq!(ended.len(), 2, "{ended:?}");
     assert_eq!(r.stats().queries_in_flight, 1);
 }
+
+#[test]
+fn a_datagram_that_cannot_be_sent_moves_to_the_next_server_at_once() {
+    // The driver's send_to failed (no route, the wrong address family):
+    // told so, the machine asks the next server in the same instant,
+    // where otherwise the first attempt's 2 s would pass in silence.
+    let mut r = Resolver::new(config(&[S1, S2]), ChaCha20Rng::seed_from_u64(5));
+    let first = start(&mut r, 1, ms(0));
+    assert_eq!(first.server, S1);
+    r.handle_send_failed(ms(0), &first);
+    let next = r.poll_transmit().expect("the next server at once");
+    assert_eq!(next.server, S2);
+    answer(&mut r, &next, ms(3));
+    match r.poll_event() {
+        Some(Event::Resolved { .. } | Event::Failed { .. }) => {}
+        None => panic!("no event"),
+    }
+    // Told twice (a stale report), or of a transmit never made: nothing.
+    r.handle_send_failed(ms(4), &first);
+    assert!(r.poll_transmit().is_none());
+    assert_eq!(r.stats().queries_in_flight, 0);
+}

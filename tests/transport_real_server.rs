@@ -173,3 +173,30 @@ fn servfail_everywhere_says_what_each_server_did() {
         }
     );
 }
+
+#[test]
+fn an_unsendable_first_server_costs_no_timeout_in_either_driver() {
+    // Linux refuses a datagram to port 0 (EINVAL): nothing leaves. Told,
+    // the machine asks the real server at once; had it waited out the
+    // first attempt (2 s before anything is measured), the 1 s deadline
+    // would have passed first.
+    let unsendable = SocketAddr::from(([127, 0, 0, 1], 0));
+    let config = Config {
+        resolution_timeout: Duration::from_secs(1),
+        ..config(&[unsendable, server()])
+    };
+    let answer = resolve(config.clone(), "im:fred@example.com").expect("blocking");
+    assert_eq!(answer.endpoints.len(), 4);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let answer = runtime
+        .block_on(async {
+            let client = impp_resolver::tokio::Client::new(config).unwrap();
+            let uri: impp_resolver::Uri = "im:fred@example.com".parse().unwrap();
+            client.resolve_uri(&uri, &[Protocol::XMPP], None).await
+        })
+        .expect("tokio");
+    assert_eq!(answer.endpoints.len(), 4);
+}

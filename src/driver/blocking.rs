@@ -213,9 +213,17 @@ impl Client {
             let mut busy = false;
             while let Some(transmit) = self.resolver.poll_transmit() {
                 busy = true;
-                if let Err(server) = self.sockets.send(&transmit) {
-                    self.sockets.close(server);
-                    self.resolver.handle_stream_closed(self.clock.now(), server);
+                match self.sockets.send(&transmit) {
+                    Ok(()) => {}
+                    // The next server at once, not after a timeout.
+                    Err(Unsent::Datagram) => {
+                        self.resolver
+                            .handle_send_failed(self.clock.now(), &transmit);
+                    }
+                    Err(Unsent::Stream(server)) => {
+                        self.sockets.close(server);
+                        self.resolver.handle_stream_closed(self.clock.now(), server);
+                    }
                 }
             }
             while let Some(server) = self.resolver.poll_close() {
@@ -325,6 +333,14 @@ struct Connection {
     outbox: Vec<u8>,
 }
 
+/// A transmit that could not be sent.
+enum Unsent {
+    /// No socket could send the datagram (`send_to` failed).
+    Datagram,
+    /// The TCP connection to this server failed.
+    Stream(SocketAddr),
+}
+
 /// What a poll token stands for.
 #[derive(Clone, Copy)]
 enum Owner {
@@ -387,26 +403,31 @@ impl Sockets {
     }
 
     /// Sends one transmit. `Err(server)` when its TCP connection failed.
-    fn send(&mut self, transmit: &crate::Transmit) -> Result<(), SocketAddr> {
+    /// Sends one transmit. `Err` when it could not be: a datagram that
+    /// no socket could send, or a TCP connection that failed.
+    fn send(&mut self, transmit: &crate::Transmit) -> Result<(), Unsent> {
         let server = transmit.server;
         match transmit.socket {
             Some(id) => {
-                // A socket that cannot be opened, or a failed send, is like
-                // a lost packet: the attempt times out and the next server
-                // is tried.
-                if let Ok(socket) = self.udp(id, server) {
-                    let _ = socket.send_to(&transmit.payload, server);
+                let sent = self
+                    .udp(id, server)
+                    .and_then(|socket| socket.send_to(&transmit.payload, server));
+                match sent {
+                    // A full send buffer is a lost packet: the attempt
+                    // times out and is sent again.
+                    Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(Unsent::Datagram),
+                    _ => Ok(()),
                 }
-                Ok(())
             }
             None => {
                 if !self.tcp.contains_key(&server) {
-                    let mut stream = TcpStream::connect(server).map_err(|_| server)?;
+                    let mut stream =
+                        TcpStream::connect(server).map_err(|_| Unsent::Stream(server))?;
                     let token = self.token(Owner::Tcp(server));
                     self.poll
                         .registry()
                         .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
-                        .map_err(|_| server)?;
+                        .map_err(|_| Unsent::Stream(server))?;
                     let outbox = Vec::new();
                     self.tcp.insert(
                         server,
@@ -417,9 +438,9 @@ impl Sockets {
                         },
                     );
                 }
-                let connection = self.tcp.get_mut(&server).ok_or(server)?;
+                let connection = self.tcp.get_mut(&server).ok_or(Unsent::Stream(server))?;
                 connection.outbox.extend_from_slice(&transmit.payload);
-                flush(connection).map_err(|_| server)
+                flush(connection).map_err(|_| Unsent::Stream(server))
             }
         }
     }

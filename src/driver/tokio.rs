@@ -241,7 +241,7 @@ impl Client {
 /// socket is not, until the runtime has seen it once).
 struct Datagrams {
     socket: UdpSocket,
-    outbox: std::collections::VecDeque<(SocketAddr, Vec<u8>)>,
+    outbox: std::collections::VecDeque<crate::Transmit>,
 }
 
 /// A connection [`connect`] made, and where it reached.
@@ -462,20 +462,30 @@ impl Driver {
     }
 
     /// Sends what each UDP socket has waiting, as far as it takes it now.
+    /// A datagram that cannot be sent goes back to the machine, which asks
+    /// the next server at once.
     fn write_udp(&mut self, cx: &mut Context<'_>) -> bool {
         let mut busy = false;
+        let mut unsent = Vec::new();
         for datagrams in self.udp.values_mut() {
-            while let Some((server, payload)) = datagrams.outbox.front() {
-                match datagrams.socket.poll_send_to(cx, payload, *server) {
-                    // Sent, or failed: a failed send is a lost packet, and
-                    // the machine asks again when the attempt times out.
-                    Poll::Ready(_) => {
-                        datagrams.outbox.pop_front();
+            while let Some(transmit) = datagrams.outbox.front() {
+                match datagrams
+                    .socket
+                    .poll_send_to(cx, &transmit.payload, transmit.server)
+                {
+                    Poll::Ready(sent) => {
+                        if let (Err(_), Some(transmit)) = (sent, datagrams.outbox.pop_front()) {
+                            unsent.push(transmit);
+                        }
                         busy = true;
                     }
                     Poll::Pending => break,
                 }
             }
+        }
+        for transmit in unsent {
+            self.resolver
+                .handle_send_failed(self.clock.now(), &transmit);
         }
         busy
     }
@@ -545,15 +555,13 @@ impl Driver {
         while let Some(transmit) = self.resolver.poll_transmit() {
             busy = true;
             match transmit.socket {
-                Some(id) => {
-                    // A socket that cannot be had is a lost packet: the
-                    // attempt times out and moves on.
-                    if let Ok(datagrams) = udp_socket(&mut self.udp, id, transmit.server) {
-                        datagrams
-                            .outbox
-                            .push_back((transmit.server, transmit.payload));
-                    }
-                }
+                Some(id) => match udp_socket(&mut self.udp, id, transmit.server) {
+                    Ok(datagrams) => datagrams.outbox.push_back(transmit),
+                    // No socket to send it from: the next server at once.
+                    Err(_) => self
+                        .resolver
+                        .handle_send_failed(self.clock.now(), &transmit),
+                },
                 None => {
                     let server = transmit.server;
                     let stream = self.tcp.entry(server).or_insert_with(|| Stream {

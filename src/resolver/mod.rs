@@ -62,11 +62,23 @@ fn cached_step(data: &Data, now: Instant) -> Step {
 /// # Driving it
 ///
 /// After every call that hands something in (`resolve_*`, `cancel`,
-/// `handle_*`), drain [`poll_transmit`](Self::poll_transmit),
-/// [`poll_close`](Self::poll_close) and [`poll_event`](Self::poll_event),
-/// then ask [`poll_timeout`](Self::poll_timeout) when to call
-/// [`handle_timeout`](Self::handle_timeout). The three queues are
-/// independent: drain them in any order.
+/// `handle_*`), drain the queues, then ask
+/// [`poll_timeout`](Self::poll_timeout) when to call
+/// [`handle_timeout`](Self::handle_timeout). The queues:
+///
+/// - [`poll_transmit`](Self::poll_transmit): queries to send (a failed UDP
+///   send goes back through [`handle_send_failed`](Self::handle_send_failed));
+/// - [`poll_close`](Self::poll_close): TCP connections to close;
+/// - [`poll_close_socket`](Self::poll_close_socket): UDP sockets to close;
+/// - [`poll_progress`](Self::poll_progress) (with `Config::progress`):
+///   targets' addresses as they arrive;
+/// - [`poll_event`](Self::poll_event): resolutions that ended.
+///
+/// One order matters: drain `poll_progress` before `poll_event`, so that a
+/// resolution's progress comes before its end. The others are independent.
+/// Handing something in while draining (a send that failed, a stream that
+/// closed) is allowed: it may queue more, so drain until every queue is
+/// empty.
 ///
 /// # TCP, as a driver must handle it
 ///
@@ -356,6 +368,20 @@ impl<R: CryptoRng> Resolver<R> {
         let mut ended = Vec::new();
         self.scheduler
             .handle_stream_closed(now, server, &mut self.rng, &mut ended);
+        self.deliver_all(ended, now);
+    }
+
+    /// A UDP [`Transmit`] from [`poll_transmit`](Self::poll_transmit)
+    /// could not be sent (`send_to` failed: no route, or an address family
+    /// the socket cannot reach). Its server fails that attempt at once and
+    /// the next server is asked, as [`handle_stream_closed`](Self::handle_stream_closed)
+    /// does for TCP, instead of the resolution waiting out its timeouts in
+    /// silence. A TCP transmit that cannot be written is a closed stream.
+    pub fn handle_send_failed(&mut self, now: Instant, transmit: &Transmit) {
+        self.end_overdue(now);
+        let mut ended = Vec::new();
+        self.scheduler
+            .handle_send_failed(now, transmit, &mut self.rng, &mut ended);
         self.deliver_all(ended, now);
     }
 

@@ -653,6 +653,56 @@ impl Scheduler {
         self.break_stream(now, server, ServerFailure::Closed, rng, ended);
     }
 
+    /// The datagram `transmit` could not be sent (S23): its server fails
+    /// that question's attempt at once, as a closed connection does for
+    /// TCP, and the next server is asked without waiting for a timeout.
+    pub(crate) fn handle_send_failed<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Instant,
+        transmit: &Transmit,
+        rng: &mut R,
+        ended: &mut Vec<Ended>,
+    ) {
+        self.now = self.now.max(now);
+        let (Some(socket), Some(id)) = (
+            transmit.socket,
+            transmit
+                .payload
+                .get(..2)
+                .map(|b| u16::from_be_bytes([b[0], b[1]])),
+        ) else {
+            return;
+        };
+        let server = transmit.server;
+        let Some(key) = key_of(&self.config.servers, server) else {
+            return;
+        };
+        let Some(&qid) = self.by_wire.get(&(key, Transport::Udp, id)) else {
+            return;
+        };
+        let servers = &self.config.servers;
+        let Some(q) = self.questions.get_mut(&qid) else {
+            return;
+        };
+        let Some(i) = q
+            .sent
+            .iter()
+            .position(|s| s.is(server, Transport::Udp, id, servers) && s.socket == Some(socket))
+        else {
+            return;
+        };
+        let sent = q.sent.swap_remove(i);
+        q.record(sent.server(), ServerFailure::Unsendable);
+        // Asking it again would fail the same way.
+        q.done |= bit(sent.server());
+        let move_on =
+            q.current == sent.server_at || q.done & self.all_servers() == self.all_servers();
+        self.unregister(&sent);
+        if move_on {
+            ended.extend(self.next_attempt(qid, now, rng));
+        }
+    }
+
     fn break_stream<R: CryptoRng + ?Sized>(
         &mut self,
         now: Instant,

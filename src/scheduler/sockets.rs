@@ -19,7 +19,11 @@ use alloc::collections::{BTreeMap, VecDeque};
 /// [`Transmit`](crate::Transmit), and closes it when
 /// [`Resolver::poll_close_socket`](crate::Resolver::poll_close_socket)
 /// returns it. Ids count up, wrapping after 2^32 sockets, and skip any
-/// still open: an id is never given to two open sockets.
+/// still open: an id is never given to two open sockets. One id only ever
+/// carries one address family, that of the server of the first
+/// [`Transmit`](crate::Transmit) that names it (IPv4 and IPv6 queries
+/// never share a socket), so the driver binds it to that family's
+/// unspecified address (`0.0.0.0:0` or `[::]:0`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct SocketId(pub u32);

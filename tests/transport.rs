@@ -701,3 +701,50 @@ fn waiting_questions_go_out_oldest_resolution_first() {
         "A's other family, then B's SRV"
     );
 }
+
+#[test]
+fn an_idle_machine_hands_back_every_socket() {
+    // S28: with nothing in flight at the end of an input, every socket
+    // goes back to the driver. A resolution going on from SRV to its
+    // target's addresses keeps its socket: those questions are asked in
+    // the same input.
+    let mut r = Resolver::new(config(&[S1]), ChaCha20Rng::seed_from_u64(4));
+    let uri: Uri = "im:fred@example.com".parse().unwrap();
+    let xmpp = [impp_resolver::Protocol::XMPP];
+    r.resolve_uri(&uri, &xmpp, None, Instant::ZERO).unwrap();
+    let srv_query = r.poll_transmit().unwrap();
+    let socket = srv_query.socket.unwrap();
+    let answer = |query: &Transmit, records: &[impp_resolver::proto::rr::Record]| {
+        let q = Message::from_vec(&query.payload).unwrap();
+        let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
+        m.add_query(q.queries[0].clone());
+        for record in records {
+            m.add_answer(record.clone());
+        }
+        m.to_vec().unwrap()
+    };
+    let target = srv(OWNER, 0, 0, 5222, "host.example.com.");
+    r.handle_datagram(secs(0.001), socket, S1, &answer(&srv_query, &[target]));
+    let addresses: Vec<Transmit> = std::iter::from_fn(|| r.poll_transmit()).collect();
+    assert_eq!(addresses.len(), 2, "A and AAAA");
+    assert!(addresses.iter().all(|t| t.socket == Some(socket)));
+    assert_eq!(r.poll_close_socket(), None, "still in use");
+    let v4 = impp_test_support::records::a("host.example.com.", [192, 0, 2, 1]);
+    for t in &addresses {
+        r.handle_datagram(
+            secs(0.002),
+            socket,
+            S1,
+            &answer(t, std::slice::from_ref(&v4)),
+        );
+    }
+    assert!(matches!(r.poll_event(), Some(Event::Resolved { .. })));
+    assert_eq!(r.poll_close_socket(), Some(socket));
+    assert_eq!(r.poll_close_socket(), None);
+    assert_eq!(r.stats().udp_sockets, 0);
+    // The next query opens a new socket.
+    r.resolve_srv(&name("_x._tcp.example.org."), secs(1.0))
+        .unwrap();
+    let next = r.poll_transmit().unwrap();
+    assert_ne!(next.socket, Some(socket));
+}

@@ -443,7 +443,9 @@ impl<R: CryptoRng> Resolver<R> {
 
     /// A UDP socket the caller should close now: it has carried its share
     /// of queries (`Config::queries_per_socket`) and none waits on it any
-    /// more (S28). Answers arriving on it later would be late anyway.
+    /// more, or nothing at all is in flight, so that an idle driver keeps
+    /// no port open (S28). Answers arriving on it later would be late
+    /// anyway; the next query opens a new socket.
     pub fn poll_close_socket(&mut self) -> Option<SocketId> {
         self.scheduler.poll_close_socket()
     }

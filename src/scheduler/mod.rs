@@ -362,6 +362,13 @@ impl Scheduler {
         {
             self.start(next, self.now, rng);
         }
+        // The end of every input: with nothing in flight or in line, every
+        // socket goes back to the driver, so an idle one keeps no port
+        // open (S28). Within an input a resolution asks its next questions
+        // before this, so moving on from SRV to addresses keeps its socket.
+        if self.by_wire.is_empty() && self.waiting.is_empty() {
+            self.sockets.close_all();
+        }
     }
 
     /// Where answers to `sent` are looked up.

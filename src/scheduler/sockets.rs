@@ -108,6 +108,14 @@ impl Sockets {
         }
     }
 
+    /// Nothing is in flight: every open socket is to be closed, and the
+    /// next query opens a new one.
+    pub(crate) fn close_all(&mut self) {
+        self.current = [None, None];
+        let open = core::mem::take(&mut self.open);
+        self.closes.extend(open.into_keys());
+    }
+
     pub(crate) fn poll_close(&mut self) -> Option<SocketId> {
         self.closes.pop_front()
     }

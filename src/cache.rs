@@ -35,7 +35,6 @@
 //! entry found by a lookup is dropped there; nothing scans the cache.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::hash::BuildHasher;
 use core::mem::size_of;
@@ -48,9 +47,9 @@ use hickory_proto::rr::{Name, RecordType};
 
 use crate::config::CacheConfig;
 use crate::srv::SrvRecord;
+use crate::srv::glue;
 use crate::time::Instant;
 use crate::wire::message::{Absence, Found, Records, Reply};
-use crate::wire::name::same_name;
 
 /// What an entry holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -211,29 +210,6 @@ impl Data {
             Data::Absent(_) => 0,
         }
     }
-}
-
-/// The additional addresses that belong to a target of `records`, each
-/// with that record's index. A few are matched by scanning; a hostile
-/// section of hundreds through an index, so it costs n log n, not n × m.
-fn glue(records: &[SrvRecord], additional: &[(Name, IpAddr)]) -> Box<[(u16, IpAddr)]> {
-    let index: Option<BTreeMap<&Name, usize>> = (additional.len() > 32).then(|| {
-        let mut index = BTreeMap::new();
-        for (i, r) in records.iter().enumerate().rev() {
-            index.insert(&r.target, i);
-        }
-        index
-    });
-    additional
-        .iter()
-        .filter_map(|(owner, ip)| {
-            let i = match &index {
-                Some(index) => *index.get(owner)?,
-                None => records.iter().position(|r| same_name(&r.target, owner))?,
-            };
-            Some((u16::try_from(i).ok()?, *ip))
-        })
-        .collect()
 }
 
 /// Seconds as a duration, the clamps applied, or `None` for "do not
@@ -467,7 +443,7 @@ impl Cache {
                     .map_or(now, |glue_expires| glue_expires.min(records_expire));
                 let set = SrvEntry {
                     records: records.clone().into_boxed_slice(),
-                    additional: glue(records, additional),
+                    additional: glue(records, additional).into_boxed_slice(),
                     additional_expires,
                 };
                 (Data::Srv(Box::new(set)), records_expire)

@@ -20,9 +20,8 @@ use crate::cache::{Cache, Data, Key, SrvEntry};
 use crate::config::Config;
 use crate::event::{Answer, Via};
 use crate::resolver::plan::{endpoint, order_addresses};
-use crate::srv::order_indices;
+use crate::srv::{first_of_target, order_indices};
 use crate::time::Instant;
-use crate::wire::name::same_name;
 
 /// Larger sets, and targets with more addresses, go through the plan,
 /// whose costs stay n log n.
@@ -58,25 +57,19 @@ pub(crate) fn answer<R: CryptoRng + ?Sized>(
     {
         return None;
     }
-    // The records the glue belongs to (the first with each target name).
-    let mut glued: Vec<u16> = Vec::new();
-    for (i, _) in glue {
-        if !glued.contains(i) {
-            glued.push(*i);
-        }
-    }
+    // S14: where the glue of each record's target is filed, as the cache
+    // filed it and the plan reads it.
+    let first = first_of_target(records);
     // Each record's addresses and the TTL left of their entries, found
     // before anything is drawn. (Targets `max_endpoints` leaves out need
     // not be cached for the plan; here they must, which only makes the
     // short cut rarer.)
     let mut found = [(Addresses::Glue(0), u32::MAX); MAX_RECORDS];
     for (j, record) in records.iter().enumerate() {
-        // S14: glue of a record with the same target name serves it too.
-        let by_glue = glued.iter().find(|&&i| {
-            usize::from(i) == j || same_name(&records[usize::from(i)].target, &record.target)
-        });
-        if let Some(&i) = by_glue {
-            found[j] = (Addresses::Glue(i), u32::MAX);
+        // At most 16 records: the index fits.
+        let filed = first[j] as u16;
+        if glue.iter().any(|&(i, _)| i == filed) {
+            found[j] = (Addresses::Glue(filed), u32::MAX);
             continue;
         }
         let (mut slots, mut left) = ([0; 2], u32::MAX);

@@ -23,12 +23,11 @@ use crate::scheduler::sockets::SocketId;
 use crate::scheduler::timer::Timers;
 use crate::scheduler::{Ended, Outcome, QuestionId, Scheduler, Transmit};
 use crate::service::{Protocol, domain_name, service_owner};
-use crate::srv::{SrvOrder, SrvRecord, order_srv};
+use crate::srv::{SrvOrder, SrvRecord, addresses_of_targets, order_srv};
 use crate::stats::Stats;
 use crate::time::Instant;
 use crate::uri::Uri;
 use crate::wire::message::{Found, Records};
-use crate::wire::name::same_name;
 use plan::{
     Combine, Family, FoundSet, Lookup, LookupState, Place, Resolution, SrvOutcome, Stage, Step,
     Target, first_listings,
@@ -940,30 +939,14 @@ impl<R: CryptoRng> Resolver<R> {
         now: Instant,
     ) {
         // S14: additional-section addresses only when the owner is exactly
-        // the target (names compare case-insensitively). Comparing each
-        // target with each record is cheapest for the few records a real
-        // answer carries; a section of hundreds gets an index, so a hostile
-        // one costs n log n, not targets × records.
-        let index = (additional.len() > 32).then(|| {
-            let mut index: BTreeMap<&Name, Vec<IpAddr>> = BTreeMap::new();
-            for (owner, ip) in additional {
-                index.entry(owner).or_default().push(*ip);
-            }
-            index
-        });
+        // the target, the rule the cache and the short cut share.
+        let (records, services): (Vec<SrvRecord>, Vec<Option<Name>>) = records.into_iter().unzip();
+        let glued = addresses_of_targets(&records, additional);
         let mut targets: Vec<Target> = records
             .into_iter()
-            .map(|(record, service)| {
-                let ips: Vec<IpAddr> = match &index {
-                    Some(index) => index.get(&record.target).cloned().unwrap_or_default(),
-                    None => additional
-                        .iter()
-                        .filter(|(owner, _)| same_name(owner, &record.target))
-                        .map(|(_, ip)| *ip)
-                        .collect(),
-                };
-                Target::new(record, service, ips)
-            })
+            .zip(services)
+            .zip(glued)
+            .map(|((record, service), ips)| Target::new(record, service, ips))
             .collect();
         for (i, target) in targets.iter_mut().enumerate() {
             if !target.needs_lookup() {

@@ -317,19 +317,24 @@ pub(crate) fn glue(records: &[SrvRecord], additional: &[(Name, IpAddr)]) -> Vec<
 pub(crate) fn first_of_target(records: &[SrvRecord]) -> Vec<usize> {
     if records.len() <= 16 {
         return (0..records.len())
-            .map(|j| {
-                let target = &records[j].target;
-                records[..j]
-                    .iter()
-                    .position(|r| same_name(&r.target, target))
-                    .unwrap_or(j)
-            })
+            .map(|j| first_with_target(records, j))
             .collect();
     }
     let mut first: BTreeMap<&Name, usize> = BTreeMap::new();
     (0..records.len())
         .map(|j| *first.entry(&records[j].target).or_insert(j))
         .collect()
+}
+
+/// The index of the first record with the same target as record `j`: a
+/// scan, for the few records of a real answer ([`first_of_target`] takes a
+/// map for many).
+pub(crate) fn first_with_target(records: &[SrvRecord], j: usize) -> usize {
+    let target = &records[j].target;
+    records[..j]
+        .iter()
+        .position(|r| same_name(&r.target, target))
+        .unwrap_or(j)
 }
 
 /// Each record's additional-section addresses (S14), in the section's

@@ -20,7 +20,7 @@ use crate::cache::{Cache, Data, Key, SrvEntry};
 use crate::config::Config;
 use crate::event::{Answer, Via};
 use crate::resolver::plan::{endpoint, order_addresses};
-use crate::srv::{first_of_target, order_indices};
+use crate::srv::{first_with_target, order_indices};
 use crate::time::Instant;
 
 /// Larger sets, and targets with more addresses, go through the plan,
@@ -57,17 +57,16 @@ pub(crate) fn answer<R: CryptoRng + ?Sized>(
     {
         return None;
     }
-    // S14: where the glue of each record's target is filed, as the cache
-    // filed it and the plan reads it.
-    let first = first_of_target(records);
     // Each record's addresses and the TTL left of their entries, found
     // before anything is drawn. (Targets `max_endpoints` leaves out need
     // not be cached for the plan; here they must, which only makes the
     // short cut rarer.)
     let mut found = [(Addresses::Glue(0), u32::MAX); MAX_RECORDS];
     for (j, record) in records.iter().enumerate() {
-        // At most 16 records: the index fits.
-        let filed = first[j] as u16;
+        // S14: where the glue of the record's target is filed, as the
+        // cache filed it and the plan reads it. At most 16 records: the
+        // index fits.
+        let filed = first_with_target(records, j) as u16;
         if glue.iter().any(|&(i, _)| i == filed) {
             found[j] = (Addresses::Glue(filed), u32::MAX);
             continue;

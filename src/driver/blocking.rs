@@ -545,6 +545,28 @@ pub struct Connected {
 /// until then, or until every attempt failed or `config.timeout` passed:
 /// the inner error names every attempt and how it failed. The outer one is
 /// the poll's own failure.
+///
+/// ```
+/// # use std::net::TcpListener;
+/// # let listener = TcpListener::bind("127.0.0.1:0")?; // a server on loopback
+/// # let port = listener.local_addr()?.port();
+/// # let zone = format!("$ORIGIN loop.example.\n$TTL 60\n@ IN SOA ns hostmaster 1 3600 600 86400 60\n\
+/// #     @ IN NS ns\nns IN A 127.0.0.53\n_im._xmpp IN SRV 0 0 {port} chat\nchat IN A 127.0.0.1\n");
+/// # let server = impp_test_support::zone_server::start(&[("loop.example.", &zone)]);
+/// use impp_resolver::connect::ConnectConfig;
+/// use impp_resolver::{Config, Protocol, Uri, blocking};
+///
+/// let config = Config {
+///     servers: vec![server], // a DNS server on loopback, whose every address is loopback
+///     ..Config::default()
+/// };
+/// let uri: Uri = "im:alice@loop.example".parse()?;
+/// let answer = blocking::resolve_uri(config, &uri, &[Protocol::XMPP], None)?;
+/// let connected = blocking::connect(&answer, &ConnectConfig::default())??;
+/// println!("connected to {} at {}", connected.endpoint.target, connected.addr);
+/// # assert_eq!(connected.addr.port(), port);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn connect(
     answer: &Answer,
     config: &ConnectConfig,

@@ -260,18 +260,21 @@ fn connect(answer: &Answer, timeout: Duration, asynchronous: bool) -> ExitCode {
         };
         runtime
             .block_on(impp_resolver::tokio::connect(answer, &config))
-            .map(|c| (c.endpoint.target, c.addr))
+            .map(|c| (c.endpoint, c.addr))
     } else {
         match blocking::connect(answer, &config) {
-            Ok(result) => result.map(|c| (c.endpoint.target, c.addr)),
+            Ok(result) => result.map(|c| (c.endpoint, c.addr)),
             Err(e) => return fail("io", e),
         }
     };
     match connected {
-        Ok((target, addr)) => {
-            let target = target.to_ascii();
-            let target = target.strip_suffix('.').unwrap_or(&target);
-            println!("connected {target} {} {}", addr.ip(), addr.port());
+        Ok((endpoint, addr)) => {
+            println!(
+                "connected {} {} {}",
+                endpoint.host(),
+                addr.ip(),
+                addr.port()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => fail("connect", e),

@@ -25,7 +25,7 @@ use core::time::Duration;
 
 use hickory_proto::rr::Name;
 
-use crate::event::{Answer, Endpoint, Progress};
+use crate::event::{Answer, Endpoint, Progress, host};
 use crate::time::Instant;
 
 /// How connection attempts are paced (S29).
@@ -237,8 +237,7 @@ impl fmt::Display for ConnectError {
             return f.write_str("no address to connect to");
         }
         for (i, a) in self.attempts.iter().enumerate() {
-            let target = a.target.to_ascii();
-            let target = target.strip_suffix('.').unwrap_or(&target);
+            let target = host(&a.target);
             let sep = if i == 0 { "" } else { ", " };
             write!(f, "{sep}{target} {} {}", a.addr, a.failure)?;
         }

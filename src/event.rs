@@ -1,6 +1,7 @@
 //! What a resolution hands back: its id, its endpoints and where they came
 //! from, and the one event that ends it (SPEC S13, S17).
 
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 use core::net::IpAddr;
@@ -33,13 +34,31 @@ pub struct Endpoint {
     pub service: Option<Name>,
 }
 
+impl Endpoint {
+    /// The target as a user should see it, in one spelling everywhere
+    /// (this crate's `Display`s, `resolve`, connect errors): as it goes on
+    /// the wire, in ASCII (an `xn--` label is never shown decoded), without
+    /// the trailing dot. `target` itself is the absolute name.
+    pub fn host(&self) -> String {
+        host(&self.target)
+    }
+}
+
+/// [`Endpoint::host`] for any name.
+pub(crate) fn host(name: &Name) -> String {
+    let mut text = name.to_ascii();
+    if text.len() > 1 && text.ends_with('.') {
+        text.pop();
+    }
+    text
+}
+
 /// One line, as the `resolve` example prints it:
 /// `<priority> <weight> <port> <target> <addr>[,<addr>...]`, the target
 /// without its trailing dot, `-` for no addresses.
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let target = self.target.to_ascii();
-        let target = target.strip_suffix('.').unwrap_or(&target);
+        let target = self.host();
         write!(
             f,
             "{} {} {} {target} ",
@@ -166,6 +185,23 @@ mod tests {
     use super::*;
     use alloc::format;
     use alloc::vec;
+
+    #[test]
+    fn a_target_has_one_spelling_ascii_without_the_root_dot() {
+        let name = |s: &str| Name::from_ascii(s).unwrap();
+        assert_eq!(host(&name("a.example.test.")), "a.example.test");
+        assert_eq!(host(&name("xn--zz-zzz.example.")), "xn--zz-zzz.example");
+        assert_eq!(host(&Name::root()), ".");
+        let endpoint = Endpoint {
+            priority: 0,
+            weight: 0,
+            port: 5222,
+            target: name("a.example.test."),
+            addresses: Vec::new(),
+            service: None,
+        };
+        assert!(format!("{endpoint}").contains(&endpoint.host()));
+    }
 
     #[test]
     fn endpoints_print_as_resolve_lines() {

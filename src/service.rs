@@ -6,7 +6,7 @@ use core::fmt;
 
 use hickory_proto::rr::Name;
 
-use crate::uri::{Scheme, hyphen_at_edge};
+use crate::uri::hyphen_at_edge;
 
 /// A protocol label such as `_xmpp` or `_sip` (RFC 3861 §3, S6).
 ///
@@ -111,12 +111,6 @@ fn check_label(label: &str) -> Result<(), NameError> {
     Ok(())
 }
 
-/// The absolute SRV owner name for one scheme, protocol and domain (S6):
-/// `_im._xmpp.example.com.` for `(Scheme::Im, Protocol::XMPP, "example.com")`.
-pub fn srv_name(scheme: Scheme, protocol: &Protocol, domain: &str) -> Result<Name, NameError> {
-    service_name(scheme.service_label(), protocol.as_str(), domain)
-}
-
 /// The absolute RFC 2782 owner name `_service._proto.name.` (S8), such as
 /// `_xmpp-server._tcp.example.com.`. The domain is always taken as absolute:
 /// there is no search list (S5).
@@ -161,13 +155,14 @@ pub(crate) fn domain_name(domain: &str) -> Result<Name, NameError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::uri::Scheme;
     use alloc::string::ToString;
 
     #[test]
     fn owner_names_for_both_schemes() {
-        let n = srv_name(Scheme::Im, &Protocol::XMPP, "example.com").unwrap();
+        let n = service_name(Scheme::Im.service_label(), "_xmpp", "example.com").unwrap();
         assert_eq!(n.to_string(), "_im._xmpp.example.com.");
-        let n = srv_name(Scheme::Pres, &Protocol::SIP, "Example.ORG").unwrap();
+        let n = service_name(Scheme::Pres.service_label(), "_sip", "Example.ORG").unwrap();
         assert_eq!(n.to_string(), "_pres._sip.Example.ORG.");
         assert!(n.is_fqdn());
     }
@@ -212,7 +207,7 @@ mod tests {
         let label = "a".repeat(63);
         let domain = [&label[..]; 4].join(".");
         assert_eq!(
-            srv_name(Scheme::Im, &Protocol::XMPP, &domain),
+            service_name("_im", "_xmpp", &domain),
             Err(NameError::NameTooLong)
         );
     }

@@ -19,9 +19,7 @@ use mio::{Events, Interest, Poll, Token};
 use hickory_proto::rr::Name;
 
 use super::{READ_BUDGET, STREAM_READ_BUDGET, bind_udp};
-use crate::connect::{
-    AttemptId, ConnectAction, ConnectConfig, ConnectError, ConnectOutcome, Connector,
-};
+use crate::connect::{AttemptId, ConnectAction, ConnectConfig, ConnectOutcome, Connector};
 use crate::{
     Answer, Clock, Config, DefaultRng, DriverError, Endpoint, Error, Event, Protocol, ResolutionId,
     Resolver, SocketId, StartError, Uri, os_rng,
@@ -109,7 +107,7 @@ impl Client {
     /// ([`system_servers`]; for the system's options too, pass
     /// [`system_config`]). Fails when no socket or no OS randomness can be
     /// had.
-    pub fn new(mut config: Config) -> io::Result<Client> {
+    pub fn new(mut config: Config) -> std::io::Result<Client> {
         if config.servers.is_empty() {
             config.servers = system_servers()?;
         }
@@ -159,7 +157,7 @@ impl Client {
     /// meanwhile. `Err` on a socket error, or with
     /// [`io::ErrorKind::InvalidInput`] when `id` is not in flight here and
     /// its result was already taken (or it never started here).
-    pub fn wait(&mut self, id: ResolutionId) -> io::Result<Result<Answer, Error>> {
+    pub fn wait(&mut self, id: ResolutionId) -> std::io::Result<Result<Answer, crate::Error>> {
         loop {
             self.flush();
             if let Some(result) = self.ended.remove(&id) {
@@ -563,14 +561,14 @@ pub struct Connected {
 /// let uri: Uri = "im:alice@loop.example".parse()?;
 /// let answer = blocking::resolve_uri(config, &uri, &[Protocol::XMPP], None)?;
 /// let connected = blocking::connect(&answer, &ConnectConfig::default())??;
-/// println!("connected to {} at {}", connected.endpoint.target, connected.addr);
+/// println!("connected to {} at {}", connected.endpoint.host(), connected.addr);
 /// # assert_eq!(connected.addr.port(), port);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn connect(
     answer: &Answer,
     config: &ConnectConfig,
-) -> io::Result<Result<Connected, ConnectError>> {
+) -> std::io::Result<Result<Connected, crate::connect::ConnectError>> {
     let clock = Clock::new();
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(16);

@@ -9,7 +9,6 @@ use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use crate::connect::ConnectError;
 use crate::{Config, Error, StartError, Transport};
 
 pub mod blocking;
@@ -43,13 +42,13 @@ pub const RESOLV_CONF: &str = "/etc/resolv.conf";
 
 /// The system's DNS servers: the `nameserver` lines of `/etc/resolv.conf`
 /// (parsed by the `resolv-conf` crate), on port 53.
-pub fn system_servers() -> io::Result<Vec<SocketAddr>> {
+pub fn system_servers() -> std::io::Result<Vec<SocketAddr>> {
     servers_from_resolv_conf(&std::fs::read(RESOLV_CONF)?)
 }
 
 /// The system's configuration: [`config_from_resolv_conf`] of
 /// `/etc/resolv.conf`.
-pub fn system_config() -> io::Result<Config> {
+pub fn system_config() -> std::io::Result<Config> {
     config_from_resolv_conf(&std::fs::read(RESOLV_CONF)?)
 }
 
@@ -69,7 +68,7 @@ pub fn system_config() -> io::Result<Config> {
 /// `timeout:5` and `attempts:2` are the C library's defaults and cannot be
 /// told from an absent option, so they leave the machine's own defaults
 /// (2 s; 16 rounds, bounded by the deadline) in place.
-pub fn config_from_resolv_conf(text: &[u8]) -> io::Result<Config> {
+pub fn config_from_resolv_conf(text: &[u8]) -> std::io::Result<Config> {
     let conf = parse_resolv_conf(text)?;
     let defaults = resolv_conf::Config::new();
     let mut config = Config {
@@ -106,7 +105,7 @@ fn servers_of(conf: &resolv_conf::Config) -> Vec<SocketAddr> {
 
 /// The servers a `resolv.conf` text names, on port 53; the local host's when
 /// it names none (as the C library does).
-pub fn servers_from_resolv_conf(text: &[u8]) -> io::Result<Vec<SocketAddr>> {
+pub fn servers_from_resolv_conf(text: &[u8]) -> std::io::Result<Vec<SocketAddr>> {
     Ok(servers_of(&parse_resolv_conf(text)?))
 }
 
@@ -114,16 +113,16 @@ pub fn servers_from_resolv_conf(text: &[u8]) -> io::Result<Vec<SocketAddr>> {
 /// could not produce an [`Answer`](crate::Answer), or a connection to one.
 #[derive(Debug)]
 pub enum DriverError {
-    /// The resolution could not start.
-    Start(StartError),
-    /// The resolution itself failed.
-    Resolve(Error),
+    /// The resolution could not start: the resolver's [`crate::StartError`].
+    Start(crate::StartError),
+    /// The resolution itself failed: the resolver's [`crate::Error`].
+    Resolve(crate::Error),
     /// A socket, the system configuration or the OS random source failed,
-    /// or the driver stopped.
+    /// or the driver stopped: a [`std::io::Error`].
     Io(std::io::Error),
     /// Resolved, but no connection attempt succeeded (S29): each one, and
-    /// how it failed.
-    Connect(ConnectError),
+    /// how it failed, a [`crate::connect::ConnectError`].
+    Connect(crate::connect::ConnectError),
 }
 
 impl core::fmt::Display for DriverError {

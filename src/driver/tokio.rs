@@ -117,7 +117,7 @@ impl Client {
     /// `config.servers`, the system's
     /// ([`blocking::system_servers`](crate::blocking::system_servers)).
     /// Fails outside a runtime, or when no OS randomness can be had.
-    pub fn new(mut config: Config) -> io::Result<Client> {
+    pub fn new(mut config: Config) -> std::io::Result<Client> {
         let runtime = ::tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
         if config.servers.is_empty() {
             config.servers = super::system_servers()?;
@@ -145,7 +145,7 @@ impl Client {
 
     /// A client for the system's servers and options
     /// ([`blocking::system_config`](crate::blocking::system_config)).
-    pub fn from_system() -> io::Result<Client> {
+    pub fn from_system() -> std::io::Result<Client> {
         Client::new(super::system_config()?)
     }
 
@@ -202,12 +202,12 @@ impl Client {
     }
 
     /// The machine's counters, as [`Resolver::stats`].
-    pub async fn stats(&self) -> io::Result<Stats> {
+    pub async fn stats(&self) -> std::io::Result<Stats> {
         Ok(self.inspect().await?.0)
     }
 
     /// Resolutions in flight, as [`Resolver::resolutions_in_flight`].
-    pub async fn resolutions_in_flight(&self) -> io::Result<usize> {
+    pub async fn resolutions_in_flight(&self) -> std::io::Result<usize> {
         Ok(self.inspect().await?.1)
     }
 
@@ -261,7 +261,10 @@ pub struct Connected {
 /// task's worth of `TcpStream::connect`, the losers are dropped (closed)
 /// when one wins, and the error names every attempt. Dropping the future
 /// drops every attempt.
-pub async fn connect(answer: &Answer, config: &ConnectConfig) -> Result<Connected, ConnectError> {
+pub async fn connect(
+    answer: &Answer,
+    config: &ConnectConfig,
+) -> Result<Connected, crate::connect::ConnectError> {
     let clock = Clock::new();
     let mut connector = Connector::new(answer, config, clock.now());
     let mut attempts = ::tokio::task::JoinSet::new();

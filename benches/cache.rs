@@ -76,7 +76,7 @@ fn ours(server: SocketAddr, n: u32) -> (Vec<f64>, Vec<f64>) {
     socket
         .set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
-    r.resolve_uri(&uri, &xmpp, None, clock.now()).unwrap();
+    r.resolve_uri(clock.now(), &uri, &xmpp, None).unwrap();
     let mut buf = [0u8; 4096];
     let mut id = SocketId(0);
     let warm = loop {
@@ -106,7 +106,7 @@ fn ours(server: SocketAddr, n: u32) -> (Vec<f64>, Vec<f64>) {
     let by_uri = (0..3)
         .map(|_| {
             cpu_per_call(n, || {
-                r.resolve_uri(&uri, &xmpp, None, now).unwrap();
+                r.resolve_uri(now, &uri, &xmpp, None).unwrap();
                 check(&mut r);
             })
         })
@@ -115,7 +115,7 @@ fn ours(server: SocketAddr, n: u32) -> (Vec<f64>, Vec<f64>) {
     let by_srv = (0..3)
         .map(|_| {
             cpu_per_call(n, || {
-                r.resolve_srv(&owner, now).unwrap();
+                r.resolve_srv(now, &owner).unwrap();
                 check(&mut r);
             })
         })
@@ -172,7 +172,7 @@ fn bytes_per_srv_set() -> (usize, usize) {
     };
     let mut r = Resolver::new(config, ChaCha20Rng::seed_from_u64(1));
     let owner = impp_resolver::proto::rr::Name::from_ascii("_im._xmpp.cache.example.").unwrap();
-    r.resolve_srv(&owner, Instant::ZERO).unwrap();
+    r.resolve_srv(Instant::ZERO, &owner).unwrap();
     let t = r.poll_transmit().unwrap();
     let q = Message::from_vec(&t.payload).unwrap();
     let mut m = Message::new(q.metadata.id, MessageType::Response, OpCode::Query);
@@ -246,7 +246,7 @@ fn eviction(names: usize, capacity: usize, accesses: usize, s: f64) -> (f64, f64
         .collect();
     let mut hits = 0;
     for &i in &trace {
-        r.resolve_srv(&owners[i], Instant::ZERO).unwrap();
+        r.resolve_srv(Instant::ZERO, &owners[i]).unwrap();
         if let Some(t) = r.poll_transmit() {
             r.handle_datagram(
                 Instant::ZERO,

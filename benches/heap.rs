@@ -58,7 +58,7 @@ fn main() {
         let mut r = Resolver::new(config, ChaCha20Rng::seed_from_u64(1));
         let before = LIVE.load(Ordering::Relaxed);
         for uri in &uris {
-            r.resolve_uri(uri, &[Protocol::XMPP], None, Instant::ZERO)
+            r.resolve_uri(Instant::ZERO, uri, &[Protocol::XMPP], None)
                 .unwrap();
             // The caller sends it; the payload's memory is the caller's.
             drop(r.poll_transmit());

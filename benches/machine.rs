@@ -132,7 +132,7 @@ fn one_resolution(
     srv: &mut [u8],
     addresses: &mut HashMap<Vec<u8>, Vec<u8>>,
 ) -> Event {
-    r.resolve_uri(uri, &[Protocol::XMPP], None, Instant::ZERO)
+    r.resolve_uri(Instant::ZERO, uri, &[Protocol::XMPP], None)
         .unwrap();
     let query = r.poll_transmit().unwrap();
     answer_to(r, &query, srv);
@@ -202,7 +202,7 @@ fn run_in_flight(uris: &[Uri], answers: &mut [Vec<u8>]) -> Duration {
     let start = StdInstant::now();
     let mut queries = Vec::with_capacity(answers.len());
     for uri in uris {
-        r.resolve_uri(uri, &[Protocol::XMPP], None, Instant::ZERO)
+        r.resolve_uri(Instant::ZERO, uri, &[Protocol::XMPP], None)
             .unwrap();
         // Only the first resolution of a domain sends a query (S24).
         queries.extend(r.poll_transmit());

@@ -205,7 +205,7 @@ fn run(
     let mut pending = BTreeMap::new();
     let mut results: Vec<Option<Result<Answer, ErrorLine>>> = vec![None; uris.len()];
     for (i, (_, uri)) in uris.iter().enumerate() {
-        match resolver.resolve_uri(uri, &protocols, None, clock.now()) {
+        match resolver.resolve_uri(clock.now(), uri, &protocols, None) {
             Ok(id) => {
                 pending.insert(id, i);
             }

@@ -327,9 +327,9 @@ pub struct Connector {
 
 impl Connector {
     /// A connector for `answer`'s endpoints, starting its first attempt now.
-    pub fn new(answer: &Answer, config: &ConnectConfig, now: Instant) -> Connector {
-        let mut connector = Connector::waiting(config, now);
-        connector.handle_resolved(answer, now);
+    pub fn new(now: Instant, answer: &Answer, config: &ConnectConfig) -> Connector {
+        let mut connector = Connector::waiting(now, config);
+        connector.handle_resolved(now, answer);
         connector
     }
 
@@ -340,7 +340,7 @@ impl Connector {
     /// failure ([`handle_unresolved`](Self::handle_unresolved)). The first
     /// attempt starts as soon as the first endpoint's addresses are known;
     /// the deadline runs from now.
-    pub fn waiting(config: &ConnectConfig, now: Instant) -> Connector {
+    pub fn waiting(now: Instant, config: &ConnectConfig) -> Connector {
         Connector {
             candidates: Vec::new(),
             attempts: Vec::new(),
@@ -363,7 +363,7 @@ impl Connector {
 
     /// What the resolver knows of one endpoint so far (S29: connecting may
     /// start before every target is resolved).
-    pub fn handle_progress(&mut self, progress: &Progress, now: Instant) {
+    pub fn handle_progress(&mut self, now: Instant, progress: &Progress) {
         if self.ended || self.resolved {
             return;
         }
@@ -375,7 +375,7 @@ impl Connector {
     }
 
     /// The resolution ended with `answer`: every endpoint is known.
-    pub fn handle_resolved(&mut self, answer: &Answer, now: Instant) {
+    pub fn handle_resolved(&mut self, now: Instant, answer: &Answer) {
         if self.ended {
             return;
         }
@@ -537,7 +537,7 @@ impl Connector {
     /// Attempt `id` connected. The first to do so wins; any later success
     /// (of an attempt already cancelled) is ignored, and the caller closes
     /// it as the `Cancel` said.
-    pub fn handle_connected(&mut self, id: AttemptId, _now: Instant) {
+    pub fn handle_connected(&mut self, _now: Instant, id: AttemptId) {
         if self.ended || self.attempts.get(id.0) != Some(&State::Open) {
             return;
         }
@@ -552,7 +552,7 @@ impl Connector {
     }
 
     /// Attempt `id` failed: the next one starts at once.
-    pub fn handle_failed(&mut self, id: AttemptId, failure: AttemptFailure, now: Instant) {
+    pub fn handle_failed(&mut self, now: Instant, id: AttemptId, failure: AttemptFailure) {
         if self.ended || self.attempts.get(id.0) != Some(&State::Open) {
             return;
         }

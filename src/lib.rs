@@ -48,7 +48,7 @@
 //! let uri: Uri = "im:alice@example.com".parse().unwrap();
 //! let now = Instant::ZERO;
 //! let id = resolver
-//!     .resolve_uri(&uri, &[Protocol::XMPP, Protocol::SIP], None, now)
+//!     .resolve_uri(now, &uri, &[Protocol::XMPP, Protocol::SIP], None)
 //!     .unwrap();
 //!
 //! // Send what the machine asks for (here: the two SRV queries)...

@@ -201,7 +201,7 @@ fn nxdomain_through_a_cname_belongs_to_the_chains_last_name() {
     // Both names are answered from memory now: the alias by its link, the
     // last name by the NXDOMAIN.
     for owner in ["_im._xmpp.example.com.", "gone.example.net."] {
-        sim.resolver.resolve_srv(&name(owner), at(1.0)).unwrap();
+        sim.resolver.resolve_srv(at(1.0), &name(owner)).unwrap();
         assert!(
             matches!(
                 sim.resolver.poll_event(),
@@ -215,7 +215,7 @@ fn nxdomain_through_a_cname_belongs_to_the_chains_last_name() {
     }
     // A name the chain did not pass through is not.
     sim.resolver
-        .resolve_srv(&name("_im._xmpp.gone.example.net."), at(1.0))
+        .resolve_srv(at(1.0), &name("_im._xmpp.gone.example.net."))
         .unwrap();
     assert!(sim.resolver.poll_event().is_none());
     assert_eq!(sim.asked.len(), 2);
@@ -622,7 +622,7 @@ fn a_whole_hit_answers_as_the_plan_would() {
             let start = |sim: &mut Sim| {
                 if merged {
                     let now = sim.now;
-                    sim.resolver.resolve_srv_set(&owners, now).unwrap();
+                    sim.resolver.resolve_srv_set(now, &owners).unwrap();
                 } else {
                     sim.start(URI, protocols, None);
                 }

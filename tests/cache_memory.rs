@@ -75,7 +75,7 @@ fn a_million_names_stay_within_the_byte_bound() {
     let mut peak_entries = 0;
     for i in 0..names {
         let owner = Name::from_ascii(format!("_xmpp-server._tcp.d{i}.example.")).unwrap();
-        r.resolve_srv(&owner, Instant::ZERO).unwrap();
+        r.resolve_srv(Instant::ZERO, &owner).unwrap();
         let t = r.poll_transmit().unwrap();
         let socket = t.socket.unwrap_or(FIRST_SOCKET);
         r.handle_datagram(

@@ -42,7 +42,7 @@ fn a_silent_ipv6_address_gets_the_ipv4_one_started_beside_it_at_250_ms() {
         5222,
         &["::1", "127.0.0.1"],
     )]);
-    let mut c = Connector::new(&a, &ConnectConfig::default(), ms(0));
+    let mut c = Connector::new(ms(0), &a, &ConnectConfig::default());
     assert_eq!(
         actions(&mut c),
         [connect(0, "xmpp.example.com.", "[::1]:5222")]
@@ -55,7 +55,7 @@ fn a_silent_ipv6_address_gets_the_ipv4_one_started_beside_it_at_250_ms() {
         actions(&mut c),
         [connect(1, "xmpp.example.com.", "127.0.0.1:5222")]
     );
-    c.handle_connected(AttemptId(1), ms(251));
+    c.handle_connected(ms(251), AttemptId(1));
     // The winner ends it; the IPv6 attempt still open is cancelled.
     assert_eq!(actions(&mut c), [ConnectAction::Cancel(AttemptId(0))]);
     assert_eq!(
@@ -77,12 +77,12 @@ fn a_refused_first_target_moves_to_the_second_at_once() {
         endpoint("a.example.com.", 5222, &["127.0.0.1"]),
         endpoint("b.example.com.", 5223, &["127.0.0.2"]),
     ]);
-    let mut c = Connector::new(&a, &ConnectConfig::default(), ms(0));
+    let mut c = Connector::new(ms(0), &a, &ConnectConfig::default());
     assert_eq!(
         actions(&mut c),
         [connect(0, "a.example.com.", "127.0.0.1:5222")]
     );
-    c.handle_failed(AttemptId(0), AttemptFailure::Refused, ms(3));
+    c.handle_failed(ms(3), AttemptId(0), AttemptFailure::Refused);
     assert_eq!(
         actions(&mut c),
         [connect(1, "b.example.com.", "127.0.0.2:5223")]
@@ -97,11 +97,11 @@ fn when_every_attempt_fails_the_error_names_each() {
         endpoint("a.example.com.", 5222, &["::1", "127.0.0.1"]),
         endpoint("b.example.com.", 5222, &["127.0.0.2"]),
     ]);
-    let mut c = Connector::new(&a, &ConnectConfig::default(), ms(0));
-    c.handle_failed(AttemptId(0), AttemptFailure::Unreachable, ms(1));
-    c.handle_failed(AttemptId(1), AttemptFailure::Refused, ms(2));
+    let mut c = Connector::new(ms(0), &a, &ConnectConfig::default());
+    c.handle_failed(ms(1), AttemptId(0), AttemptFailure::Unreachable);
+    c.handle_failed(ms(2), AttemptId(1), AttemptFailure::Refused);
     assert!(c.poll_outcome().is_none(), "one attempt still open");
-    c.handle_failed(AttemptId(2), AttemptFailure::Refused, ms(3));
+    c.handle_failed(ms(3), AttemptId(2), AttemptFailure::Refused);
     let Some(ConnectOutcome::Failed(error)) = c.poll_outcome() else {
         panic!("failed")
     };
@@ -121,9 +121,9 @@ fn a_success_after_its_attempt_was_cancelled_is_ignored() {
         5222,
         &["127.0.0.1", "127.0.0.2"],
     )]);
-    let mut c = Connector::new(&a, &ConnectConfig::default(), ms(0));
+    let mut c = Connector::new(ms(0), &a, &ConnectConfig::default());
     c.handle_timeout(ms(250));
-    c.handle_connected(AttemptId(1), ms(260));
+    c.handle_connected(ms(260), AttemptId(1));
     actions(&mut c);
     let won = c.poll_outcome();
     assert!(matches!(
@@ -134,8 +134,8 @@ fn a_success_after_its_attempt_was_cancelled_is_ignored() {
         })
     ));
     // The cancelled first attempt completes anyway: nothing changes.
-    c.handle_connected(AttemptId(0), ms(270));
-    c.handle_failed(AttemptId(1), AttemptFailure::Other, ms(271));
+    c.handle_connected(ms(270), AttemptId(0));
+    c.handle_failed(ms(271), AttemptId(1), AttemptFailure::Other);
     assert!(actions(&mut c).is_empty());
     assert_eq!(c.poll_outcome(), None);
 }
@@ -151,7 +151,7 @@ fn the_deadline_ends_everything() {
         timeout: Duration::from_millis(400),
         ..ConnectConfig::default()
     };
-    let mut c = Connector::new(&a, &config, ms(0));
+    let mut c = Connector::new(ms(0), &a, &config);
     let mut now = ms(0);
     while let Some(due) = c.poll_timeout() {
         assert!(due <= ms(400), "nothing after the deadline: {due:?}");
@@ -180,7 +180,7 @@ fn the_deadline_ends_everything() {
 #[test]
 fn nothing_to_try_fails_at_once_and_the_delay_is_kept_in_bounds() {
     let a = answer(vec![endpoint("a.example.com.", 5222, &[])]);
-    let mut c = Connector::new(&a, &ConnectConfig::default(), ms(0));
+    let mut c = Connector::new(ms(0), &a, &ConnectConfig::default());
     let Some(ConnectOutcome::Failed(error)) = c.poll_outcome() else {
         panic!("failed")
     };
@@ -195,7 +195,7 @@ fn nothing_to_try_fails_at_once_and_the_delay_is_kept_in_bounds() {
         attempt_delay: Duration::from_millis(10),
         ..ConnectConfig::default()
     };
-    let c = Connector::new(&a, &config, ms(0));
+    let c = Connector::new(ms(0), &a, &config);
     assert_eq!(c.poll_timeout(), Some(ms(100)));
 }
 
@@ -211,7 +211,7 @@ fn progress(
         <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1),
     );
     let id = r
-        .resolve_srv(&name("_x._tcp.example."), Instant::ZERO)
+        .resolve_srv(Instant::ZERO, &name("_x._tcp.example."))
         .unwrap();
     impp_resolver::Progress {
         id,
@@ -224,29 +224,29 @@ fn progress(
 
 #[test]
 fn with_progress_the_first_attempt_starts_before_the_last_target_resolves() {
-    let mut c = Connector::waiting(&ConnectConfig::default(), ms(0));
+    let mut c = Connector::waiting(ms(0), &ConnectConfig::default());
     assert!(actions(&mut c).is_empty(), "nothing known yet");
     assert_eq!(c.poll_timeout(), Some(ms(10_000)), "only the deadline");
     // The second target is known first: it waits its turn (S13 order).
     let b = endpoint("b.example.com.", 5222, &["127.0.0.2"]);
-    c.handle_progress(&progress(1, 2, b.clone(), true), ms(5));
+    c.handle_progress(ms(5), &progress(1, 2, b.clone(), true));
     assert!(actions(&mut c).is_empty());
     // The first target's IPv6 address: tried at once.
     let a6 = endpoint("a.example.com.", 5222, &["::1"]);
-    c.handle_progress(&progress(0, 2, a6, false), ms(8));
+    c.handle_progress(ms(8), &progress(0, 2, a6, false));
     assert_eq!(
         actions(&mut c),
         [connect(0, "a.example.com.", "[::1]:5222")]
     );
     // Its IPv4 address arrives: next in line, after the attempt delay.
     let a = endpoint("a.example.com.", 5222, &["::1", "127.0.0.1"]);
-    c.handle_progress(&progress(0, 2, a, true), ms(9));
+    c.handle_progress(ms(9), &progress(0, 2, a, true));
     c.handle_timeout(ms(258));
     assert_eq!(
         actions(&mut c),
         [connect(1, "a.example.com.", "127.0.0.1:5222")]
     );
-    c.handle_failed(AttemptId(1), AttemptFailure::Refused, ms(260));
+    c.handle_failed(ms(260), AttemptId(1), AttemptFailure::Refused);
     assert_eq!(
         actions(&mut c),
         [connect(2, "b.example.com.", "127.0.0.2:5222")]
@@ -256,10 +256,10 @@ fn with_progress_the_first_attempt_starts_before_the_last_target_resolves() {
         endpoint("a.example.com.", 5222, &["::1", "127.0.0.1"]),
         b,
     ]);
-    c.handle_resolved(&all, ms(300));
+    c.handle_resolved(ms(300), &all);
     assert!(actions(&mut c).is_empty());
-    c.handle_failed(AttemptId(0), AttemptFailure::Refused, ms(301));
-    c.handle_failed(AttemptId(2), AttemptFailure::Refused, ms(302));
+    c.handle_failed(ms(301), AttemptId(0), AttemptFailure::Refused);
+    c.handle_failed(ms(302), AttemptId(2), AttemptFailure::Refused);
     let Some(ConnectOutcome::Failed(error)) = c.poll_outcome() else {
         panic!("failed")
     };
@@ -269,21 +269,21 @@ fn with_progress_the_first_attempt_starts_before_the_last_target_resolves() {
 #[test]
 fn ipv4_alone_waits_the_resolution_delay_for_ipv6() {
     // RFC 8305 §3: A before AAAA waits 50 ms; AAAA in time goes first.
-    let mut c = Connector::waiting(&ConnectConfig::default(), ms(0));
+    let mut c = Connector::waiting(ms(0), &ConnectConfig::default());
     let v4 = endpoint("a.example.com.", 5222, &["127.0.0.1"]);
-    c.handle_progress(&progress(0, 1, v4, false), ms(10));
+    c.handle_progress(ms(10), &progress(0, 1, v4, false));
     assert!(actions(&mut c).is_empty());
     assert_eq!(c.poll_timeout(), Some(ms(60)));
     let both = endpoint("a.example.com.", 5222, &["::1", "127.0.0.1"]);
-    c.handle_progress(&progress(0, 1, both, true), ms(30));
+    c.handle_progress(ms(30), &progress(0, 1, both, true));
     assert_eq!(
         actions(&mut c),
         [connect(0, "a.example.com.", "[::1]:5222")]
     );
     // And when IPv6 never comes, IPv4 goes at 60 ms.
-    let mut c = Connector::waiting(&ConnectConfig::default(), ms(0));
+    let mut c = Connector::waiting(ms(0), &ConnectConfig::default());
     let v4 = endpoint("a.example.com.", 5222, &["127.0.0.1"]);
-    c.handle_progress(&progress(0, 1, v4, false), ms(10));
+    c.handle_progress(ms(10), &progress(0, 1, v4, false));
     c.handle_timeout(ms(60));
     assert_eq!(
         actions(&mut c),
@@ -303,7 +303,7 @@ fn the_resolver_reports_each_target_as_it_resolves_and_the_connector_starts_earl
     };
     let mut r = Resolver::new(cfg, rand_chacha::ChaCha20Rng::seed_from_u64(3));
     let uri: Uri = "im:fred@example.com".parse().unwrap();
-    r.resolve_uri(&uri, &[Protocol::XMPP], None, ms(0)).unwrap();
+    r.resolve_uri(ms(0), &uri, &[Protocol::XMPP], None).unwrap();
     let q = r.poll_transmit().unwrap();
     let id = u16::from_be_bytes([q.payload[0], q.payload[1]]);
     let owner = "_im._xmpp.example.com.";
@@ -345,9 +345,9 @@ fn the_resolver_reports_each_target_as_it_resolves_and_the_connector_starts_earl
     assert!(!reports[0].complete && reports[1].complete);
     assert_eq!(r.resolutions_in_flight(), 1, "b is still resolving");
     assert!(r.poll_event().is_none());
-    let mut c = Connector::waiting(&ConnectConfig::default(), ms(2));
+    let mut c = Connector::waiting(ms(2), &ConnectConfig::default());
     for p in &reports {
-        c.handle_progress(p, ms(2));
+        c.handle_progress(ms(2), p);
     }
     assert_eq!(
         actions(&mut c),
@@ -359,22 +359,22 @@ fn the_resolver_reports_each_target_as_it_resolves_and_the_connector_starts_earl
 fn a_failed_resolution_still_tries_what_was_known_under_its_own_index() {
     // Endpoint 1 reported, endpoint 0 never: when the resolution fails,
     // endpoint 1 is tried, and the outcome names it as endpoint 1.
-    let mut c = Connector::waiting(&ConnectConfig::default(), ms(0));
+    let mut c = Connector::waiting(ms(0), &ConnectConfig::default());
     let b = endpoint("b.example.com.", 5222, &["127.0.0.2"]);
-    c.handle_progress(&progress(1, 2, b, true), ms(1));
+    c.handle_progress(ms(1), &progress(1, 2, b, true));
     assert!(actions(&mut c).is_empty(), "endpoint 0 first");
     c.handle_unresolved(ms(2));
     assert_eq!(
         actions(&mut c),
         [connect(0, "b.example.com.", "127.0.0.2:5222")]
     );
-    c.handle_connected(AttemptId(0), ms(3));
+    c.handle_connected(ms(3), AttemptId(0));
     assert!(matches!(
         c.poll_outcome(),
         Some(ConnectOutcome::Connected { endpoint: 1, .. })
     ));
     // With nothing known at all, the failure ends it at once.
-    let mut c = Connector::waiting(&ConnectConfig::default(), ms(0));
+    let mut c = Connector::waiting(ms(0), &ConnectConfig::default());
     c.handle_unresolved(ms(1));
     assert!(matches!(c.poll_outcome(), Some(ConnectOutcome::Failed(_))));
 }
@@ -388,7 +388,7 @@ fn refuse_all(c: &mut Connector) -> (Vec<SocketAddr>, impp_resolver::connect::Co
         for action in actions(c) {
             if let ConnectAction::Connect { id, addr, .. } = action {
                 dialled.push(addr);
-                c.handle_failed(id, AttemptFailure::Refused, now);
+                c.handle_failed(now, id, AttemptFailure::Refused);
             }
         }
         match c.poll_outcome() {
@@ -427,7 +427,7 @@ fn addresses_no_connection_can_mean_are_skipped_and_reported_in_place() {
         ),
         endpoint("b.example.com.", 0, &["127.0.0.2"]),
     ]);
-    let mut c = Connector::new(&a, &ConnectConfig::default(), ms(0));
+    let mut c = Connector::new(ms(0), &a, &ConnectConfig::default());
     let (dialled, error) = refuse_all(&mut c);
     assert_eq!(dialled, [addr("127.0.0.1:5222")]);
     let skipped = |why| AttemptFailure::Skipped(why);
@@ -465,7 +465,7 @@ fn an_address_and_port_is_dialled_once_whatever_repeats_it() {
         same("d.example.com."),
         same("e.example.com."),
     ]);
-    let mut c = Connector::new(&a, &ConnectConfig::default(), ms(0));
+    let mut c = Connector::new(ms(0), &a, &ConnectConfig::default());
     // Left silent: every attempt runs to the deadline.
     let mut dialled = Vec::new();
     while let Some(due) = c.poll_timeout() {
@@ -518,7 +518,7 @@ fn internal_addresses_are_refused_only_when_asked() {
         internal_addresses: InternalAddresses::Refuse,
         ..ConnectConfig::default()
     };
-    let (dialled, error) = refuse_all(&mut Connector::new(&a, &refuse, ms(0)));
+    let (dialled, error) = refuse_all(&mut Connector::new(ms(0), &a, &refuse));
     assert_eq!(
         dialled,
         [
@@ -539,7 +539,7 @@ fn internal_addresses_are_refused_only_when_asked() {
         .collect();
     assert_eq!(refused, expected);
     // By default they are dialled, in order, like any other.
-    let (dialled, _) = refuse_all(&mut Connector::new(&a, &ConnectConfig::default(), ms(0)));
+    let (dialled, _) = refuse_all(&mut Connector::new(ms(0), &a, &ConnectConfig::default()));
     assert_eq!(dialled.len(), all.len());
     assert_eq!(dialled[0], addr("127.0.0.1:5222"));
 }

@@ -52,7 +52,7 @@ fn peak_during(f: impl FnOnce()) -> usize {
 fn started(config: Config) -> (Resolver<ChaCha20Rng>, u16) {
     let mut r = Resolver::new(config, ChaCha20Rng::seed_from_u64(9));
     let uri: Uri = "im:fred@example.com".parse().unwrap();
-    r.resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO)
+    r.resolve_uri(Instant::ZERO, &uri, &[Protocol::XMPP], None)
         .unwrap();
     let id = query_id(&r.poll_transmit().unwrap());
     (r, id)
@@ -252,11 +252,11 @@ fn hostile_answers_end_typed_with_bounded_memory() {
     let mut r = Resolver::new(udp_config(), Stuck);
     let uri: Uri = "im:fred@example.com".parse().unwrap();
     let first = r
-        .resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO)
+        .resolve_uri(Instant::ZERO, &uri, &[Protocol::XMPP], None)
         .unwrap();
     let other: Uri = "im:fred@example.org".parse().unwrap();
     let _second = r
-        .resolve_uri(&other, &[Protocol::XMPP], None, Instant::ZERO)
+        .resolve_uri(Instant::ZERO, &other, &[Protocol::XMPP], None)
         .unwrap();
     let a = r.poll_transmit().unwrap();
     let b = r.poll_transmit().unwrap();

@@ -590,12 +590,12 @@ fn resolution_cap_is_a_typed_error() {
     cfg.max_resolutions = 2;
     let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(1));
     let uri: Uri = "im:fred@example.com".parse().unwrap();
-    r.resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO)
+    r.resolve_uri(Instant::ZERO, &uri, &[Protocol::XMPP], None)
         .unwrap();
-    r.resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO)
+    r.resolve_uri(Instant::ZERO, &uri, &[Protocol::XMPP], None)
         .unwrap();
     assert_eq!(
-        r.resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO),
+        r.resolve_uri(Instant::ZERO, &uri, &[Protocol::XMPP], None),
         Err(StartError::TooManyResolutions)
     );
 }
@@ -605,7 +605,7 @@ fn no_servers_is_a_typed_error() {
     let mut r = Resolver::new(Config::default(), ChaCha20Rng::seed_from_u64(1));
     let uri: Uri = "im:fred@example.com".parse().unwrap();
     assert_eq!(
-        r.resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO),
+        r.resolve_uri(Instant::ZERO, &uri, &[Protocol::XMPP], None),
         Err(StartError::NoServers)
     );
 }
@@ -621,7 +621,7 @@ fn general_srv_names_resolve_too() {
     let mut sim = Sim::new(config(&[S1]));
     let owner =
         impp_resolver::service::service_name("_xmpp-server", "_tcp", "example.com").unwrap();
-    sim.resolver.resolve_srv(&owner, Instant::ZERO).unwrap();
+    sim.resolver.resolve_srv(Instant::ZERO, &owner).unwrap();
     sim.run(&zone);
     assert_eq!(sim.answer().endpoints[0].port, 5269);
     sim.assert_clean();
@@ -639,7 +639,7 @@ fn query_ids_are_fresh_and_spread() {
     let mut ids = Vec::new();
     for i in 0..200 {
         let uri: Uri = format!("im:fred@host{i}.example").parse().unwrap();
-        r.resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO)
+        r.resolve_uri(Instant::ZERO, &uri, &[Protocol::XMPP], None)
             .unwrap();
         let t = r.poll_transmit().unwrap();
         ids.push(u16::from_be_bytes([t.payload[0], t.payload[1]]));
@@ -735,7 +735,7 @@ fn no_protocols_and_no_fallback_is_refused() {
     let mut r = Resolver::new(config(&[S1]), ChaCha20Rng::seed_from_u64(1));
     let uri: Uri = "im:fred@example.com".parse().unwrap();
     assert_eq!(
-        r.resolve_uri(&uri, &[], None, Instant::ZERO),
+        r.resolve_uri(Instant::ZERO, &uri, &[], None),
         Err(StartError::NoProtocols)
     );
     // With a fallback port, no protocols means "addresses only".
@@ -877,12 +877,12 @@ fn the_length_limit_is_the_name_built_with_the_protocols_asked() {
     let im: Uri = format!("im:x@{domain}").parse().unwrap();
     let asked = sim
         .resolver
-        .resolve_uri(&im, &[Protocol::XMPP], None, Instant::ZERO);
+        .resolve_uri(Instant::ZERO, &im, &[Protocol::XMPP], None);
     assert!(asked.is_ok(), "{asked:?}");
     let pres: Uri = format!("pres:x@{domain}").parse().unwrap();
     let refused = sim
         .resolver
-        .resolve_uri(&pres, &[Protocol::XMPP], None, Instant::ZERO);
+        .resolve_uri(Instant::ZERO, &pres, &[Protocol::XMPP], None);
     assert_eq!(
         refused,
         Err(StartError::InvalidName(NameError::NameTooLong))
@@ -895,7 +895,7 @@ fn the_length_limit_is_the_name_built_with_the_protocols_asked() {
     let short = Protocol::new("_x").unwrap();
     assert!(
         sim.resolver
-            .resolve_uri(&pres, &[short], None, Instant::ZERO)
+            .resolve_uri(Instant::ZERO, &pres, &[short], None)
             .is_ok()
     );
 }

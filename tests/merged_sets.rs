@@ -20,7 +20,7 @@ fn resolve(zone: &Zone, seed: u64) -> Event {
     let mut sim = Sim::new(config(&[S1]));
     sim.resolver = impp_resolver::Resolver::new(config(&[S1]), ChaCha20Rng::seed_from_u64(seed));
     sim.resolver
-        .resolve_srv_set(&owners(), impp_resolver::Instant::ZERO)
+        .resolve_srv_set(impp_resolver::Instant::ZERO, &owners())
         .unwrap();
     sim.run(zone);
     sim.only_event().clone()
@@ -130,7 +130,7 @@ fn with_no_records_anywhere_the_error_is_as_for_one_name() {
     }
     let mut r = impp_resolver::Resolver::new(config(&[S1]), ChaCha20Rng::seed_from_u64(4));
     assert_eq!(
-        r.resolve_srv_set(&[], impp_resolver::Instant::ZERO),
+        r.resolve_srv_set(impp_resolver::Instant::ZERO, &[]),
         Err(impp_resolver::StartError::NoProtocols)
     );
 }
@@ -149,7 +149,7 @@ fn a_name_given_twice_is_one_lookup_and_its_records_count_once() {
     let mut sim = Sim::new(config(&[S1]));
     let shouted = name(&TLS.to_ascii_uppercase());
     sim.resolver
-        .resolve_srv_set(&[name(TLS), shouted], impp_resolver::Instant::ZERO)
+        .resolve_srv_set(impp_resolver::Instant::ZERO, &[name(TLS), shouted])
         .unwrap();
     sim.run(&zone);
     let event = sim.only_event().clone();

@@ -182,7 +182,7 @@ fn no_destination_is_refused_before_any_query() {
     let uri: Uri = "im:".parse().unwrap();
     let mut r = Resolver::new(quick_config(&[server()]), ChaCha20Rng::seed_from_u64(1));
     assert_eq!(
-        r.resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO),
+        r.resolve_uri(Instant::ZERO, &uri, &[Protocol::XMPP], None),
         Err(StartError::NoDestination)
     );
     assert!(r.poll_transmit().is_none());
@@ -259,7 +259,7 @@ fn several_resolutions_in_flight_each_end_with_one_event() {
     for u in uris {
         let uri: Uri = u.parse().unwrap();
         ids.push(
-            r.resolve_uri(&uri, &[Protocol::XMPP, Protocol::SIP], None, Instant::ZERO)
+            r.resolve_uri(Instant::ZERO, &uri, &[Protocol::XMPP, Protocol::SIP], None)
                 .unwrap(),
         );
     }
@@ -337,7 +337,7 @@ fn forged_answers_are_dropped_and_counted() {
     );
     let uri: Uri = "im:fred@example.com".parse().unwrap();
     let id = r
-        .resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO)
+        .resolve_uri(Instant::ZERO, &uri, &[Protocol::XMPP], None)
         .unwrap();
     let events = drive(&mut r, &socket, 1);
     let Event::Resolved { id: done, answer } = &events[0] else {

@@ -40,7 +40,7 @@ fn answer(r: &mut Resolver<ChaCha20Rng>, q: &Transmit, at: Instant) {
 /// Starts resolving the `i`-th SRV name at `now`; its first query.
 fn start(r: &mut Resolver<ChaCha20Rng>, i: usize, now: Instant) -> Transmit {
     let owner = name(&format!("_x{i}._tcp.example.com."));
-    r.resolve_srv(&owner, now).unwrap();
+    r.resolve_srv(now, &owner).unwrap();
     r.poll_transmit().expect("a query")
 }
 
@@ -306,7 +306,7 @@ fn a_start_after_the_deadline_lets_no_waiting_question_out_for_the_overdue() {
     };
     let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(5));
     start(&mut r, 1, ms(0));
-    r.resolve_srv(&name("_x2._tcp.example.com."), ms(0))
+    r.resolve_srv(ms(0), &name("_x2._tcp.example.com."))
         .unwrap();
     assert!(r.poll_transmit().is_none(), "the second question waits");
     let third = start(&mut r, 3, ms(60_000));

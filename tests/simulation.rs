@@ -772,7 +772,7 @@ fn run(
                     let (uri, protocols, fallback) = CASES[starts[i].0];
                     let uri: Uri = uri.parse().unwrap();
                     let id = resolver
-                        .resolve_uri(&uri, protocols, fallback, now)
+                        .resolve_uri(now, &uri, protocols, fallback)
                         .unwrap();
                     ids[i] = Some((id, now));
                 }

@@ -102,7 +102,7 @@ fn several_answers_in_one_stream_chunk() {
     let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(5));
     let uri: Uri = "im:fred@example.com".parse().unwrap();
     let now = Instant::ZERO;
-    r.resolve_uri(&uri, &[impp_resolver::Protocol::XMPP], None, now)
+    r.resolve_uri(now, &uri, &[impp_resolver::Protocol::XMPP], None)
         .unwrap();
     let srv = r.poll_transmit().unwrap();
     let Reply::Bytes(answer) = zone.reply(S1, &srv.payload[2..], true) else {
@@ -311,7 +311,7 @@ fn one_query(cfg: Config) -> (Resolver<ChaCha20Rng>, ResolutionId, Transmit) {
     let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(77));
     let uri: Uri = "im:fred@example.com".parse().unwrap();
     let id = r
-        .resolve_uri(&uri, &[impp_resolver::Protocol::XMPP], None, Instant::ZERO)
+        .resolve_uri(Instant::ZERO, &uri, &[impp_resolver::Protocol::XMPP], None)
         .unwrap();
     let t = r.poll_transmit().unwrap();
     (r, id, t)
@@ -442,7 +442,7 @@ fn case_variants_of_a_domain_share_one_query() {
         "im:barney@example.org",
     ] {
         let uri: Uri = uri.parse().unwrap();
-        r.resolve_uri(&uri, &xmpp, None, Instant::ZERO).unwrap();
+        r.resolve_uri(Instant::ZERO, &uri, &xmpp, None).unwrap();
     }
     let sent: Vec<_> = std::iter::from_fn(|| r.poll_transmit()).collect();
     assert_eq!(sent.len(), 2);
@@ -454,8 +454,8 @@ fn cancel_frees_everything_and_sends_no_event() {
     let mut r = Resolver::new(config(&[S1]), ChaCha20Rng::seed_from_u64(3));
     let uri: Uri = "im:fred@example.com".parse().unwrap();
     let xmpp = [impp_resolver::Protocol::XMPP];
-    let a = r.resolve_uri(&uri, &xmpp, None, Instant::ZERO).unwrap();
-    let b = r.resolve_uri(&uri, &xmpp, None, Instant::ZERO).unwrap();
+    let a = r.resolve_uri(Instant::ZERO, &uri, &xmpp, None).unwrap();
+    let b = r.resolve_uri(Instant::ZERO, &uri, &xmpp, None).unwrap();
     let t = r.poll_transmit().unwrap();
     assert!(r.poll_transmit().is_none(), "coalesced (S24)");
     // Cancelling one keeps the shared question for the other.
@@ -476,7 +476,7 @@ fn cancel_frees_everything_and_sends_no_event() {
     // late answer is dropped, counted as late. (The cache would answer the
     // same URI now; emptied, the question goes to the network again.)
     r.clear_cache();
-    let c = r.resolve_uri(&uri, &xmpp, None, secs(1.0)).unwrap();
+    let c = r.resolve_uri(secs(1.0), &uri, &xmpp, None).unwrap();
     let t = r.poll_transmit().unwrap();
     assert!(r.cancel(c));
     assert_eq!(r.resolutions_in_flight(), 0);
@@ -502,7 +502,7 @@ fn cancelling_the_last_tcp_query_releases_the_connection() {
     let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(3));
     let uri: Uri = "im:fred@example.com".parse().unwrap();
     let id = r
-        .resolve_uri(&uri, &[impp_resolver::Protocol::XMPP], None, Instant::ZERO)
+        .resolve_uri(Instant::ZERO, &uri, &[impp_resolver::Protocol::XMPP], None)
         .unwrap();
     assert_eq!(r.poll_transmit().unwrap().transport, Transport::Tcp);
     assert_eq!(r.stats().tcp_connections, 1);
@@ -567,7 +567,7 @@ fn started_srv(cfg: Config, n: usize) -> (Resolver<ChaCha20Rng>, Vec<ResolutionI
     let ids = (0..n)
         .map(|i| {
             let owner = name(&format!("_x{i}._tcp.example.com."));
-            r.resolve_srv(&owner, Instant::ZERO).unwrap()
+            r.resolve_srv(Instant::ZERO, &owner).unwrap()
         })
         .collect();
     let sent = std::iter::from_fn(|| r.poll_transmit()).collect();
@@ -677,8 +677,8 @@ fn waiting_questions_go_out_oldest_resolution_first() {
     let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(4));
     let uri: Uri = "im:fred@example.com".parse().unwrap();
     let xmpp = [impp_resolver::Protocol::XMPP];
-    r.resolve_uri(&uri, &xmpp, None, Instant::ZERO).unwrap();
-    r.resolve_srv(&name("_x._tcp.example.org."), Instant::ZERO)
+    r.resolve_uri(Instant::ZERO, &uri, &xmpp, None).unwrap();
+    r.resolve_srv(Instant::ZERO, &name("_x._tcp.example.org."))
         .unwrap();
     let srv_query = r.poll_transmit().unwrap();
     assert!(r.poll_transmit().is_none());
@@ -711,7 +711,7 @@ fn an_idle_machine_hands_back_every_socket() {
     let mut r = Resolver::new(config(&[S1]), ChaCha20Rng::seed_from_u64(4));
     let uri: Uri = "im:fred@example.com".parse().unwrap();
     let xmpp = [impp_resolver::Protocol::XMPP];
-    r.resolve_uri(&uri, &xmpp, None, Instant::ZERO).unwrap();
+    r.resolve_uri(Instant::ZERO, &uri, &xmpp, None).unwrap();
     let srv_query = r.poll_transmit().unwrap();
     let socket = srv_query.socket.unwrap();
     let answer = |query: &Transmit, records: &[impp_resolver::proto::rr::Record]| {
@@ -743,7 +743,7 @@ fn an_idle_machine_hands_back_every_socket() {
     assert_eq!(r.poll_close_socket(), None);
     assert_eq!(r.stats().udp_sockets, 0);
     // The next query opens a new socket.
-    r.resolve_srv(&name("_x._tcp.example.org."), secs(1.0))
+    r.resolve_srv(secs(1.0), &name("_x._tcp.example.org."))
         .unwrap();
     let next = r.poll_transmit().unwrap();
     assert_ne!(next.socket, Some(socket));

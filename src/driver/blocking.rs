@@ -132,14 +132,14 @@ impl Client {
         let now = self.clock.now();
         let id = self
             .resolver
-            .resolve_uri(uri, protocols, fallback_port, now)?;
+            .resolve_uri(now, uri, protocols, fallback_port)?;
         self.flush();
         Ok(id)
     }
 
     /// Starts resolving a plain SRV owner name, as [`Resolver::resolve_srv`].
     pub fn start_srv(&mut self, owner: &Name) -> Result<ResolutionId, StartError> {
-        let id = self.resolver.resolve_srv(owner, self.clock.now())?;
+        let id = self.resolver.resolve_srv(self.clock.now(), owner)?;
         self.flush();
         Ok(id)
     }
@@ -147,7 +147,7 @@ impl Client {
     /// Starts resolving several SRV owner names merged (S30), as
     /// [`Resolver::resolve_srv_set`].
     pub fn start_srv_set(&mut self, owners: &[Name]) -> Result<ResolutionId, StartError> {
-        let id = self.resolver.resolve_srv_set(owners, self.clock.now())?;
+        let id = self.resolver.resolve_srv_set(self.clock.now(), owners)?;
         self.flush();
         Ok(id)
     }
@@ -572,7 +572,7 @@ pub fn connect(
     let clock = Clock::new();
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(16);
-    let mut connector = Connector::new(answer, config, clock.now());
+    let mut connector = Connector::new(clock.now(), answer, config);
     let mut attempts: BTreeMap<AttemptId, TcpStream> = BTreeMap::new();
     loop {
         while let Some(action) = connector.poll_action() {
@@ -586,7 +586,7 @@ pub fn connect(
                     });
                     match opened {
                         Ok(stream) => drop(attempts.insert(id, stream)),
-                        Err(e) => connector.handle_failed(id, e.kind().into(), clock.now()),
+                        Err(e) => connector.handle_failed(clock.now(), id, e.kind().into()),
                     }
                 }
                 ConnectAction::Cancel(id) => drop(attempts.remove(&id)),
@@ -627,15 +627,15 @@ pub fn connect(
             match stream.take_error() {
                 Ok(Some(e)) | Err(e) => {
                     attempts.remove(&id);
-                    connector.handle_failed(id, e.kind().into(), clock.now());
+                    connector.handle_failed(clock.now(), id, e.kind().into());
                 }
                 Ok(None) => match stream.peer_addr() {
-                    Ok(_) => connector.handle_connected(id, clock.now()),
+                    Ok(_) => connector.handle_connected(clock.now(), id),
                     // Not yet: a later event says.
                     Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
                     Err(e) => {
                         attempts.remove(&id);
-                        connector.handle_failed(id, e.kind().into(), clock.now());
+                        connector.handle_failed(clock.now(), id, e.kind().into());
                     }
                 },
             }

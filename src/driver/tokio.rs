@@ -266,7 +266,7 @@ pub async fn connect(
     config: &ConnectConfig,
 ) -> Result<Connected, crate::connect::ConnectError> {
     let clock = Clock::new();
-    let mut connector = Connector::new(answer, config, clock.now());
+    let mut connector = Connector::new(clock.now(), answer, config);
     let mut attempts = ::tokio::task::JoinSet::new();
     let mut running: BTreeMap<AttemptId, ::tokio::task::AbortHandle> = BTreeMap::new();
     // The latest attempt to connect, kept until the connector says whether
@@ -316,9 +316,9 @@ pub async fn connect(
                 match result {
                     Ok(stream) => {
                         won = Some((id, stream));
-                        connector.handle_connected(id, clock.now());
+                        connector.handle_connected(clock.now(), id);
                     }
-                    Err(e) => connector.handle_failed(id, e.kind().into(), clock.now()),
+                    Err(e) => connector.handle_failed(clock.now(), id, e.kind().into()),
                 }
             }
             () = ::tokio::time::sleep_until(at) => connector.handle_timeout(clock.now()),
@@ -410,9 +410,9 @@ impl Driver {
                         fallback_port,
                     } => self
                         .resolver
-                        .resolve_uri(&uri, &protocols, fallback_port, now),
-                    What::Srv(owner) => self.resolver.resolve_srv(&owner, now),
-                    What::SrvSet(owners) => self.resolver.resolve_srv_set(&owners, now),
+                        .resolve_uri(now, &uri, &protocols, fallback_port),
+                    What::Srv(owner) => self.resolver.resolve_srv(now, &owner),
+                    What::SrvSet(owners) => self.resolver.resolve_srv_set(now, &owners),
                 };
                 match started {
                     Ok(id) => {

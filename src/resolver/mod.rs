@@ -166,10 +166,10 @@ impl<R: CryptoRng> Resolver<R> {
     /// An `Err` means nothing was started and no event will follow.
     pub fn resolve_uri(
         &mut self,
+        now: Instant,
         uri: &Uri,
         protocols: &[Protocol],
         fallback_port: Option<u16>,
-        now: Instant,
     ) -> Result<ResolutionId, StartError> {
         let domain = uri.domain().ok_or(StartError::NoDestination)?;
         // The domain is parsed once, for every protocol and the fallback.
@@ -187,7 +187,7 @@ impl<R: CryptoRng> Resolver<R> {
     /// `_xmpp-server._tcp.example.com.` (S8). There is no address fallback.
     ///
     /// An `Err` means nothing was started and no event will follow.
-    pub fn resolve_srv(&mut self, owner: &Name, now: Instant) -> Result<ResolutionId, StartError> {
+    pub fn resolve_srv(&mut self, now: Instant, owner: &Name) -> Result<ResolutionId, StartError> {
         let mut owner = owner.clone();
         owner.set_fqdn(true);
         self.start(alloc::vec![owner], None, Combine::Preferred, now)
@@ -205,8 +205,8 @@ impl<R: CryptoRng> Resolver<R> {
     /// names is [`StartError::NoProtocols`].
     pub fn resolve_srv_set(
         &mut self,
-        owners: &[Name],
         now: Instant,
+        owners: &[Name],
     ) -> Result<ResolutionId, StartError> {
         let owners = owners
             .iter()

@@ -113,7 +113,7 @@ pub fn answer(data: &[u8]) {
     let mut r = Resolver::new(config, ChaCha20Rng::seed_from_u64(u64::from(mode)));
     let uri: Uri = "im:fred@example.com".parse().unwrap();
     let id = r
-        .resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO)
+        .resolve_uri(Instant::ZERO, &uri, &[Protocol::XMPP], None)
         .unwrap();
     let query = r.poll_transmit().unwrap();
     let query_id = query_id(&query).to_be_bytes();
@@ -316,7 +316,7 @@ fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
                     };
                     let protocols: Vec<Protocol> = Arbitrary::arbitrary(u)?;
                     let fallback: Option<u16> = u.arbitrary()?;
-                    if let Ok(id) = r.resolve_uri(&uri, &protocols, fallback, now) {
+                    if let Ok(id) = r.resolve_uri(now, &uri, &protocols, fallback) {
                         assert!(ended.insert(id, 0).is_none(), "id reused");
                     }
                 }
@@ -551,9 +551,9 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
     // their addresses arrive, in any order, then the end of the resolution.
     let progressive: bool = u.arbitrary()?;
     let mut c = if progressive {
-        Connector::waiting(&config, now)
+        Connector::waiting(now, &config)
     } else {
-        Connector::new(&answer, &config, now)
+        Connector::new(now, &answer, &config)
     };
     // A resolution id for the reports (the connector does not read it).
     let id = {
@@ -564,7 +564,7 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
             },
             ChaCha20Rng::seed_from_u64(0),
         );
-        r.resolve_srv(&crate::records::name("_x._tcp.example."), now)
+        r.resolve_srv(now, &crate::records::name("_x._tcp.example."))
             .expect("starts")
     };
     let mut resolved = !progressive;
@@ -615,13 +615,13 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
                     complete: known == answer.endpoints[index].addresses.len() && u.arbitrary()?,
                     endpoint,
                 };
-                c.handle_progress(&progress, now);
+                c.handle_progress(now, &progress);
                 continue;
             }
             if !resolved && u.ratio(1, 8)? {
                 resolved = true;
                 if u.arbitrary()? {
-                    c.handle_resolved(&answer, now);
+                    c.handle_resolved(now, &answer);
                 } else {
                     c.handle_unresolved(now);
                 }
@@ -630,7 +630,7 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
             // Any attempt ever started, open or not, may report anything.
             let id = AttemptId(u.int_in_range(0..=12)?);
             match u.int_in_range(0..=3)? {
-                0 => c.handle_connected(id, now),
+                0 => c.handle_connected(now, id),
                 1 => {
                     let failure = *u.choose(&[
                         AttemptFailure::Refused,
@@ -638,7 +638,7 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
                         AttemptFailure::TimedOut,
                         AttemptFailure::Other,
                     ])?;
-                    c.handle_failed(id, failure, now);
+                    c.handle_failed(now, id, failure);
                     // A failed attempt is over: it is never cancelled.
                     open.retain(|o| *o != id);
                 }
@@ -655,7 +655,7 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
     })();
     // Whatever happened, time running out ends it exactly once.
     if !resolved {
-        c.handle_resolved(&answer, now);
+        c.handle_resolved(now, &answer);
     }
     while let Some(due) = c.poll_timeout() {
         now = now.max(due);

@@ -216,7 +216,7 @@ pub fn run_with(
         *started += 1;
         let at = now();
         resolver
-            .resolve_uri(uri, &protocols, None, at)
+            .resolve_uri(at, uri, &protocols, None)
             .map(|id| (id, at))
     };
     let mut started_at = BTreeMap::new();

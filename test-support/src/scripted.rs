@@ -275,7 +275,7 @@ impl Sim {
     ) -> ResolutionId {
         let uri: Uri = uri.parse().unwrap();
         self.resolver
-            .resolve_uri(&uri, protocols, fallback, self.now)
+            .resolve_uri(self.now, &uri, protocols, fallback)
             .unwrap()
     }
 

@@ -115,7 +115,7 @@ extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     let mut resolver = Resolver::new(config, rand_chacha::ChaCha20Rng::seed_from_u64(7));
     let uri: Uri = "im:fred@example.com".parse().unwrap();
     let id = resolver
-        .resolve_uri(&uri, &[Protocol::XMPP], None, Instant::ZERO)
+        .resolve_uri(Instant::ZERO, &uri, &[Protocol::XMPP], None)
         .unwrap();
     let mut now = Instant::ZERO;
     loop {

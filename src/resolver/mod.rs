@@ -264,19 +264,8 @@ impl<R: CryptoRng> Resolver<R> {
         let deadline = now + config.resolution_timeout;
         let id = ResolutionId(self.next_id);
         self.next_id += 1;
-        self.resolutions.insert(
-            id,
-            Resolution {
-                fallback: fallback.map(Box::new),
-                stage: Stage::Srv(Vec::new()),
-                combine,
-                ttl: u32::MAX,
-                from_cache: false,
-                stale: false,
-                client_timer_out: false,
-                asked: Vec::new(),
-            },
-        );
+        self.resolutions
+            .insert(id, Resolution::new(fallback, combine));
         self.deadlines.push(deadline, id);
         if let Some(serve) = config.cache.as_ref().and_then(|c| c.serve_stale.as_ref()) {
             self.stale_timers.push(now + serve.client_timer, (id, None));

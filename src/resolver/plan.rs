@@ -456,6 +456,21 @@ fn merged_outcome(lookups: &mut [Lookup]) -> SrvOutcome {
 }
 
 impl Resolution {
+    /// A resolution that has asked nothing yet: its SRV stage empty, its
+    /// TTL unbounded until an answer bounds it.
+    pub(crate) fn new(fallback: Option<(Name, u16)>, combine: Combine) -> Self {
+        Resolution {
+            fallback: fallback.map(Box::new),
+            stage: Stage::Srv(Vec::new()),
+            combine,
+            ttl: u32::MAX,
+            from_cache: false,
+            stale: false,
+            client_timer_out: false,
+            asked: Vec::new(),
+        }
+    }
+
     /// Step 1 of the plan: what the SRV answers so far decide (S7).
     pub(crate) fn srv_outcome(&mut self) -> SrvOutcome {
         let Stage::Srv(lookups) = &mut self.stage else {
@@ -664,16 +679,8 @@ mod tests {
         // were it ever read, the resolution waits (and ends by its
         // deadline), rather than reading "no records" into it.
         for combine in [Combine::Preferred, Combine::Merged] {
-            let mut r = Resolution {
-                fallback: None,
-                stage: Stage::Srv(vec![Lookup::unasked(Name::root())]),
-                combine,
-                ttl: u32::MAX,
-                from_cache: false,
-                stale: false,
-                client_timer_out: false,
-                asked: Vec::new(),
-            };
+            let mut r = Resolution::new(None, combine);
+            r.stage = Stage::Srv(vec![Lookup::unasked(Name::root())]);
             assert!(matches!(r.srv_outcome(), SrvOutcome::Waiting));
         }
         let record = SrvRecord {

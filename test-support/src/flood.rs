@@ -18,7 +18,7 @@
 //! rather than hang.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::thread;
@@ -75,13 +75,7 @@ impl Flood {
     /// TC=1 over UDP, then answers to the wrong question over TCP, for at
     /// most `lifetime`.
     pub fn wrong_questions(lifetime: Duration) -> Flood {
-        let (udp, tcp, addr) = (0..50)
-            .find_map(|_| {
-                let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
-                let addr = udp.local_addr().expect("local addr");
-                TcpListener::bind(addr).ok().map(|tcp| (udp, tcp, addr))
-            })
-            .expect("a port free for UDP and TCP");
+        let (udp, tcp, addr) = crate::script_server::udp_and_tcp();
         let shared = Arc::new(Shared::default());
         let until = Instant::now() + lifetime;
         let s = shared.clone();

@@ -30,14 +30,7 @@ impl ScriptServer {
     pub fn start(zone: Zone) -> ScriptServer {
         let zone = Arc::new(zone);
         let asked = Arc::new(Mutex::new(BTreeMap::new()));
-        // The UDP port the OS picks may be taken for TCP: then another.
-        let (udp, tcp, addr) = (0..50)
-            .find_map(|_| {
-                let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
-                let addr = udp.local_addr().expect("local addr");
-                TcpListener::bind(addr).ok().map(|tcp| (udp, tcp, addr))
-            })
-            .expect("a port free for UDP and TCP");
+        let (udp, tcp, addr) = udp_and_tcp();
         let counts = asked.clone();
         let (z, count) = (zone.clone(), asked.clone());
         thread::spawn(move || {
@@ -65,6 +58,19 @@ impl ScriptServer {
         let key = (name.to_ascii_lowercase(), rtype);
         self.asked.lock().unwrap().get(&key).copied().unwrap_or(0)
     }
+}
+
+/// A UDP socket and a TCP listener on one port of 127.0.0.1, as a DNS
+/// server has them. The UDP port the OS picks may be taken for TCP (by
+/// another test's listener): then another.
+pub fn udp_and_tcp() -> (UdpSocket, TcpListener, SocketAddr) {
+    (0..50)
+        .find_map(|_| {
+            let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+            let addr = udp.local_addr().expect("local addr");
+            TcpListener::bind(addr).ok().map(|tcp| (udp, tcp, addr))
+        })
+        .expect("a port free for UDP and TCP")
 }
 
 /// Counts the question of `query` and answers it as `zone` says.

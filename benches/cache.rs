@@ -78,7 +78,7 @@ fn ours(server: SocketAddr, n: u32) -> (Vec<f64>, Vec<f64>) {
         .unwrap();
     r.resolve_uri(clock.now(), &uri, &xmpp, None).unwrap();
     let mut buf = [0u8; 4096];
-    let mut id = SocketId(0);
+    let mut id = SocketId::from_raw(0);
     let warm = loop {
         while let Some(t) = r.poll_transmit() {
             id = t.socket.unwrap();

@@ -147,7 +147,22 @@ fn skip_reason(addr: SocketAddr, policy: InternalAddresses) -> Option<Skipped> {
 
 /// Names one connection attempt of a [`Connector`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AttemptId(pub usize);
+pub struct AttemptId(pub(crate) usize);
+
+impl AttemptId {
+    /// Its value as a number, for a driver that keys its own tables by it
+    /// (a poll token, say). Ids are only ever made by the machine.
+    pub const fn raw(self) -> usize {
+        self.0
+    }
+
+    /// The id with this value: for tests and fuzzing only (feature
+    /// `arbitrary`, which makes arbitrary ids anyway).
+    #[cfg(feature = "arbitrary")]
+    pub const fn from_raw(raw: usize) -> AttemptId {
+        AttemptId(raw)
+    }
+}
 
 /// What the caller should do for the connector.
 #[derive(Debug, Clone, PartialEq, Eq)]

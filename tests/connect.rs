@@ -29,7 +29,7 @@ fn actions(c: &mut Connector) -> Vec<ConnectAction> {
 
 fn connect(id: usize, target: &str, at: &str) -> ConnectAction {
     ConnectAction::Connect {
-        id: AttemptId(id),
+        id: AttemptId::from_raw(id),
         target: name(target),
         addr: addr(at),
     }
@@ -55,13 +55,16 @@ fn a_silent_ipv6_address_gets_the_ipv4_one_started_beside_it_at_250_ms() {
         actions(&mut c),
         [connect(1, "xmpp.example.com.", "127.0.0.1:5222")]
     );
-    c.handle_connected(ms(251), AttemptId(1));
+    c.handle_connected(ms(251), AttemptId::from_raw(1));
     // The winner ends it; the IPv6 attempt still open is cancelled.
-    assert_eq!(actions(&mut c), [ConnectAction::Cancel(AttemptId(0))]);
+    assert_eq!(
+        actions(&mut c),
+        [ConnectAction::Cancel(AttemptId::from_raw(0))]
+    );
     assert_eq!(
         c.poll_outcome(),
         Some(ConnectOutcome::Connected {
-            id: AttemptId(1),
+            id: AttemptId::from_raw(1),
             endpoint: 0,
             target: name("xmpp.example.com."),
             addr: addr("127.0.0.1:5222"),
@@ -82,7 +85,7 @@ fn a_refused_first_target_moves_to_the_second_at_once() {
         actions(&mut c),
         [connect(0, "a.example.com.", "127.0.0.1:5222")]
     );
-    c.handle_failed(ms(3), AttemptId(0), AttemptFailure::Refused);
+    c.handle_failed(ms(3), AttemptId::from_raw(0), AttemptFailure::Refused);
     assert_eq!(
         actions(&mut c),
         [connect(1, "b.example.com.", "127.0.0.2:5223")]
@@ -98,10 +101,10 @@ fn when_every_attempt_fails_the_error_names_each() {
         endpoint("b.example.com.", 5222, &["127.0.0.2"]),
     ]);
     let mut c = Connector::new(ms(0), &a, &ConnectConfig::default());
-    c.handle_failed(ms(1), AttemptId(0), AttemptFailure::Unreachable);
-    c.handle_failed(ms(2), AttemptId(1), AttemptFailure::Refused);
+    c.handle_failed(ms(1), AttemptId::from_raw(0), AttemptFailure::Unreachable);
+    c.handle_failed(ms(2), AttemptId::from_raw(1), AttemptFailure::Refused);
     assert!(c.poll_outcome().is_none(), "one attempt still open");
-    c.handle_failed(ms(3), AttemptId(2), AttemptFailure::Refused);
+    c.handle_failed(ms(3), AttemptId::from_raw(2), AttemptFailure::Refused);
     let Some(ConnectOutcome::Failed(error)) = c.poll_outcome() else {
         panic!("failed")
     };
@@ -123,19 +126,16 @@ fn a_success_after_its_attempt_was_cancelled_is_ignored() {
     )]);
     let mut c = Connector::new(ms(0), &a, &ConnectConfig::default());
     c.handle_timeout(ms(250));
-    c.handle_connected(ms(260), AttemptId(1));
+    c.handle_connected(ms(260), AttemptId::from_raw(1));
     actions(&mut c);
     let won = c.poll_outcome();
     assert!(matches!(
         won,
-        Some(ConnectOutcome::Connected {
-            id: AttemptId(1),
-            ..
-        })
+        Some(ConnectOutcome::Connected { id, .. }) if id == AttemptId::from_raw(1)
     ));
     // The cancelled first attempt completes anyway: nothing changes.
-    c.handle_connected(ms(270), AttemptId(0));
-    c.handle_failed(ms(271), AttemptId(1), AttemptFailure::Other);
+    c.handle_connected(ms(270), AttemptId::from_raw(0));
+    c.handle_failed(ms(271), AttemptId::from_raw(1), AttemptFailure::Other);
     assert!(actions(&mut c).is_empty());
     assert_eq!(c.poll_outcome(), None);
 }
@@ -246,7 +246,7 @@ fn with_progress_the_first_attempt_starts_before_the_last_target_resolves() {
         actions(&mut c),
         [connect(1, "a.example.com.", "127.0.0.1:5222")]
     );
-    c.handle_failed(ms(260), AttemptId(1), AttemptFailure::Refused);
+    c.handle_failed(ms(260), AttemptId::from_raw(1), AttemptFailure::Refused);
     assert_eq!(
         actions(&mut c),
         [connect(2, "b.example.com.", "127.0.0.2:5222")]
@@ -258,8 +258,8 @@ fn with_progress_the_first_attempt_starts_before_the_last_target_resolves() {
     ]);
     c.handle_resolved(ms(300), &all);
     assert!(actions(&mut c).is_empty());
-    c.handle_failed(ms(301), AttemptId(0), AttemptFailure::Refused);
-    c.handle_failed(ms(302), AttemptId(2), AttemptFailure::Refused);
+    c.handle_failed(ms(301), AttemptId::from_raw(0), AttemptFailure::Refused);
+    c.handle_failed(ms(302), AttemptId::from_raw(2), AttemptFailure::Refused);
     let Some(ConnectOutcome::Failed(error)) = c.poll_outcome() else {
         panic!("failed")
     };
@@ -368,7 +368,7 @@ fn a_failed_resolution_still_tries_what_was_known_under_its_own_index() {
         actions(&mut c),
         [connect(0, "b.example.com.", "127.0.0.2:5222")]
     );
-    c.handle_connected(ms(3), AttemptId(0));
+    c.handle_connected(ms(3), AttemptId::from_raw(0));
     assert!(matches!(
         c.poll_outcome(),
         Some(ConnectOutcome::Connected { endpoint: 1, .. })

@@ -208,7 +208,7 @@ fn silent_server_times_out_by_the_deadline() {
 
 /// The machine's name for the one socket `drive` sends from: its configs
 /// keep every query on it (`queries_per_socket: u32::MAX`).
-const SOCKET: SocketId = SocketId(0);
+const SOCKET: SocketId = SocketId::from_raw(0);
 
 /// Drives `resolver` over `socket` until `count` events have arrived.
 fn drive(resolver: &mut Resolver<ChaCha20Rng>, socket: &UdpSocket, count: usize) -> Vec<Event> {

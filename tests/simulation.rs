@@ -558,7 +558,7 @@ impl Network {
                 // client's sockets (S28): what an attacker who learnt the
                 // id but not the port achieves.
                 _ => {
-                    to = SocketId(socket.0 ^ (1 + self.rng.next_u32() % 4));
+                    to = SocketId::from_raw(socket.raw() ^ (1 + self.rng.next_u32() % 4));
                     self.tally.forged_to_other_sockets += 1;
                     (server, real_id)
                 }

@@ -635,16 +635,16 @@ fn each_socket_carries_its_share_of_queries_and_closes_when_idle() {
     let mut cfg = config(&[S1]);
     cfg.queries_per_socket = 2;
     let (mut r, _, sent) = started_srv(cfg, 5);
-    let sockets: Vec<u32> = sent.iter().map(|t| t.socket.unwrap().0).collect();
+    let sockets: Vec<u32> = sent.iter().map(|t| t.socket.unwrap().raw()).collect();
     assert_eq!(sockets, [0, 0, 1, 1, 2]);
     assert_eq!(r.stats().udp_sockets, 3);
     // Right server, id and question, wrong socket: dropped, counted.
     let answer = reply_naming(&sent[0].payload, None);
-    r.handle_datagram(secs(0.001), SocketId(1), S1, &answer);
+    r.handle_datagram(secs(0.001), SocketId::from_raw(1), S1, &answer);
     assert_eq!(r.stats().dropped_wrong_socket, 1);
     assert_eq!(r.stats().answers_accepted, 0);
     assert!(r.poll_event().is_none());
-    r.handle_datagram(secs(0.001), SocketId(0), S1, &answer);
+    r.handle_datagram(secs(0.001), SocketId::from_raw(0), S1, &answer);
     assert!(r.poll_event().is_some());
     assert_eq!(
         r.poll_close_socket(),
@@ -661,8 +661,8 @@ fn each_socket_carries_its_share_of_queries_and_closes_when_idle() {
         assert_eq!(t.socket, first.socket, "resent from its own socket");
     }
     let answer = reply_naming(&sent[1].payload, None);
-    r.handle_datagram(secs(0.1), SocketId(0), S1, &answer);
-    assert_eq!(r.poll_close_socket(), Some(SocketId(0)));
+    r.handle_datagram(secs(0.1), SocketId::from_raw(0), S1, &answer);
+    assert_eq!(r.poll_close_socket(), Some(SocketId::from_raw(0)));
     assert_eq!(r.poll_close_socket(), None);
     assert_eq!(r.stats().udp_sockets, 2);
 }

@@ -26,7 +26,22 @@ use alloc::collections::{BTreeMap, VecDeque};
 /// unspecified address (`0.0.0.0:0` or `[::]:0`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub struct SocketId(pub u32);
+pub struct SocketId(pub(crate) u32);
+
+impl SocketId {
+    /// Its value as a number, for a driver that keys its own tables by it
+    /// (a poll token, say). Ids are only ever made by the machine.
+    pub const fn raw(self) -> u32 {
+        self.0
+    }
+
+    /// The id with this value: for tests and fuzzing only (feature
+    /// `arbitrary`, which makes arbitrary ids anyway).
+    #[cfg(feature = "arbitrary")]
+    pub const fn from_raw(raw: u32) -> SocketId {
+        SocketId(raw)
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Use {

@@ -330,7 +330,9 @@ fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
                     };
                     // Now and then on another socket than the query's (S28).
                     let socket = match socket {
-                        Some(_) if u.ratio(1, 10)? => Some(SocketId(u.int_in_range(0..=8)?)),
+                        Some(_) if u.ratio(1, 10)? => {
+                            Some(SocketId::from_raw(u.int_in_range(0..=8)?))
+                        }
                         other => other,
                     };
                     let reply = if u.ratio(1, 20)? {
@@ -354,7 +356,7 @@ fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
                 6 => {
                     let junk: Vec<u8> = u.arbitrary()?;
                     if u.arbitrary()? {
-                        let socket = SocketId(u.int_in_range(0..=8)?);
+                        let socket = SocketId::from_raw(u.int_in_range(0..=8)?);
                         r.handle_datagram(now, socket, *u.choose(&servers)?, &junk);
                     } else {
                         r.handle_stream(now, *u.choose(&servers)?, &junk);
@@ -628,7 +630,7 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
                 continue;
             }
             // Any attempt ever started, open or not, may report anything.
-            let id = AttemptId(u.int_in_range(0..=12)?);
+            let id = AttemptId::from_raw(u.int_in_range(0..=12)?);
             match u.int_in_range(0..=3)? {
                 0 => c.handle_connected(now, id),
                 1 => {

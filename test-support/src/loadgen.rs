@@ -160,7 +160,7 @@ impl Sockets {
                 "[::]:0".parse().unwrap()
             };
             let mut socket = UdpSocket::bind(local)?;
-            let token = Token(id.0 as usize);
+            let token = Token(id.raw() as usize);
             self.poll
                 .registry()
                 .register(&mut socket, token, Interest::READABLE)?;
@@ -283,7 +283,7 @@ pub fn run_with(
             _ => {}
         }
         for event in events.iter() {
-            let Ok(id) = u32::try_from(event.token().0).map(SocketId) else {
+            let Ok(id) = u32::try_from(event.token().0).map(SocketId::from_raw) else {
                 continue;
             };
             let Some(socket) = sockets.open.get(&id) else {

@@ -14,7 +14,7 @@ pub const SERVER: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(19
 
 /// The socket a new resolver's first UDP queries leave from (S28): ids
 /// count up from 0.
-pub const FIRST_SOCKET: SocketId = SocketId(0);
+pub const FIRST_SOCKET: SocketId = SocketId::from_raw(0);
 
 /// The SRV owner name of `im:fred@example.com` over XMPP.
 pub const OWNER: &str = "_im._xmpp.example.com.";

@@ -613,6 +613,7 @@ impl<R: CryptoRng> Resolver<R> {
         else {
             return false;
         };
+        // The fields, not `lookup_at`: the cache is borrowed beside it.
         let Some((lookup, rtype)) = self
             .resolutions
             .get_mut(&id)
@@ -648,6 +649,13 @@ impl<R: CryptoRng> Resolver<R> {
         true
     }
 
+    /// The lookup at `place` of resolution `id`, with its record type.
+    fn lookup_at(&mut self, id: ResolutionId, place: Place) -> Option<(&mut Lookup, RecordType)> {
+        self.resolutions
+            .get_mut(&id)
+            .and_then(|r| r.stage.lookup_at(place))
+    }
+
     /// Takes the lookup at `place` of resolution `id` out for `step` (which
     /// needs the whole machine, to ask on), puts back the lookup `step`
     /// returns, and reports its target's progress. The one place a lookup
@@ -659,20 +667,12 @@ impl<R: CryptoRng> Resolver<R> {
         place: Place,
         step: impl FnOnce(&mut Self, Lookup, RecordType) -> Lookup,
     ) {
-        let Some((held, rtype)) = self
-            .resolutions
-            .get_mut(&id)
-            .and_then(|r| r.stage.lookup_at(place))
-        else {
+        let Some((held, rtype)) = self.lookup_at(id, place) else {
             return;
         };
         let taken = core::mem::replace(held, Lookup::unasked(Name::root()));
         let lookup = step(self, taken, rtype);
-        if let Some((held, _)) = self
-            .resolutions
-            .get_mut(&id)
-            .and_then(|r| r.stage.lookup_at(place))
-        {
+        if let Some((held, _)) = self.lookup_at(id, place) {
             *held = lookup;
         }
         if let Place::Address { target, .. } = place {
@@ -770,11 +770,7 @@ impl<R: CryptoRng> Resolver<R> {
                 (Step::Done(LookupState::Failed(Box::new(error))), 0)
             }
         };
-        let Some((lookup, _)) = self
-            .resolutions
-            .get_mut(&id)
-            .and_then(|r| r.stage.lookup_at(place))
-        else {
+        let Some((lookup, _)) = self.lookup_at(id, place) else {
             return;
         };
         // S25: the same rule as for a cached answer.

@@ -303,7 +303,7 @@ pub struct CacheConfig {
     /// --bench cache`). Beyond it the heap holds at most one chunk of 64
     /// empty slots (4.6 KiB) and the free list's spare room: a million
     /// names through an 8 MiB cache peaked at 7.7 MB of heap
-    /// (`tests/cache_memory.rs`). Default 4 MiB: 10,000 entries of
+    /// (the `cache_memory` test, DEVELOPING.md). Default 4 MiB: 10,000 entries of
     /// addresses, or about 2,500 domains of four targets.
     pub max_bytes: usize,
     /// The shortest a stored TTL is made. Default 0: TTLs as given.

@@ -43,6 +43,7 @@ use core::time::Duration;
 
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
+use hickory_proto::rr::rdata::TLSA;
 use hickory_proto::rr::{Name, RecordType};
 
 use crate::config::CacheConfig;
@@ -63,6 +64,8 @@ pub(crate) enum Data {
     Alias(Box<Name>),
     /// NXDOMAIN or NODATA.
     Absent(Absence),
+    /// A TLSA RRset (DANE, S37).
+    Tlsa(Box<[TLSA]>),
 }
 
 /// An SRV RRset as kept, with the additional section's addresses of its
@@ -95,12 +98,14 @@ impl SrvEntry {
     }
 }
 
-/// An entry found: its data, whole seconds left to live, and the CNAME
-/// links the answer followed from the question to the data (S25).
+/// An entry found: its data, whole seconds left to live, the CNAME
+/// links the answer followed from the question to the data (S25), and
+/// whether the answer was secure (S35; never for stale data).
 pub(crate) struct Hit<'a> {
     pub(crate) data: &'a Data,
     pub(crate) ttl: u32,
     pub(crate) hops: u8,
+    pub(crate) secure: bool,
 }
 
 impl Entry {
@@ -132,6 +137,8 @@ struct Entry {
     hops: u8,
     /// Hit since the CLOCK hand last passed: spared once.
     referenced: bool,
+    /// The answer was DNSSEC-secure (S35).
+    secure: bool,
 }
 
 /// Cache counters, reported in [`Stats`](crate::Stats).
@@ -208,6 +215,10 @@ impl Data {
             Data::Addresses(ips) => ips.len() * size_of::<IpAddr>(),
             Data::Alias(name) => size_of::<Name>() + name_heap(name),
             Data::Absent(_) => 0,
+            Data::Tlsa(records) => records
+                .iter()
+                .map(|r| size_of::<TLSA>() + r.cert_data.len())
+                .sum(),
         }
     }
 }
@@ -311,6 +322,7 @@ impl Cache {
             data: &entry.data,
             ttl: entry.ttl(now),
             hops: entry.hops,
+            secure: entry.secure,
         })
     }
 
@@ -334,6 +346,7 @@ impl Cache {
             data: &entry.data,
             ttl: entry.ttl(now),
             hops: entry.hops,
+            secure: entry.secure,
         };
         Some((i, hit))
     }
@@ -386,10 +399,12 @@ impl Cache {
         }
         let failed = entry.refresh_failed != Instant::ZERO
             && now < after(entry.refresh_failed, serve.retry_after);
+        // S35: expired data is never vouched for, whatever it once was.
         let hit = Hit {
             data: &entry.data,
             ttl: 0,
             hops: entry.hops,
+            secure: false,
         };
         Some((hit, failed))
     }
@@ -453,6 +468,11 @@ impl Cache {
                 ttl,
                 ..
             } => expires(*ttl, false).map(|e| (Data::Addresses(ips.clone().into()), e)),
+            Found::Records {
+                records: Records::Tlsa(tlsa),
+                ttl,
+                ..
+            } => expires(*ttl, false).map(|e| (Data::Tlsa(tlsa.clone().into()), e)),
             Found::Alias => {
                 expires(u32::MAX, false).map(|e| (Data::Alias(Box::new(reply.end().clone())), e))
             }
@@ -464,7 +484,8 @@ impl Cache {
             Found::Absent { ttl: None, .. } | Found::CnameLoop => None,
         };
         if let Some((data, expires)) = stored {
-            self.insert(&reply.name, reply.rtype, data, reply.hops(), expires, now);
+            let chain = (reply.hops(), reply.secure);
+            self.insert(&reply.name, reply.rtype, data, chain, expires, now);
         }
     }
 
@@ -473,7 +494,7 @@ impl Cache {
         name: &Name,
         rtype: RecordType,
         data: Data,
-        hops: u8,
+        (hops, secure): (u8, bool),
         expires: Instant,
         now: Instant,
     ) {
@@ -504,6 +525,7 @@ impl Cache {
             bytes: counted,
             hops,
             referenced: false,
+            secure,
         };
         let i = self.slots.put(entry);
         let slots = &self.slots;
@@ -637,6 +659,7 @@ mod tests {
                 additional: Vec::new(),
                 additional_ttl: u32::MAX,
             },
+            secure: false,
         }
     }
 
@@ -709,6 +732,7 @@ mod tests {
                 absence: Absence::NxDomain,
                 ttl: Some(50),
             },
+            secure: false,
         };
         c.store(&reply, at(0));
         let get = |c: &mut Cache, n| {
@@ -736,6 +760,7 @@ mod tests {
                 additional: Vec::new(),
                 additional_ttl: u32::MAX,
             },
+            secure: false,
         };
         c.store(&records(0), at(0));
         assert!(get(&mut c, "x.example.").is_none());
@@ -749,6 +774,7 @@ mod tests {
             rtype: RecordType::A,
             chain: vec![link("y.example.", "z.example.", 40)],
             found: Found::Alias,
+            secure: false,
         };
         c.store(&alias, at(0));
         assert_eq!(
@@ -770,6 +796,7 @@ mod tests {
             chain: Vec::new(),
             name: name("d.example."),
             rtype: RecordType::A,
+            secure: false,
         };
         c.store(&no_soa, at(0));
         assert!(get(&mut c, "d.example.").is_none());

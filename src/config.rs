@@ -14,6 +14,10 @@ pub(crate) const MAX_QUERIES_CAP: usize = 32_768;
 /// The most servers used; later ones in `Config::servers` are ignored.
 pub const MAX_SERVERS: usize = 64;
 
+/// The EDNS(0) UDP payload advertised by default: 1232 bytes, the DNS
+/// Flag Day 2020 figure, which fits an IPv6 minimum MTU with room to spare.
+const DEFAULT_EDNS_PAYLOAD: u16 = 1232;
+
 /// How a message travels to a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
@@ -112,7 +116,8 @@ pub struct Config {
     pub case_randomization: bool,
     /// EDNS(0) UDP payload size to advertise, or `None` for no OPT record
     /// (S21). A server answering FORMERR to an OPT record is asked once
-    /// more without it. Default 1232.
+    /// more without it. Default 1232. With `dnssec` set, `None` is taken
+    /// as 1232: the DO bit rides on the OPT record.
     pub edns_payload: Option<u16>,
     /// Most CNAME hops followed for one name (S25). Default 8.
     pub max_cname_hops: u8,
@@ -168,6 +173,53 @@ pub struct Config {
     /// with [`CacheConfig::default`]; `None` sends every question to the
     /// network.
     pub cache: Option<CacheConfig>,
+    /// DNSSEC status on every endpoint, and DANE (S33–S37): `None`, the
+    /// default, asks nothing of DNSSEC and every endpoint is insecure;
+    /// the queries are then byte for byte what they were without it.
+    pub dnssec: Option<Dnssec>,
+}
+
+/// Reading a validating resolver's verdict (S33–S37). This crate does not
+/// validate signatures itself: it sets the DO bit (RFC 3225) and believes
+/// the AD bit (RFC 4035 §3.2.3) of servers it is told to trust, as glibc's
+/// `trust-ad` and systemd-resolved do.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Dnssec {
+    /// Whose AD bit to believe. Default: loopback servers only.
+    pub trust_ad: TrustAd,
+    /// Look up TLSA records for endpoints that are secure (RFC 7673):
+    /// `Endpoint::tlsa`. Default off.
+    pub dane: bool,
+}
+
+/// Which servers' AD bit is believed (S34). An answer from any other
+/// server is insecure whatever its AD bit says, and its SERVFAIL never
+/// counts as bogus: the path to it is not protected, so anyone on that
+/// path could set the bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum TrustAd {
+    /// Servers on a loopback address (127.0.0.0/8, ::1): a validating
+    /// resolver on this host.
+    #[default]
+    Loopback,
+    /// Every configured server: resolv.conf's `options trust-ad`, for a
+    /// network whose path to the resolver is trusted.
+    All,
+    /// No server: every answer is insecure.
+    None,
+}
+
+impl TrustAd {
+    /// Whether an answer from `server` may be believed secure.
+    pub fn trusts(self, server: SocketAddr) -> bool {
+        match self {
+            TrustAd::Loopback => server.ip().is_loopback(),
+            TrustAd::All => true,
+            TrustAd::None => false,
+        }
+    }
 }
 
 impl Default for Config {
@@ -183,7 +235,7 @@ impl Default for Config {
             transport: Transport::Udp,
             tcp_fallback: true,
             case_randomization: false,
-            edns_payload: Some(1232),
+            edns_payload: Some(DEFAULT_EDNS_PAYLOAD),
             max_cname_hops: 8,
             max_records: 2048,
             max_tcp_message: u16::MAX,
@@ -195,6 +247,7 @@ impl Default for Config {
             address_order: AddressOrder::Ipv6First,
             progress: false,
             cache: Some(CacheConfig::default()),
+            dnssec: None,
         }
     }
 }
@@ -236,6 +289,10 @@ impl Config {
         self.queries_per_socket = self.queries_per_socket.max(1);
         // Zero endpoints would turn "records exist" into an empty success.
         self.max_endpoints = self.max_endpoints.max(1);
+        // The DO bit rides on the OPT record (RFC 3225): DNSSEC needs one.
+        if self.dnssec.is_some() && self.edns_payload.is_none() {
+            self.edns_payload = Some(DEFAULT_EDNS_PAYLOAD);
+        }
         self
     }
 
@@ -283,6 +340,7 @@ impl<'a> arbitrary::Arbitrary<'a> for Config {
             address_order: u.arbitrary()?,
             progress: u.arbitrary()?,
             cache: u.arbitrary()?,
+            dnssec: u.arbitrary()?,
         })
     }
 }

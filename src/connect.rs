@@ -88,6 +88,9 @@ pub enum Skipped {
     Duplicate,
     /// An internal address, refused by [`InternalAddresses::Refuse`].
     Internal,
+    /// DNSSEC rules the endpoint out: something it rests on was bogus, or
+    /// its TLSA lookup failed (`Security::is_usable`, RFC 7673 §3.3).
+    Bogus,
 }
 
 impl fmt::Display for Skipped {
@@ -99,6 +102,7 @@ impl fmt::Display for Skipped {
             Skipped::PortZero => "port 0",
             Skipped::Duplicate => "already tried",
             Skipped::Internal => "internal address refused",
+            Skipped::Bogus => "DNSSEC rules it out",
         })
     }
 }
@@ -302,6 +306,9 @@ struct Known {
     v4_since: Option<Instant>,
     /// Addresses already made candidates.
     released: Vec<IpAddr>,
+    /// DNSSEC allows it (`Security::is_usable`, S36, S37); while its TLSA
+    /// lookup is still out, not yet.
+    usable: bool,
 }
 
 /// RFC 8305 §3: how long IPv4 addresses wait for IPv6 ones still pending.
@@ -426,8 +433,10 @@ impl Connector {
             complete: false,
             v4_since: None,
             released: Vec::new(),
+            usable: true,
         });
         known.addresses.clone_from(&endpoint.addresses);
+        known.usable = endpoint.security.is_usable();
         known.complete |= complete;
         let v6 = known.addresses.iter().any(IpAddr::is_ipv6);
         if !v6 && !known.addresses.is_empty() && known.v4_since.is_none() {
@@ -454,7 +463,11 @@ impl Connector {
             let waited = known
                 .v4_since
                 .is_some_and(|since| now >= since + RESOLUTION_DELAY);
-            if known.complete || v6 || waited {
+            // An endpoint DNSSEC rules out is skipped; one whose TLSA is
+            // still out waits for it, whatever its family.
+            let ready = known.usable || known.complete;
+            if ready && (known.complete || v6 || waited) {
+                let ruled_out = (!known.usable).then_some(Skipped::Bogus);
                 for ip in &known.addresses {
                     if !known.released.contains(ip) {
                         known.released.push(*ip);
@@ -462,14 +475,15 @@ impl Connector {
                         // Each (address, port) is dialled once per connect,
                         // whichever endpoints repeat it.
                         let repeated = self.candidates.iter().any(|c| c.2 == addr && c.3.is_none());
-                        let skip = skip_reason(addr, self.internal_addresses)
+                        let skip = ruled_out
+                            .or_else(|| skip_reason(addr, self.internal_addresses))
                             .or(repeated.then_some(Skipped::Duplicate));
                         let endpoint = self.released_upto;
                         self.candidates
                             .push((endpoint, known.target.clone(), addr, skip));
                     }
                 }
-            } else if let Some(since) = known.v4_since {
+            } else if let (true, Some(since)) = (ready, known.v4_since) {
                 self.resolution_delay_at = Some(since + RESOLUTION_DELAY);
             }
             if !known.complete {

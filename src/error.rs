@@ -97,6 +97,16 @@ pub enum Error {
         /// What each server asked did.
         servers: Vec<(SocketAddr, ServerFailure)>,
     },
+    /// A trusted validating resolver found the answer bogus (S36): it
+    /// answered SERVFAIL with an Extended DNS Error about DNSSEC. Its
+    /// records were forged, broken or expired; no other server is asked,
+    /// since none could make them secure.
+    Bogus {
+        /// The name being asked about.
+        name: Name,
+        /// The server that said so, with its rcode and EDE.
+        servers: Vec<(SocketAddr, ServerFailure)>,
+    },
 }
 
 /// Why `resolve_uri` or `resolve_srv` started nothing. No event follows.
@@ -148,6 +158,8 @@ pub enum ErrorKind {
     Malformed,
     /// [`Error::TooLarge`]
     TooLarge,
+    /// [`Error::Bogus`]
+    Bogus,
     /// [`StartError::NoDestination`]
     NoDestination,
     /// [`StartError::NoProtocols`]
@@ -182,6 +194,7 @@ impl ErrorKind {
             ErrorKind::Referral => "referral",
             ErrorKind::Malformed => "malformed",
             ErrorKind::TooLarge => "too-large",
+            ErrorKind::Bogus => "bogus",
             ErrorKind::NoDestination => "no-destination",
             ErrorKind::NoProtocols => "no-protocols",
             ErrorKind::InvalidName => "invalid-name",
@@ -214,6 +227,7 @@ impl Error {
             Error::Referral { .. } => ErrorKind::Referral,
             Error::Malformed { .. } => ErrorKind::Malformed,
             Error::TooLarge { .. } => ErrorKind::TooLarge,
+            Error::Bogus { .. } => ErrorKind::Bogus,
         }
     }
 }
@@ -264,7 +278,8 @@ impl fmt::Display for Error {
             | Error::Truncated { name, .. }
             | Error::Referral { name, .. }
             | Error::Malformed { name, .. }
-            | Error::TooLarge { name, .. } => name.to_ascii(),
+            | Error::TooLarge { name, .. }
+            | Error::Bogus { name, .. } => name.to_ascii(),
         };
         match self {
             Error::TooManyQueries => f.write_str("too many queries in flight"),
@@ -298,6 +313,7 @@ impl fmt::Display for Error {
             Error::TooLarge { servers, .. } => {
                 write!(f, "answer too large for {name}{}", Reports(servers))
             }
+            Error::Bogus { servers, .. } => write!(f, "{name}{}", Reports(servers)),
         }
     }
 }
@@ -367,6 +383,15 @@ impl ExtendedError {
     }
 }
 
+impl ExtendedError {
+    /// Whether the code says DNSSEC validation failed (RFC 8914 §4: 1–2
+    /// and 5–12; 3, a stale answer, and 4, a forged one by policy, are not
+    /// about signatures).
+    pub fn is_dnssec_failure(&self) -> bool {
+        matches!(self.code, 1 | 2 | 5..=12)
+    }
+}
+
 impl fmt::Display for ExtendedError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "EDE {}", self.code)?;
@@ -388,6 +413,18 @@ impl ServerFailure {
 
     /// How much the failure says about the name, to pick the error a
     /// question ends with: an answer beats a garbled answer beats silence.
+    /// SERVFAIL with an Extended DNS Error saying DNSSEC validation
+    /// failed (S36).
+    pub(crate) fn is_bogus(&self) -> bool {
+        match self {
+            ServerFailure::Rcode {
+                rcode: 2,
+                extended: Some(extended),
+            } => extended.is_dnssec_failure(),
+            _ => false,
+        }
+    }
+
     fn weight(&self) -> u8 {
         match self {
             ServerFailure::Rcode { rcode: 2, .. } => 6,

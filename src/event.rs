@@ -7,6 +7,7 @@ use core::fmt;
 use core::net::IpAddr;
 
 use hickory_proto::rr::Name;
+use hickory_proto::rr::rdata::TLSA;
 
 use crate::error::Error;
 
@@ -32,6 +33,84 @@ pub struct Endpoint {
     /// The SRV owner name whose record this is (in a merged set, S30, each
     /// endpoint's own); `None` for the S16 fallback.
     pub service: Option<Name>,
+    /// The DNSSEC status of what the endpoint rests on (S35): without
+    /// `Config::dnssec`, insecure throughout.
+    pub security: Security,
+    /// The target's TLSA records (DANE, RFC 7673, S37), when
+    /// `Dnssec::dane` is on and they were secure; empty otherwise. When
+    /// there are any, the server's certificate must match one of them
+    /// (RFC 6698 §2.1, RFC 7671): the TLS handshake's to check.
+    pub tlsa: Vec<TLSA>,
+}
+
+/// The DNSSEC status of one RRset, as RFC 4035 §4.3 names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SecurityStatus {
+    /// A trusted validating resolver vouched for it (AD bit, S34).
+    Secure,
+    /// Not vouched for: an unsigned zone, an untrusted server, glue from
+    /// an additional section, stale data, or DNSSEC turned off.
+    Insecure,
+    /// It could not be told: the lookup failed or timed out.
+    Indeterminate,
+    /// The validating resolver found it forged, broken or expired (S36).
+    Bogus,
+}
+
+/// The DNSSEC status of each part an endpoint rests on (S35). Each part
+/// counts its CNAME links too: a chain is as secure as its weakest link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Security {
+    /// The SRV RRset the endpoint's record came from; `None` for the S16
+    /// fallback, which has none.
+    pub srv: Option<SecurityStatus>,
+    /// The target's A and AAAA RRsets that gave addresses (the worst of
+    /// them); with no address at all, the worst of both lookups. Bogus
+    /// when either family was bogus: its addresses are left out.
+    pub addresses: SecurityStatus,
+    /// The TLSA RRset (S37); `None` when it was not asked: DANE off, or
+    /// the SRV and address RRsets not all secure.
+    pub tlsa: Option<SecurityStatus>,
+}
+
+impl Security {
+    /// Insecure throughout, as every endpoint is without DNSSEC.
+    pub const INSECURE: Security = Security {
+        srv: Some(SecurityStatus::Insecure),
+        addresses: SecurityStatus::Insecure,
+        tlsa: None,
+    };
+
+    /// Whether the SRV RRset (if any) and the addresses are all secure:
+    /// the condition for DANE and for checking the certificate against
+    /// the SRV target's name (RFC 7673 §3.1, §4).
+    pub fn is_secure(&self) -> bool {
+        self.srv.is_none_or(|s| s == SecurityStatus::Secure)
+            && self.addresses == SecurityStatus::Secure
+    }
+
+    /// Whether the endpoint may be connected to: nothing it rests on was
+    /// bogus, and its TLSA lookup, if made, did not fail (RFC 7673 §3.3:
+    /// a bogus or indeterminate TLSA answer rules the target out). The
+    /// connector skips endpoints that may not be.
+    pub fn is_usable(&self) -> bool {
+        let bogus = |s: SecurityStatus| s == SecurityStatus::Bogus;
+        !self.srv.is_some_and(bogus)
+            && !bogus(self.addresses)
+            && self.tlsa.is_none_or(|s| s < SecurityStatus::Indeterminate)
+    }
+}
+
+/// One word for `resolve --dnssec`: `secure`, `insecure`, or `bogus` for
+/// an endpoint not to be used.
+impl fmt::Display for Security {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match (self.is_usable(), self.is_secure()) {
+            (false, _) => "bogus",
+            (true, true) => "secure",
+            (true, false) => "insecure",
+        })
+    }
 }
 
 impl Endpoint {
@@ -41,6 +120,25 @@ impl Endpoint {
     /// the trailing dot. `target` itself is the absolute name.
     pub fn host(&self) -> String {
         host(&self.target)
+    }
+
+    /// The names the server's certificate may be checked against (RFC
+    /// 7673 §4, RFC 6125, RFC 6120 §13.7.2): always the service domain,
+    /// the one the user asked for; the SRV target as well only when the
+    /// SRV RRset was secure, for otherwise whoever forged the SRV answer
+    /// chose that name, and a certificate for it proves nothing.
+    pub fn certificate_names(&self) -> Vec<Name> {
+        // `_service._proto.domain.` → `domain.`; the fallback's target is
+        // the domain itself.
+        let Some(service) = &self.service else {
+            return alloc::vec![self.target.clone()];
+        };
+        let domain = service.base_name().base_name();
+        let mut names = alloc::vec![domain];
+        if self.security.srv == Some(SecurityStatus::Secure) && !names.contains(&self.target) {
+            names.push(self.target.clone());
+        }
+        names
     }
 }
 
@@ -199,6 +297,8 @@ mod tests {
             target: name("a.example.test."),
             addresses: Vec::new(),
             service: None,
+            security: Security::INSECURE,
+            tlsa: Vec::new(),
         };
         assert!(format!("{endpoint}").contains(&endpoint.host()));
     }
@@ -215,6 +315,8 @@ mod tests {
                 "192.0.2.11".parse().unwrap(),
             ],
             service: None,
+            security: Security::INSECURE,
+            tlsa: Vec::new(),
         };
         assert_eq!(
             format!("{endpoint}"),

@@ -144,11 +144,13 @@ pub use driver::blocking;
 #[cfg(feature = "tokio")]
 pub use driver::tokio;
 
-pub use config::{AddressOrder, CacheConfig, Config, MAX_SERVERS, ServeStale, Transport};
+pub use config::{
+    AddressOrder, CacheConfig, Config, Dnssec, MAX_SERVERS, ServeStale, Transport, TrustAd,
+};
 #[cfg(feature = "std")]
 pub use driver::DriverError;
 pub use error::{Error, ErrorKind, ExtendedError, ServerFailure, StartError};
-pub use event::{Answer, Endpoint, Event, Progress, ResolutionId, Via};
+pub use event::{Answer, Endpoint, Event, Progress, ResolutionId, Security, SecurityStatus, Via};
 pub use resolver::Resolver;
 #[cfg(feature = "std")]
 pub use rng::{DefaultRng, os_rng};

@@ -27,12 +27,16 @@ use crate::srv::{SrvOrder, SrvRecord, addresses_of_targets, order_srv};
 use crate::stats::Stats;
 use crate::time::Instant;
 use crate::uri::Uri;
-use crate::wire::message::{Found, Records};
+use crate::wire::message::{Absence, Found, Records};
 use plan::{
     Combine, Family, FoundSet, Lookup, LookupState, Place, Resolution, SrvOutcome, Stage, Step,
     Target, first_listings,
 };
 use waiters::Waiters;
+
+/// Where a target's record came from: the SRV owner name (`None` for the
+/// S16 fallback) and whether that RRset was secure (S35).
+type Origin = (Option<Name>, bool);
 
 /// What cached `data` says of the name it was asked for, at `now`.
 fn cached_step(data: &Data, now: Instant) -> Step {
@@ -47,6 +51,10 @@ fn cached_step(data: &Data, now: Instant) -> Step {
             additional: Vec::new(),
         },
         Data::Absent(absence) => LookupState::Missing(*absence),
+        Data::Tlsa(records) => LookupState::Found {
+            records: Records::Tlsa(records.to_vec()),
+            additional: Vec::new(),
+        },
     })
 }
 
@@ -248,9 +256,14 @@ impl<R: CryptoRng> Resolver<R> {
         };
         // S26: the plain repeated resolution, answered whole from the
         // cache without the plan (`hit.rs`); anything else goes on below.
-        if let (Combine::Preferred, false, Some(cache)) =
-            (combine, config.progress, self.cache.as_mut())
-            && let Some(answer) = hit::answer(cache, &owners, &repeats, config, &mut self.rng, now)
+        // With DNSSEC the plan alone judges security (S35): one rule, in
+        // one place.
+        if let (Combine::Preferred, false, None, Some(cache)) = (
+            combine,
+            config.progress,
+            &config.dnssec,
+            self.cache.as_mut(),
+        ) && let Some(answer) = hit::answer(cache, &owners, &repeats, config, &mut self.rng, now)
         {
             let id = ResolutionId(self.next_id);
             self.next_id += 1;
@@ -516,13 +529,18 @@ impl<R: CryptoRng> Resolver<R> {
         // S31: expired data to fall back on, should no fresh answer come.
         let mut has_stale = false;
         while let Some(cache) = self.cache.as_mut() {
-            let (step, hops, ttl, stale) = match cache.get(&lookup.name, rtype, now) {
-                Some(hit) => (cached_step(hit.data, now), hit.hops, hit.ttl, false),
+            let (step, (hops, secure), ttl, stale) = match cache.get(&lookup.name, rtype, now) {
+                Some(hit) => (
+                    cached_step(hit.data, now),
+                    (hit.hops, hit.secure),
+                    hit.ttl,
+                    false,
+                ),
                 None => match (&serve_stale, cache.stale(&lookup.name, rtype, now)) {
                     // Its refresh failed lately: answer with it at once.
                     (Some(serve), Some((hit, true))) => {
                         let step = cached_step(hit.data, now);
-                        (step, hit.hops, serve.answer_ttl, true)
+                        (step, (hit.hops, hit.secure), serve.answer_ttl, true)
                     }
                     (_, found) => {
                         has_stale = found.is_some();
@@ -534,7 +552,7 @@ impl<R: CryptoRng> Resolver<R> {
                 cache.served_stale();
             }
             self.used_cache(id, ttl, stale);
-            if !lookup.take(step, hops, max_hops) {
+            if !lookup.take(step, hops, max_hops, secure) {
                 return lookup;
             }
         }
@@ -590,10 +608,15 @@ impl<R: CryptoRng> Resolver<R> {
                 .iter()
                 .enumerate()
                 .flat_map(|(i, t)| {
-                    [(Family::V4, &t.v4), (Family::V6, &t.v6)]
-                        .into_iter()
-                        .filter(|(_, l)| l.pending_question().is_some())
-                        .map(move |(family, _)| Place::Address { target: i, family })
+                    let address = |family| Place::Address { target: i, family };
+                    [
+                        (address(Family::V4), Some(&t.v4)),
+                        (address(Family::V6), Some(&t.v6)),
+                        (Place::Tlsa { target: i }, t.tlsa.as_ref()),
+                    ]
+                    .into_iter()
+                    .filter(|(_, l)| l.is_some_and(|l| l.pending_question().is_some()))
+                    .map(|(place, _)| place)
                 })
                 .collect(),
         }
@@ -628,7 +651,7 @@ impl<R: CryptoRng> Resolver<R> {
         let Some((hit, _)) = cache.stale(&lookup.name, rtype, now) else {
             return false;
         };
-        let (step, hops) = (cached_step(hit.data, now), hit.hops);
+        let (step, hops, secure) = (cached_step(hit.data, now), hit.hops, hit.secure);
         cache.served_stale();
         let name = lookup.name.clone();
         if let Some(qid) = lookup.pending_question().filter(|_| refresh) {
@@ -639,8 +662,8 @@ impl<R: CryptoRng> Resolver<R> {
         // Without the hop limit, a stale loop asked the next name, whose
         // stale link led back, for ever (found by fuzzing).
         let max_hops = self.config().max_cname_hops;
-        self.step_lookup(id, place, |this, mut lookup, rtype| {
-            if lookup.take(step, hops, max_hops) {
+        self.step_lookup(id, place, now, |this, mut lookup, rtype| {
+            if lookup.take(step, hops, max_hops, secure) {
                 lookup = this.ask(id, lookup, rtype, place, now);
             }
             lookup
@@ -665,6 +688,7 @@ impl<R: CryptoRng> Resolver<R> {
         &mut self,
         id: ResolutionId,
         place: Place,
+        now: Instant,
         step: impl FnOnce(&mut Self, Lookup, RecordType) -> Lookup,
     ) {
         let Some((held, rtype)) = self.lookup_at(id, place) else {
@@ -675,9 +699,7 @@ impl<R: CryptoRng> Resolver<R> {
         if let Some((held, _)) = self.lookup_at(id, place) {
             *held = lookup;
         }
-        if let Place::Address { target, .. } = place {
-            self.report(id, target);
-        }
+        self.lookup_changed(id, place, now);
     }
 
     /// Stops waiting for `qid` on behalf of `id`; a question nobody waits for
@@ -721,7 +743,7 @@ impl<R: CryptoRng> Resolver<R> {
             return;
         };
         let name = lookup.name.clone();
-        let (step, hops) = match outcome {
+        let (step, hops, secure) = match outcome {
             Outcome::Answer(reply) => {
                 let step = match &reply.found {
                     Found::Records {
@@ -755,7 +777,14 @@ impl<R: CryptoRng> Resolver<R> {
                         Step::Done(LookupState::Failed(Box::new(Error::CnameLoop { name })))
                     }
                 };
-                (step, reply.hops())
+                (step, reply.hops(), reply.secure)
+            }
+            // S36: never stale data in its place: it is not secure either,
+            // and someone is forging this name now.
+            Outcome::Bogus(server) => {
+                let servers = alloc::vec![server.clone()];
+                let error = Error::Bogus { name, servers };
+                (Step::Done(LookupState::Failed(Box::new(error))), 0, false)
             }
             Outcome::Failed(servers) => {
                 // S31: every server failed; stale data stands in, if any,
@@ -767,19 +796,80 @@ impl<R: CryptoRng> Resolver<R> {
                     return;
                 }
                 let error = servers_failed(name, servers.clone());
-                (Step::Done(LookupState::Failed(Box::new(error))), 0)
+                (Step::Done(LookupState::Failed(Box::new(error))), 0, false)
             }
         };
         let Some((lookup, _)) = self.lookup_at(id, place) else {
             return;
         };
         // S25: the same rule as for a cached answer.
-        if lookup.take(step, hops, max_hops) {
+        if lookup.take(step, hops, max_hops, secure) {
             let chase = |this: &mut Self, lookup, rtype| this.ask(id, lookup, rtype, place, now);
-            return self.step_lookup(id, place, chase);
+            return self.step_lookup(id, place, now, chase);
         }
-        if let Place::Address { target, .. } = place {
+        self.lookup_changed(id, place, now);
+    }
+
+    /// A target's lookup moved on: once its addresses are all in, DANE may
+    /// ask for its TLSA (S37); the caller hears of it (S29).
+    fn lookup_changed(&mut self, id: ResolutionId, place: Place, now: Instant) {
+        let target = match place {
+            Place::Srv(_) => return,
+            Place::Address { target, .. } | Place::Tlsa { target } => target,
+        };
+        self.ask_tlsa(id, target, now);
+        self.report(id, target);
+    }
+
+    /// `look_up_targets`: a target's addresses may be known as soon as
+    /// it is made (additional section, cache): DANE may go on at once,
+    /// and the caller hears of it once nothing more is to come.
+    fn addresses_known(&mut self, id: ResolutionId, target: usize, now: Instant) {
+        self.ask_tlsa(id, target, now);
+        if self.target(id, target).is_some_and(|t| !t.is_pending()) {
             self.report(id, target);
+        }
+    }
+
+    fn target(&self, id: ResolutionId, index: usize) -> Option<&Target> {
+        match &self.resolutions.get(&id)?.stage {
+            Stage::Addresses { targets, .. } => targets.get(index),
+            Stage::Srv(_) => None,
+        }
+    }
+
+    /// S37: with DANE, once a target's addresses are in and its SRV and
+    /// address RRsets are all secure (and only then), ask its TLSA.
+    fn ask_tlsa(&mut self, id: ResolutionId, index: usize, now: Instant) {
+        if !self.config.dnssec.as_ref().is_some_and(|d| d.dane) {
+            return;
+        }
+        let Some(target) = self.target(id, index) else {
+            return;
+        };
+        if target.tlsa.is_some() || target.addresses_pending() || !target.security().is_secure() {
+            return;
+        }
+        let place = Place::Tlsa { target: index };
+        let lookup = match target.tlsa_name() {
+            Some(name) => self.ask(id, Lookup::unasked(name), RecordType::TLSA, place, now),
+            // A target too long to have TLSA records: no DANE for it.
+            None => {
+                let mut none = Lookup::new(
+                    target.record.target.clone(),
+                    LookupState::Missing(Absence::NxDomain),
+                );
+                none.secure = false;
+                none
+            }
+        };
+        if let Some(Resolution {
+            stage: Stage::Addresses { targets, .. },
+            ..
+        }) = self.resolutions.get_mut(&id)
+            && let Some(target) = targets.get_mut(index)
+        {
+            target.tlsa = Some(lookup);
         }
     }
 
@@ -845,7 +935,7 @@ impl<R: CryptoRng> Resolver<R> {
             let from = owners.len();
             records.extend(set.records.into_iter().map(|record| (record, from)));
             additional.extend(set.additional);
-            owners.push((set.owner, set.index));
+            owners.push((set.owner, set.index, set.secure));
         }
         // S30: which owner each record came from, found again after the
         // ordering by its contents (n log n: a hostile RRset can be large).
@@ -881,15 +971,16 @@ impl<R: CryptoRng> Resolver<R> {
                 } else {
                     0
                 };
-                (record, Some(owners[from].0.clone()))
+                let (owner, _, secure) = &owners[from];
+                (record, (Some(owner.clone()), *secure))
             })
             .collect();
         let via = if merged {
             Via::SrvSet {
-                owners: owners.into_iter().map(|(owner, _)| owner).collect(),
+                owners: owners.into_iter().map(|(owner, ..)| owner).collect(),
             }
         } else {
-            let (owner, index) = owners.swap_remove(0);
+            let (owner, index, _) = owners.swap_remove(0);
             Via::Srv { owner, index }
         };
         self.look_up_targets(id, via, tagged, omitted, &additional, now);
@@ -911,27 +1002,32 @@ impl<R: CryptoRng> Resolver<R> {
             target: domain.clone(),
         };
         let via = Via::Fallback { domain };
-        self.look_up_targets(id, via, alloc::vec![(record, None)], 0, &[], now);
+        self.look_up_targets(id, via, alloc::vec![(record, (None, false))], 0, &[], now);
     }
 
     fn look_up_targets(
         &mut self,
         id: ResolutionId,
         via: Via,
-        records: Vec<(SrvRecord, Option<Name>)>,
+        records: Vec<(SrvRecord, Origin)>,
         omitted: usize,
         additional: &[(Name, IpAddr)],
         now: Instant,
     ) {
         // S14: additional-section addresses only when the owner is exactly
         // the target, the rule the cache and the short cut share.
-        let (records, services): (Vec<SrvRecord>, Vec<Option<Name>>) = records.into_iter().unzip();
+        // S35: but no AD bit covers them, so a secure SRV set's targets
+        // are asked for, that their endpoints may be secure too.
+        let (records, origins): (Vec<SrvRecord>, Vec<Origin>) = records.into_iter().unzip();
         let glued = addresses_of_targets(&records, additional);
         let mut targets: Vec<Target> = records
             .into_iter()
-            .zip(services)
+            .zip(origins)
             .zip(glued)
-            .map(|((record, service), ips)| Target::new(record, service, ips))
+            .map(|((record, (service, secure)), ips)| {
+                let ips = if secure { Vec::new() } else { ips };
+                Target::new(record, service, secure, ips)
+            })
             .collect();
         for (i, target) in targets.iter_mut().enumerate() {
             if !target.needs_lookup() {
@@ -945,13 +1041,7 @@ impl<R: CryptoRng> Resolver<R> {
                 *target.lookup_mut(family) = lookup;
             }
         }
-        let given: Vec<usize> = if self.config().progress {
-            (0..targets.len())
-                .filter(|&i| !targets[i].is_pending())
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let count = targets.len();
         if let Some(r) = self.resolutions.get_mut(&id) {
             r.stage = Stage::Addresses {
                 via: Box::new(via),
@@ -959,9 +1049,11 @@ impl<R: CryptoRng> Resolver<R> {
                 omitted,
             };
         }
-        // Targets whose addresses came with the SRV answer are known now.
-        for i in given {
-            self.report(id, i);
+        // Targets whose addresses came with the SRV answer or from the
+        // cache are known now: their TLSA may be asked (S37), and they are
+        // reported once nothing more is to come.
+        for i in 0..count {
+            self.addresses_known(id, i, now);
         }
         self.advance(id, now);
     }

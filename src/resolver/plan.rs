@@ -21,11 +21,12 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
+use hickory_proto::rr::rdata::TLSA;
 use hickory_proto::rr::{Name, RecordType};
 
 use crate::config::AddressOrder;
-use crate::error::Error;
-use crate::event::{Answer, Endpoint, Via};
+use crate::error::{Error, ErrorKind};
+use crate::event::{Answer, Endpoint, Security, SecurityStatus, Via};
 use crate::scheduler::QuestionId;
 use crate::srv::SrvRecord;
 use crate::wire::message::{Absence, Records};
@@ -40,6 +41,9 @@ pub(crate) struct Lookup {
     pub(crate) first: Option<Box<Name>>,
     /// CNAME hops followed so far, across all answers (S25).
     pub(crate) hops: u8,
+    /// Every answer taken so far was DNSSEC-secure (S35): a chain is as
+    /// secure as its weakest link.
+    pub(crate) secure: bool,
     pub(crate) state: LookupState,
 }
 
@@ -76,20 +80,24 @@ impl Lookup {
             name,
             first: None,
             hops: 0,
+            secure: true,
             state,
         }
     }
 
-    /// A lookup that needs no question: its records are already known.
+    /// A lookup that needs no question: its records came in an additional
+    /// section, which no AD bit covers (RFC 4035 §3.2.3): insecure.
     pub(crate) fn found(name: Name, records: Records) -> Self {
         let additional = Vec::new();
-        Lookup::new(
+        let mut lookup = Lookup::new(
             name,
             LookupState::Found {
                 records,
                 additional,
             },
-        )
+        );
+        lookup.secure = false;
+        lookup
     }
 
     /// A lookup to be filled in by asking (`Resolver::ask`).
@@ -110,13 +118,15 @@ impl Lookup {
     }
 
     /// Takes what one answer, fresh or cached, says of the lookup's name,
-    /// reached through `hops` CNAME links: the one rule for both paths.
+    /// reached through `hops` CNAME links, and whether it was `secure`
+    /// (S35): the one rule for both paths.
     /// CNAME hops count across all of a lookup's answers (S25): past
     /// `max_hops` the lookup fails as a loop, for a chain in the cache,
     /// fresh or stale, may loop as well as one on the wire. Returns true
     /// when the answer ended at an alias: the lookup now stands at its
     /// target, to be asked next.
-    pub(crate) fn take(&mut self, step: Step, hops: u8, max_hops: u8) -> bool {
+    pub(crate) fn take(&mut self, step: Step, hops: u8, max_hops: u8, secure: bool) -> bool {
+        self.secure &= secure;
         if hops > 0 && self.hops.saturating_add(hops) > max_hops {
             let name = self.origin().clone();
             self.state = LookupState::Failed(Box::new(Error::CnameLoop { name }));
@@ -149,6 +159,22 @@ impl Lookup {
         match self.state {
             LookupState::Pending(qid) => Some(qid),
             _ => None,
+        }
+    }
+
+    /// Its DNSSEC status (S35), once it is no longer waiting.
+    pub(crate) fn status(&self) -> SecurityStatus {
+        match &self.state {
+            LookupState::Found { .. } | LookupState::Missing(_) if self.secure => {
+                SecurityStatus::Secure
+            }
+            LookupState::Found { .. } | LookupState::Missing(_) | LookupState::Repeat(_) => {
+                SecurityStatus::Insecure
+            }
+            LookupState::Failed(e) if e.kind() == ErrorKind::Bogus => SecurityStatus::Bogus,
+            LookupState::Failed(_) | LookupState::Unasked | LookupState::Pending(_) => {
+                SecurityStatus::Indeterminate
+            }
         }
     }
 
@@ -187,15 +213,14 @@ pub(crate) enum Place {
     Srv(usize),
     /// The A or AAAA lookup of the i-th target.
     Address { target: usize, family: Family },
+    /// The TLSA lookup of the i-th target (S37).
+    Tlsa { target: usize },
 }
 
 impl Place {
     /// The lowest and highest places, for range queries.
     pub(crate) const FIRST: Place = Place::Srv(0);
-    pub(crate) const LAST: Place = Place::Address {
-        target: usize::MAX,
-        family: Family::V6,
-    };
+    pub(crate) const LAST: Place = Place::Tlsa { target: usize::MAX };
 }
 
 /// A chosen SRV target and the lookups of its addresses.
@@ -204,20 +229,31 @@ pub(crate) struct Target {
     pub(crate) record: SrvRecord,
     /// The SRV owner name the record came from; `None` for the fallback.
     pub(crate) service: Option<Name>,
+    /// Whether the SRV RRset (and its CNAMEs) was secure (S35).
+    pub(crate) srv_secure: bool,
     pub(crate) v4: Lookup,
     pub(crate) v6: Lookup,
+    /// With DANE, once the endpoint is secure: its TLSA lookup (S37).
+    pub(crate) tlsa: Option<Lookup>,
 }
 
 impl Target {
     /// A target whose addresses are known, from an additional section or
     /// none; `needs_lookup` says whether to ask for them.
-    pub(crate) fn new(record: SrvRecord, service: Option<Name>, ips: Vec<IpAddr>) -> Self {
+    pub(crate) fn new(
+        record: SrvRecord,
+        service: Option<Name>,
+        srv_secure: bool,
+        ips: Vec<IpAddr>,
+    ) -> Self {
         let (v4, v6): (Vec<IpAddr>, Vec<IpAddr>) = ips.into_iter().partition(IpAddr::is_ipv4);
         Target {
             v4: Lookup::found(record.target.clone(), Records::Addresses(v4)),
             v6: Lookup::found(record.target.clone(), Records::Addresses(v6)),
             record,
             service,
+            srv_secure,
+            tlsa: None,
         }
     }
 
@@ -234,19 +270,77 @@ impl Target {
     }
 
     pub(crate) fn is_pending(&self) -> bool {
+        self.addresses_pending() || self.tlsa.as_ref().is_some_and(Lookup::is_waiting)
+    }
+
+    /// Whether an address lookup is still to come.
+    pub(crate) fn addresses_pending(&self) -> bool {
         self.v4.is_waiting() || self.v6.is_waiting()
+    }
+
+    /// The DNSSEC status of the endpoint's parts (S35), as known so far.
+    pub(crate) fn security(&self) -> Security {
+        let srv = self.service.as_ref().map(|_| match self.srv_secure {
+            true => SecurityStatus::Secure,
+            false => SecurityStatus::Insecure,
+        });
+        let families = [&self.v4, &self.v6];
+        // The worst status: the enum runs from best to worst.
+        let worst = |lookups: &mut dyn Iterator<Item = &&Lookup>| lookups.map(|l| l.status()).max();
+        let bogus = families.iter().any(|l| l.status() == SecurityStatus::Bogus);
+        let with_addresses = &mut families.iter().filter(|l| !l.addresses().is_empty());
+        let addresses = match (bogus, worst(with_addresses)) {
+            (true, _) => SecurityStatus::Bogus,
+            (false, Some(status)) => status,
+            (false, None) => worst(&mut families.iter()).unwrap_or(SecurityStatus::Insecure),
+        };
+        let tlsa = self.tlsa.as_ref().map(Lookup::status);
+        Security {
+            srv,
+            addresses,
+            tlsa,
+        }
+    }
+
+    /// The secure TLSA records, the only ones that count (S37).
+    fn tlsa_records(&self) -> Vec<TLSA> {
+        match self.tlsa.as_ref().map(|l| (l.status(), &l.state)) {
+            Some((
+                SecurityStatus::Secure,
+                LookupState::Found {
+                    records: Records::Tlsa(records),
+                    ..
+                },
+            )) => records.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The name of its TLSA records (RFC 7673 §3.2): `_<port>._tcp.<target>`;
+    /// `None` when that is too long to be a name.
+    pub(crate) fn tlsa_name(&self) -> Option<Name> {
+        let label = alloc::format!("_{}", self.record.port);
+        let prefix = Name::from_labels([label.as_bytes(), b"_tcp".as_slice()]).ok()?;
+        prefix.append_domain(&self.record.target).ok()
     }
 
     /// The endpoint as known so far, for a progress report (S29).
     pub(crate) fn snapshot(&self, order: AddressOrder) -> Endpoint {
         let addresses = self.ordered_addresses(order);
-        endpoint(self.record.clone(), self.service.clone(), addresses)
+        let mut endpoint = endpoint(self.record.clone(), self.service.clone(), addresses);
+        endpoint.security = self.security();
+        endpoint.tlsa = self.tlsa_records();
+        endpoint
     }
 
     /// The endpoint, its addresses in S17 order.
     fn into_endpoint(self, order: AddressOrder) -> Endpoint {
         let addresses = self.ordered_addresses(order);
-        endpoint(self.record, self.service, addresses)
+        let (security, tlsa) = (self.security(), self.tlsa_records());
+        let mut endpoint = endpoint(self.record, self.service, addresses);
+        endpoint.security = security;
+        endpoint.tlsa = tlsa;
+        endpoint
     }
 
     fn ordered_addresses(&self, order: AddressOrder) -> Vec<IpAddr> {
@@ -269,6 +363,8 @@ pub(crate) fn endpoint(
         port: record.port,
         target: record.target,
         service,
+        security: Security::INSECURE,
+        tlsa: Vec::new(),
     }
 }
 
@@ -354,6 +450,10 @@ impl Stage {
                 let lookup = targets.get_mut(target)?.lookup_mut(family);
                 Some((lookup, family.record_type()))
             }
+            (Stage::Addresses { targets, .. }, Place::Tlsa { target }) => {
+                let lookup = targets.get_mut(target)?.tlsa.as_mut()?;
+                Some((lookup, RecordType::TLSA))
+            }
             _ => None,
         }
     }
@@ -380,13 +480,15 @@ pub(crate) struct FoundSet {
     pub(crate) owner: Name,
     pub(crate) records: Vec<SrvRecord>,
     pub(crate) additional: Vec<(Name, IpAddr)>,
+    /// The RRset (and its CNAMEs) was DNSSEC-secure (S35).
+    pub(crate) secure: bool,
 }
 
 /// The SRV records of a lookup's RRset, moved out.
 fn take_srv(records: &mut Records) -> Vec<SrvRecord> {
     match records {
         Records::Srv(srv) => core::mem::take(srv),
-        Records::Addresses(_) => Vec::new(),
+        Records::Addresses(_) | Records::Tlsa(_) => Vec::new(),
     }
 }
 
@@ -442,7 +544,13 @@ fn merged_outcome(lookups: &mut [Lookup]) -> SrvOutcome {
                     owner: owner.clone(),
                     records: take_srv(records),
                     additional: core::mem::take(additional),
+                    secure: lookup.secure,
                 });
+            }
+            // S36: a bogus answer for any of the names ends it, even
+            // beside others with records: someone is forging this service.
+            LookupState::Failed(e) if e.kind() == ErrorKind::Bogus => {
+                return SrvOutcome::Failed((**e).clone());
             }
             LookupState::Failed(e) if failure.is_none() => failure = Some((**e).clone()),
             _ => {}
@@ -495,6 +603,7 @@ impl Resolution {
                         owner: owner.clone(),
                         records: take_srv(records),
                         additional: core::mem::take(additional),
+                        secure: lookup.secure,
                     }]);
                 }
             }
@@ -553,7 +662,8 @@ impl Resolution {
             return None;
         };
         for target in targets.iter_mut() {
-            for lookup in [&mut target.v4, &mut target.v6] {
+            let tlsa = target.tlsa.as_mut();
+            for lookup in [&mut target.v4, &mut target.v6].into_iter().chain(tlsa) {
                 if lookup.is_waiting() {
                     lookup.state = LookupState::Failed(Box::new(error.clone()));
                 }
@@ -689,7 +799,7 @@ mod tests {
             port: 5222,
             target: Name::root(),
         };
-        let mut target = Target::new(record, None, Vec::new());
+        let mut target = Target::new(record, None, false, Vec::new());
         target.v4 = Lookup::unasked(Name::root());
         assert!(target.is_pending());
     }

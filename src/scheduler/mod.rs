@@ -76,6 +76,8 @@ pub(crate) enum Outcome {
     Answer(Reply),
     /// No server gave one; what each server asked did, in server order.
     Failed(Vec<(SocketAddr, ServerFailure)>),
+    /// A trusted validating resolver found the answer bogus (S36).
+    Bogus((SocketAddr, ServerFailure)),
 }
 
 /// A question that ended, and how.
@@ -543,7 +545,8 @@ impl Scheduler {
         if transport == Transport::Tcp {
             scratch.resize(tcp::PREFIX_LEN, 0);
         }
-        message::encode_query(scratch, id, query_name, q.rtype, edns);
+        let dnssec_ok = self.config.dnssec.is_some();
+        message::encode_query(scratch, id, query_name, q.rtype, edns, dnssec_ok);
         if transport == Transport::Tcp {
             tcp::write_prefix(scratch);
         }
@@ -818,16 +821,25 @@ impl Scheduler {
         } else {
             self.rtt.sample(timed.server(), now - timed.first_sent, now);
         }
+        // S34: only a trusted server's AD bit, and its word that an
+        // answer is bogus, count.
+        let trusted = (self.config.dnssec.as_ref()).is_some_and(|d| d.trust_ad.trusts(from));
         let failure = match message::read_reply(
             vetted,
             &q.name,
             q.rtype,
             self.config.max_cname_hops,
             self.config.max_records,
+            trusted,
         ) {
             Ok(reply) => {
                 self.forget(qid);
                 return Some((qid, Outcome::Answer(reply)));
+            }
+            // S36: no other server could make a bogus answer secure.
+            Err(failure) if trusted && failure.is_bogus() => {
+                self.forget(qid);
+                return Some((qid, Outcome::Bogus((from, failure))));
             }
             Err(failure) => failure,
         };

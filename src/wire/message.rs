@@ -12,6 +12,7 @@ use core::net::IpAddr;
 use hickory_proto::op::{
     Edns, Header, HeaderCounts, Message, MessageType, Metadata, OpCode, Query, ResponseCode,
 };
+use hickory_proto::rr::rdata::TLSA;
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{
@@ -37,13 +38,15 @@ pub(crate) enum Mismatch {
 
 /// Appends to `out` a recursive query for `name`/`rtype` with message id
 /// `id` (S18) and, when `edns_payload` is set, an EDNS(0) OPT record
-/// advertising that UDP payload size (S21).
+/// advertising that UDP payload size (S21), with the DO bit when
+/// `dnssec_ok` (S33).
 pub(crate) fn encode_query(
     out: &mut Vec<u8>,
     id: u16,
     name: &Name,
     rtype: RecordType,
     edns_payload: Option<u16>,
+    dnssec_ok: bool,
 ) {
     // Each part is emitted through hickory-proto straight into one buffer,
     // not through a `Message`: every query and resend is encoded, and
@@ -76,6 +79,7 @@ pub(crate) fn encode_query(
             Some(payload) => {
                 let mut edns = Edns::new();
                 edns.set_max_payload(payload);
+                edns.set_dnssec_ok(dnssec_ok);
                 edns.emit(&mut encoder)
             }
             None => Ok(()),
@@ -137,6 +141,11 @@ pub(crate) struct Reply {
     /// A looping chain gives none: nothing of it is kept.
     pub(crate) chain: Vec<Link>,
     pub(crate) found: Found,
+    /// DNSSEC (S34): a server whose AD bit is believed set it, so every
+    /// RRset of the answer and authority sections (the chain, the records
+    /// or the proof of their absence) was validated. The additional
+    /// section is not covered (RFC 4035 §3.2.3).
+    pub(crate) secure: bool,
 }
 
 /// One CNAME record of a chain: `owner` is an alias of `target`.
@@ -153,6 +162,8 @@ pub(crate) enum Records {
     Srv(Vec<SrvRecord>),
     /// A or AAAA records, in answer order.
     Addresses(Vec<IpAddr>),
+    /// TLSA records (RFC 6698), for DANE (S37).
+    Tlsa(Vec<TLSA>),
 }
 
 impl Records {
@@ -160,6 +171,7 @@ impl Records {
         match self {
             Records::Srv(r) => r.is_empty(),
             Records::Addresses(a) => a.is_empty(),
+            Records::Tlsa(t) => t.is_empty(),
         }
     }
 }
@@ -222,12 +234,14 @@ fn ttl_of(raw: u32) -> u32 {
 /// for the question `name`/`rtype` (S12, S25). An `Err` is what the server
 /// did instead of answering: TC=1 (S22: its records are never used), an
 /// error rcode, a referral, garbage, or more than `max_records` records (S27).
+/// `trust_ad`: whether this server's AD bit is believed (S34).
 pub(crate) fn read_reply(
     vetted: Vetted<'_>,
     name: &Name,
     rtype: RecordType,
     max_hops: u8,
     max_records: u16,
+    trust_ad: bool,
 ) -> Result<Reply, ServerFailure> {
     let Vetted { header, mut rest } = vetted;
     if header.metadata.truncation {
@@ -258,12 +272,14 @@ pub(crate) fn read_reply(
         metadata.merge_response_code(edns.rcode_high());
     }
     let rcode = metadata.response_code;
+    let secure = trust_ad && metadata.authentic_data;
     let chain = follow_chain(&answers, name, rtype, max_hops);
     let reply = |chain, found| Reply {
         name: name.clone(),
         rtype,
         chain,
         found,
+        secure,
     };
     if rcode != ResponseCode::NoError && rcode != ResponseCode::NXDomain {
         // S32: a loop is a loop whatever rcode came with it (BIND answers
@@ -295,6 +311,7 @@ pub(crate) fn read_reply(
     let mut ttl = u32::MAX;
     let mut srv = Vec::new();
     let mut ips = Vec::new();
+    let mut tlsa = Vec::new();
     for r in answers.into_iter().filter(is_wanted) {
         // S12: the RRset's TTL is its lowest.
         ttl = ttl.min(ttl_of(r.ttl));
@@ -307,13 +324,14 @@ pub(crate) fn read_reply(
             }),
             RData::A(a) => ips.push(IpAddr::V4(a.0)),
             RData::AAAA(aaaa) => ips.push(IpAddr::V6(aaaa.0)),
+            RData::TLSA(t) => tlsa.push(t),
             _ => {}
         }
     }
-    let records = if srv.is_empty() {
-        Records::Addresses(ips)
-    } else {
-        Records::Srv(srv)
+    let records = match rtype {
+        RecordType::SRV => Records::Srv(srv),
+        RecordType::TLSA => Records::Tlsa(tlsa),
+        _ => Records::Addresses(ips),
     };
     if !records.is_empty() {
         let mut additional_ttl = u32::MAX;
@@ -429,7 +447,7 @@ mod tests {
 
     fn query(id: u16, q: &Name, rtype: RecordType, edns: Option<u16>) -> Vec<u8> {
         let mut out = Vec::new();
-        encode_query(&mut out, id, q, rtype, edns);
+        encode_query(&mut out, id, q, rtype, edns, false);
         out
     }
 
@@ -442,10 +460,12 @@ mod tests {
             name("a.b.a.b.a.b."),
         ];
         for q in &names {
-            for (rtype, edns) in [
-                (RecordType::SRV, Some(1232)),
-                (RecordType::A, None),
-                (RecordType::AAAA, Some(512)),
+            for (rtype, edns, dnssec_ok) in [
+                (RecordType::SRV, Some(1232), false),
+                (RecordType::A, None, false),
+                (RecordType::AAAA, Some(512), false),
+                (RecordType::SRV, Some(1232), true),
+                (RecordType::TLSA, Some(1232), true),
             ] {
                 let mut message = Message::new(0xbeef, MessageType::Query, OpCode::Query);
                 message.metadata.recursion_desired = true;
@@ -453,11 +473,12 @@ mod tests {
                 if let Some(payload) = edns {
                     let mut opt = Edns::new();
                     opt.set_max_payload(payload);
+                    opt.set_dnssec_ok(dnssec_ok);
                     message.set_edns(opt);
                 }
                 // Appended after what the buffer holds (a TCP prefix).
                 let mut out = vec![1, 2];
-                encode_query(&mut out, 0xbeef, q, rtype, edns);
+                encode_query(&mut out, 0xbeef, q, rtype, edns, dnssec_ok);
                 assert_eq!(out[..2], [1, 2]);
                 assert_eq!(out[2..], message.to_vec().unwrap(), "{q} {rtype}");
             }
@@ -473,7 +494,7 @@ mod tests {
     fn full(m: &Message, q: &Name, rtype: RecordType) -> Result<Reply, ServerFailure> {
         let bytes = m.to_vec().unwrap();
         let vetted = vet(&bytes, q, rtype, false).expect("vetted");
-        read_reply(vetted, q, rtype, 8, 100)
+        read_reply(vetted, q, rtype, 8, 100, false)
     }
 
     fn reply(m: &Message, q: &Name, rtype: RecordType) -> Result<Found, ServerFailure> {
@@ -765,7 +786,7 @@ mod tests {
         bytes.truncate(bytes.len() - 3);
         let vetted = vet(&bytes, &q, RecordType::SRV, false).unwrap();
         assert_eq!(
-            read_reply(vetted, &q, RecordType::SRV, 8, 100),
+            read_reply(vetted, &q, RecordType::SRV, 8, 100, false),
             Err(ServerFailure::Malformed)
         );
     }
@@ -800,5 +821,96 @@ mod tests {
         ));
         m.add_answer(Record::from_rdata(b, 5, RData::CNAME(CNAME(q.clone()))));
         assert_eq!(reply(&m, &q, RecordType::A), Ok(Found::CnameLoop));
+    }
+
+    #[test]
+    fn the_do_bit_is_set_only_when_asked() {
+        let q = name("_im._xmpp.example.com.");
+        let mut plain = Vec::new();
+        encode_query(&mut plain, 7, &q, RecordType::SRV, Some(1232), false);
+        let mut dnssec = Vec::new();
+        encode_query(&mut dnssec, 7, &q, RecordType::SRV, Some(1232), true);
+        let read = |bytes: &[u8]| Message::from_vec(bytes).unwrap().edns.unwrap();
+        assert!(!read(&plain).flags().dnssec_ok);
+        assert!(read(&dnssec).flags().dnssec_ok);
+        // The bit is the one difference (RFC 3225: the top bit of the TTL
+        // field's flags).
+        let differ: Vec<usize> = (0..plain.len())
+            .filter(|&i| plain[i] != dnssec[i])
+            .collect();
+        assert_eq!(differ.len(), 1);
+    }
+
+    #[test]
+    fn the_ad_bit_makes_an_answer_secure_only_from_a_trusted_server() {
+        let q = name("a.example.com.");
+        let mut m = response(1, &q, RecordType::A);
+        m.add_answer(Record::from_rdata(
+            q.clone(),
+            60,
+            RData::A(A(Ipv4Addr::new(192, 0, 2, 1))),
+        ));
+        let read = |m: &Message, trusted| {
+            let bytes = m.to_vec().unwrap();
+            let vetted = vet(&bytes, &q, RecordType::A, false).unwrap();
+            read_reply(vetted, &q, RecordType::A, 8, 100, trusted)
+                .unwrap()
+                .secure
+        };
+        assert!(!read(&m, true), "no AD bit");
+        m.metadata.authentic_data = true;
+        assert!(!read(&m, false), "AD from a server not trusted");
+        assert!(read(&m, true));
+    }
+
+    #[test]
+    fn tlsa_records_are_read_for_a_tlsa_question() {
+        use hickory_proto::rr::rdata::tlsa::{CertUsage, Matching, Selector};
+        let q = name("_5222._tcp.chat.example.com.");
+        let mut m = response(1, &q, RecordType::TLSA);
+        let record = TLSA::new(
+            CertUsage::DaneEe,
+            Selector::Spki,
+            Matching::Sha256,
+            vec![0xab; 32],
+        );
+        m.add_answer(Record::from_rdata(
+            q.clone(),
+            60,
+            RData::TLSA(record.clone()),
+        ));
+        match reply(&m, &q, RecordType::TLSA) {
+            Ok(Found::Records {
+                records: Records::Tlsa(tlsa),
+                ..
+            }) => assert_eq!(tlsa, [record]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn servfail_with_a_dnssec_ede_is_bogus_and_others_are_not() {
+        let failure = |code: u16| ServerFailure::Rcode {
+            rcode: 2,
+            extended: Some(ExtendedError {
+                code,
+                text: alloc::string::String::new(),
+            }),
+        };
+        for code in [1, 2, 5, 6, 7, 8, 9, 10, 11, 12] {
+            assert!(failure(code).is_bogus(), "EDE {code}");
+        }
+        for code in [0, 3, 4, 13, 22] {
+            assert!(!failure(code).is_bogus(), "EDE {code}");
+        }
+        assert!(!ServerFailure::rcode(2).is_bogus());
+        let refused = ServerFailure::Rcode {
+            rcode: 5,
+            extended: Some(ExtendedError {
+                code: 6,
+                text: alloc::string::String::new(),
+            }),
+        };
+        assert!(!refused.is_bogus());
     }
 }

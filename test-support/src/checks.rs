@@ -507,7 +507,7 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
         AttemptFailure, AttemptId, ConnectAction, ConnectConfig, ConnectOutcome, Connector,
         InternalAddresses,
     };
-    use impp_resolver::{Answer, Endpoint, Via};
+    use impp_resolver::{Answer, Endpoint, Security, SecurityStatus, Via};
     let mut endpoints = Vec::new();
     for i in 0..u.int_in_range(0..=4)? {
         let addresses = (0..u.int_in_range(0..=3)?)
@@ -519,6 +519,14 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
                 })
             })
             .collect::<arbitrary::Result<Vec<_>>>()?;
+        // Now and then DNSSEC rules an endpoint out (S36, S37).
+        let security = match u.int_in_range(0..=3)? {
+            0 => Security {
+                tlsa: Some(SecurityStatus::Bogus),
+                ..Security::INSECURE
+            },
+            _ => Security::INSECURE,
+        };
         endpoints.push(Endpoint {
             priority: 0,
             weight: 0,
@@ -526,6 +534,8 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
             target: crate::records::name(&format!("t{i}.example.")),
             addresses,
             service: None,
+            security,
+            tlsa: Vec::new(),
         });
     }
     let answer = Answer {
@@ -581,6 +591,22 @@ fn connect_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
                         assert!(!open.contains(&id), "attempt {id:?} started twice");
                         assert!(!dialled.contains(&addr), "{addr} dialled twice");
                         assert!(dialable(addr, config.internal_addresses), "{addr} dialled");
+                        let ruled_out = answer.endpoints.iter().any(|e| {
+                            !e.security.is_usable()
+                                && e.addresses
+                                    .iter()
+                                    .any(|ip| SocketAddr::new(*ip, e.port) == addr)
+                        });
+                        let allowed = answer.endpoints.iter().any(|e| {
+                            e.security.is_usable()
+                                && e.addresses
+                                    .iter()
+                                    .any(|ip| SocketAddr::new(*ip, e.port) == addr)
+                        });
+                        assert!(
+                            !ruled_out || allowed,
+                            "{addr} dialled though DNSSEC ruled it out"
+                        );
                         dialled.push(addr);
                         open.push(id);
                     }

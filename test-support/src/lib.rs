@@ -11,6 +11,8 @@ pub mod scripted;
 #[cfg(feature = "fuzz")]
 pub mod checks;
 #[cfg(feature = "server")]
+pub mod dnssec_lab;
+#[cfg(feature = "server")]
 pub mod flood;
 #[cfg(feature = "server")]
 pub mod loadgen;

@@ -115,6 +115,8 @@ pub fn endpoint(target: &str, port: u16, addresses: &[&str]) -> Endpoint {
             .iter()
             .map(|a| a.parse().expect("an IP address"))
             .collect(),
+        security: impp_resolver::Security::INSECURE,
+        tlsa: Vec::new(),
     }
 }
 

@@ -3,7 +3,8 @@
 //! ```text
 //! cargo run --example resolve -- [--server IP:PORT]... [--protocol LABEL]...
 //!     [--fallback-port N] [--timeout-ms N] [--attempts N] [--max-endpoints N]
-//!     [--tcp] [--0x20] [--async] [--connect] (URI | --srv NAME...)
+//!     [--tcp] [--0x20] [--async] [--connect] [--dnssec] [--dane]
+//!     [--trust-ad all|loopback|none] (URI | --srv NAME...)
 //! ```
 //!
 //! Without `--server`, the system's resolvers (`/etc/resolv.conf`). Protocols
@@ -27,6 +28,15 @@
 //! 64) keeps the first N targets; how many more there were goes to stderr as
 //! `# N more endpoints not shown (max_endpoints M)`.
 //!
+//! `--dnssec` sets the DO bit and believes the AD bit of the servers
+//! `--trust-ad` names (default `loopback`; giving it implies `--dnssec`):
+//! each endpoint line ends with one more column, `secure`, `insecure`, or
+//! `bogus` for one DNSSEC rules out (S33–S36). `--dane` (implies
+//! `--dnssec`) asks TLSA for secure endpoints and follows each endpoint
+//! that has some with one line per record,
+//! `tlsa <usage> <selector> <matching> <hex data>` (S37). A bogus answer
+//! is `error: bogus: <detail with the EDE>`, exit 2.
+//!
 //! Exit 0: one line per endpoint, `<priority> <weight> <port> <target> <addrs>`.
 //! Exit 2: `error: <kind>: <detail>` on stderr, where kind is one of
 //! `ErrorKind::as_str()` (`unavailable`, `nxdomain`, `nodata`, `servfail`,
@@ -42,11 +52,11 @@ use impp_resolver::DriverError;
 use impp_resolver::blocking;
 use impp_resolver::connect::ConnectConfig;
 use impp_resolver::proto::rr::Name;
-use impp_resolver::{Answer, Config, Protocol, Transport, Uri};
+use impp_resolver::{Answer, Config, Dnssec, Protocol, Transport, TrustAd, Uri};
 
 const USAGE: &str = "usage: resolve [--server IP:PORT]... [--protocol LABEL]... \
 [--fallback-port N] [--timeout-ms N] [--attempts N] [--max-endpoints N] [--tcp] [--0x20] \
-[--async] [--connect] (URI | --srv NAME...)";
+[--async] [--connect] [--dnssec] [--dane] [--trust-ad all|loopback|none] (URI | --srv NAME...)";
 
 struct Args {
     servers: Vec<SocketAddr>,
@@ -58,6 +68,7 @@ struct Args {
     transport: Transport,
     case_randomization: bool,
     asynchronous: bool,
+    dnssec: Option<Dnssec>,
     connect: bool,
     srv: Vec<String>,
     uri: String,
@@ -75,6 +86,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         transport: Transport::Udp,
         case_randomization: false,
         asynchronous: false,
+        dnssec: None,
         connect: false,
         srv: Vec::new(),
         uri: String::new(),
@@ -107,6 +119,21 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("tcp") => args.transport = Transport::Tcp,
             Long("0x20") => args.case_randomization = true,
             Long("async") => args.asynchronous = true,
+            Long("dnssec") => {
+                args.dnssec.get_or_insert_with(Dnssec::default);
+            }
+            Long("dane") => args.dnssec.get_or_insert_with(Dnssec::default).dane = true,
+            Long("trust-ad") => {
+                let trust = match parser.value()?.string()?.as_str() {
+                    "all" => TrustAd::All,
+                    "loopback" => TrustAd::Loopback,
+                    "none" => TrustAd::None,
+                    other => {
+                        return Err(format!("--trust-ad {other}: all, loopback or none").into());
+                    }
+                };
+                args.dnssec.get_or_insert_with(Dnssec::default).trust_ad = trust;
+            }
             Long("connect") => args.connect = true,
             Long("srv") => args.srv.push(parser.value()?.string()?),
             Short('h') | Long("help") => return Err("".into()),
@@ -174,6 +201,7 @@ fn main() -> ExitCode {
         max_endpoints: args.max_endpoints,
         transport: args.transport,
         case_randomization: args.case_randomization,
+        dnssec: args.dnssec.clone(),
         servers,
         ..Config::default()
     }
@@ -187,20 +215,30 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(answer) if args.connect => connect(&answer, args.timeout, args.asynchronous),
-        Ok(answer) if matches!(what, What::Srv(_)) => {
-            // A sixth column: the SRV name each record came from (S30).
-            for endpoint in &answer.endpoints {
-                let service = endpoint.service.as_ref().map(Name::to_ascii);
-                let service = service.as_deref().unwrap_or("-");
-                println!(
-                    "{endpoint} {}",
-                    service.strip_suffix('.').unwrap_or(service)
-                );
-            }
-            ExitCode::SUCCESS
-        }
         Ok(answer) => {
-            print!("{answer}");
+            let dnssec = args.dnssec.is_some();
+            for endpoint in &answer.endpoints {
+                let mut line = endpoint.to_string();
+                // A sixth column: the SRV name each record came from (S30).
+                if matches!(what, What::Srv(_)) {
+                    let service = endpoint.service.as_ref().map(Name::to_ascii);
+                    let service = service.as_deref().unwrap_or("-");
+                    line = format!("{line} {}", service.strip_suffix('.').unwrap_or(service));
+                }
+                if dnssec {
+                    line = format!("{line} {}", endpoint.security);
+                }
+                println!("{line}");
+                for tlsa in &endpoint.tlsa {
+                    let data: String = tlsa.cert_data.iter().map(|b| format!("{b:02x}")).collect();
+                    println!(
+                        "tlsa {} {} {} {data}",
+                        u8::from(tlsa.cert_usage),
+                        u8::from(tlsa.selector),
+                        u8::from(tlsa.matching)
+                    );
+                }
+            }
             if answer.omitted > 0 {
                 eprintln!(
                     "# {} more endpoints not shown (max_endpoints {})",

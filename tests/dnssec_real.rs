@@ -226,3 +226,76 @@ fn the_tokio_driver_carries_status_and_tlsa() {
     assert!(endpoint.security.is_secure());
     assert_eq!(hex(&endpoint.tlsa[0].cert_data), SECURE_TLSA);
 }
+
+/// The `resolve` example, built by `cargo test` beside this test.
+fn resolve(args: &[&str]) -> (Option<i32>, String, String) {
+    let mut path = std::env::current_exe().unwrap();
+    path.pop();
+    path.pop();
+    path.push("examples");
+    path.push(format!("resolve{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{}: run `cargo build --examples`",
+        path.display()
+    );
+    let out = std::process::Command::new(path)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn resolve_prints_the_status_column_and_tlsa_lines_through_both_drivers() {
+    let lab = dnssec_lab::start();
+    let server = lab.resolver.to_string();
+    for driver in [&[][..], &["--async"][..]] {
+        let run = |extra: &[&str], name: &str| {
+            let args = [
+                &["--server", server.as_str()],
+                driver,
+                extra,
+                &["--srv", name],
+            ]
+            .concat();
+            resolve(&args)
+        };
+        let secure = "_xmpp-client._tcp.secure.test";
+        let chat =
+            "0 5 5222 chat.secure.test 2001:db8::10,192.0.2.10 _xmpp-client._tcp.secure.test";
+        // Without the flags, the output is what it always was.
+        assert_eq!(
+            run(&[], secure),
+            (Some(0), format!("{chat}\n"), String::new())
+        );
+        assert_eq!(run(&["--dnssec"], secure).1, format!("{chat} secure\n"));
+        assert_eq!(
+            run(&["--dane"], secure).1,
+            format!("{chat} secure\ntlsa 3 1 1 {SECURE_TLSA}\n")
+        );
+        let outside = run(&["--dane"], "_xmpp-client._tcp.outside.secure.test");
+        assert!(outside.1.ends_with(" insecure\n"), "{outside:?}");
+        assert_eq!(
+            outside.1.lines().count(),
+            1,
+            "no TLSA for an insecure endpoint"
+        );
+        let untrusted = run(&["--trust-ad", "none"], secure);
+        assert_eq!(untrusted.1, format!("{chat} insecure\n"));
+        let bad_target = run(&["--dnssec"], "_xmpp-client._tcp.badtarget.secure.test");
+        assert!(
+            bad_target
+                .1
+                .ends_with(" - _xmpp-client._tcp.badtarget.secure.test bogus\n"),
+            "{bad_target:?}"
+        );
+        let (code, out, err) = run(&["--dnssec"], "_xmpp-client._tcp.bogus.test");
+        assert_eq!((code, out.as_str()), (Some(2), ""));
+        // Unbound gives the EDE's text the first time, not from its cache.
+        let expected =
+            format!("error: bogus: _xmpp-client._tcp.bogus.test. ({server}: SERVFAIL, EDE 6");
+        assert!(err.starts_with(&expected), "{err}");
+    }
+}

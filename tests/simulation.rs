@@ -565,6 +565,8 @@ impl Network {
             };
             let mut m = Message::new(id, MessageType::Response, OpCode::Query);
             m.add_query(question.clone());
+            // The forger vouches for its answer: S34 must not believe it.
+            m.metadata.authentic_data = true;
             match question.query_type() {
                 RecordType::SRV => {
                     m.add_answer(srv(&question.name().to_ascii(), 0, 0, 6666, EVIL_TARGET));
@@ -650,11 +652,15 @@ fn sim_config(rng: &mut ChaCha8Rng, servers: Vec<SocketAddr>) -> Config {
     // is still made so that every seed keeps the network it had. Now the
     // default budget holds: questions are asked until the deadline.
     let _ = rng.next_u32();
+    let draw = rng.next_u32();
     Config {
         servers,
         attempt_timeout,
         resolution_timeout: Duration::from_secs(20),
-        case_randomization: rng.next_u32() & 1 == 0,
+        // One draw for both: every seed keeps the network it had. Half the
+        // seeds ask with the DO bit (S33); none of these servers is trusted.
+        case_randomization: draw & 1 == 0,
+        dnssec: (draw & 2 == 0).then(impp_resolver::Dnssec::default),
         max_endpoints: 4,
         ..Config::default()
     }
@@ -898,6 +904,13 @@ fn check_seed(seed: u64, expected: &[Result<Vec<Endpoint>, String>], trace: bool
             !poisoned(event),
             "seed {seed}: forged answer used: {event:?}"
         );
+        // S34: no server here is trusted (none is on loopback), whatever
+        // AD bits the forger set.
+        if let Event::Resolved { answer, .. } = event {
+            for e in &answer.endpoints {
+                assert!(!e.security.is_secure(), "seed {seed}: {e:?} secure");
+            }
+        }
         let got = normalized(event);
         match &got {
             Ok(endpoints) => {

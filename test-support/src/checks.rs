@@ -256,6 +256,8 @@ fn plausible_reply(u: &mut Unstructured, query: &[u8]) -> arbitrary::Result<Vec<
         ResponseCode::FormErr,
     ])?;
     m.metadata.truncation = u.ratio(1, 10)?;
+    // Anyone may set the AD bit: only a trusted server's counts (S34).
+    m.metadata.authentic_data = u.arbitrary()?;
     for _ in 0..u.int_in_range(0..=6)? {
         let owner = if u.ratio(3, 4)? {
             question.name().clone()
@@ -299,6 +301,8 @@ fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
     let seed = u.arbitrary::<u64>()?;
     let mut r = Resolver::new(config, ChaCha20Rng::seed_from_u64(seed));
     let bounds = r.config().clone();
+    let trusts_any = (bounds.dnssec.as_ref())
+        .is_some_and(|d| bounds.servers.iter().any(|&s| d.trust_ad.trusts(s)));
     let mut now = Instant::from_millis(u.int_in_range(0..=1_000)?);
     let mut ended: BTreeMap<ResolutionId, u32> = BTreeMap::new();
     let mut outbox: Vec<(SocketAddr, Option<SocketId>, Vec<u8>)> = Vec::new();
@@ -386,6 +390,20 @@ fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
             while r.poll_close_socket().is_some() {}
             while let Some(event) = r.poll_event() {
                 *ended.get_mut(&event.id()).expect("event for an unknown id") += 1;
+                // S34: without a trusted server, however many AD bits
+                // came, nothing is secure.
+                if let impp_resolver::Event::Resolved { answer, .. } = &event
+                    && !trusts_any
+                {
+                    for endpoint in &answer.endpoints {
+                        let security = &endpoint.security;
+                        assert!(
+                            !security.is_secure(),
+                            "{endpoint:?} secure, no server trusted"
+                        );
+                        assert!(endpoint.tlsa.is_empty());
+                    }
+                }
             }
             // Everything due by now was handled when time last moved.
             if let Some(deadline) = r.poll_timeout() {

@@ -841,4 +841,26 @@ mod tests {
         tiny.store(&addresses("a.", 60), at(0));
         assert_eq!((tiny.len(), tiny.bytes()), (0, 0));
     }
+
+    #[test]
+    fn an_entry_keeps_its_status_and_stale_data_is_never_secure() {
+        let config = CacheConfig {
+            serve_stale: Some(crate::config::ServeStale::default()),
+            ..CacheConfig::default()
+        };
+        let mut c = Cache::new(config, 7);
+        let secure = Reply {
+            secure: true,
+            ..addresses("s.example.", 60)
+        };
+        c.store(&secure, at(0));
+        c.store(&addresses("i.example.", 60), at(0));
+        let status =
+            |c: &mut Cache, n: &str| c.get(&name(n), RecordType::A, at(1)).map(|h| h.secure);
+        assert_eq!(status(&mut c, "s.example."), Some(true));
+        assert_eq!(status(&mut c, "i.example."), Some(false));
+        // Expired: served stale, and then never as secure (S35).
+        let (hit, _) = c.stale(&name("s.example."), RecordType::A, at(61)).unwrap();
+        assert!(!hit.secure);
+    }
 }

@@ -343,4 +343,54 @@ mod tests {
              10 75 5222 chat1.example.com -\n"
         );
     }
+
+    #[test]
+    fn usable_and_secure_follow_each_part() {
+        use SecurityStatus::*;
+        let all = |srv, addresses, tlsa| Security {
+            srv,
+            addresses,
+            tlsa,
+        };
+        assert!(all(Some(Secure), Secure, None).is_secure());
+        assert!(
+            all(None, Secure, None).is_secure(),
+            "the fallback has no SRV"
+        );
+        assert!(!all(Some(Insecure), Secure, None).is_secure());
+        assert!(!all(Some(Secure), Insecure, None).is_secure());
+        assert!(all(Some(Secure), Secure, Some(Secure)).is_usable());
+        assert!(all(Some(Secure), Secure, Some(Insecure)).is_usable());
+        // RFC 7673 §3.3: a bogus or failed TLSA lookup rules it out.
+        assert!(!all(Some(Secure), Secure, Some(Indeterminate)).is_usable());
+        assert!(!all(Some(Secure), Secure, Some(Bogus)).is_usable());
+        assert!(!all(Some(Secure), Bogus, None).is_usable());
+        assert!(all(Some(Secure), Indeterminate, None).is_usable());
+        assert_eq!(all(Some(Secure), Bogus, None).to_string(), "bogus");
+        assert_eq!(Security::INSECURE.to_string(), "insecure");
+        assert_eq!(all(None, Secure, None).to_string(), "secure");
+    }
+
+    #[test]
+    fn certificate_names_add_the_target_only_under_a_secure_srv() {
+        let name = |s: &str| Name::from_ascii(s).unwrap();
+        let mut endpoint = Endpoint {
+            priority: 0,
+            weight: 0,
+            port: 5222,
+            target: name("chat.example.net."),
+            addresses: Vec::new(),
+            service: Some(name("_xmpp-client._tcp.example.com.")),
+            security: Security::INSECURE,
+            tlsa: Vec::new(),
+        };
+        assert_eq!(endpoint.certificate_names(), [name("example.com.")]);
+        endpoint.security.srv = Some(SecurityStatus::Secure);
+        assert_eq!(
+            endpoint.certificate_names(),
+            [name("example.com."), name("chat.example.net.")]
+        );
+        endpoint.service = None;
+        assert_eq!(endpoint.certificate_names(), [name("chat.example.net.")]);
+    }
 }

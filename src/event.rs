@@ -39,7 +39,8 @@ pub struct Endpoint {
     /// The target's TLSA records (DANE, RFC 7673, S37), when
     /// `Dnssec::dane` is on and they were secure; empty otherwise. When
     /// there are any, the server's certificate must match one of them
-    /// (RFC 6698 §2.1, RFC 7671): the TLS handshake's to check.
+    /// (RFC 6698 §2.1, RFC 7671): `dane::verify` (feature `dane`) tells
+    /// whether a chain does.
     pub tlsa: Vec<TLSA>,
 }
 

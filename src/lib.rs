@@ -100,6 +100,8 @@
 //!   hickory-proto: `message.rs` (S12, S18–S22, S25, S27, S32), `name.rs`
 //!   (names compared and hashed without case, 0x20: S12, S20, S24),
 //!   `tcp.rs` (the length prefix and reassembly: S22, S27).
+//! - `dane` (feature `dane`): a certificate chain against an endpoint's
+//!   TLSA records (S37).
 //! - `error`: [`StartError`], [`Error`], [`ServerFailure`] (S16, S23, S27,
 //!   S32).
 //! - `stats`: [`Stats`] counters (S19, S27).
@@ -123,6 +125,8 @@ extern crate alloc;
 mod cache;
 mod config;
 pub mod connect;
+#[cfg(feature = "dane")]
+pub mod dane;
 mod error;
 mod event;
 mod resolver;

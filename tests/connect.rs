@@ -543,3 +543,53 @@ fn internal_addresses_are_refused_only_when_asked() {
     assert_eq!(dialled.len(), all.len());
     assert_eq!(dialled[0], addr("127.0.0.1:5222"));
 }
+
+#[test]
+fn endpoints_dnssec_rules_out_are_skipped_and_a_pending_tlsa_is_waited_for() {
+    use impp_resolver::{Security, SecurityStatus};
+    // A bogus TLSA answer (RFC 7673 §3.3): its address is reported, never
+    // dialled; the next endpoint is tried at once.
+    let mut ruled_out = endpoint("a.example.com.", 5222, &["::1"]);
+    ruled_out.security = Security {
+        tlsa: Some(SecurityStatus::Bogus),
+        ..Security::INSECURE
+    };
+    let fine = endpoint("b.example.com.", 5222, &["::2"]);
+    let a = answer(vec![ruled_out.clone(), fine]);
+    let mut c = Connector::new(ms(0), &a, &ConnectConfig::default());
+    assert_eq!(
+        actions(&mut c),
+        [connect(1, "b.example.com.", "[::2]:5222")]
+    );
+    c.handle_failed(ms(1), AttemptId::from_raw(1), AttemptFailure::Refused);
+    let Some(ConnectOutcome::Failed(error)) = c.poll_outcome() else {
+        panic!("failed")
+    };
+    assert_eq!(
+        error.attempts[0].failure,
+        AttemptFailure::Skipped(Skipped::Bogus)
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("a.example.com [::1]:5222 skipped (DNSSEC rules it out)")
+    );
+
+    // While its TLSA lookup is out, a secure endpoint's addresses wait,
+    // IPv6 too; once it is in and secure, they go.
+    let mut c = Connector::waiting(ms(0), &ConnectConfig::default());
+    let mut pending = endpoint("c.example.com.", 5222, &["::3"]);
+    pending.security = Security {
+        srv: Some(SecurityStatus::Secure),
+        addresses: SecurityStatus::Secure,
+        tlsa: Some(SecurityStatus::Indeterminate),
+    };
+    c.handle_progress(ms(1), &progress(0, 1, pending.clone(), false));
+    assert!(actions(&mut c).is_empty(), "not before its TLSA is known");
+    pending.security.tlsa = Some(SecurityStatus::Secure);
+    c.handle_progress(ms(2), &progress(0, 1, pending, true));
+    assert_eq!(
+        actions(&mut c),
+        [connect(0, "c.example.com.", "[::3]:5222")]
+    );
+}

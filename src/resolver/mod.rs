@@ -612,7 +612,7 @@ impl<R: CryptoRng> Resolver<R> {
                     [
                         (address(Family::V4), Some(&t.v4)),
                         (address(Family::V6), Some(&t.v6)),
-                        (Place::Tlsa { target: i }, t.tlsa.as_ref()),
+                        (Place::Tlsa { target: i }, t.tlsa.as_deref()),
                     ]
                     .into_iter()
                     .filter(|(_, l)| l.is_some_and(|l| l.pending_question().is_some()))
@@ -869,7 +869,7 @@ impl<R: CryptoRng> Resolver<R> {
         }) = self.resolutions.get_mut(&id)
             && let Some(target) = targets.get_mut(index)
         {
-            target.tlsa = Some(lookup);
+            target.tlsa = Some(Box::new(lookup));
         }
     }
 

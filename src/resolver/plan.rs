@@ -234,7 +234,9 @@ pub(crate) struct Target {
     pub(crate) v4: Lookup,
     pub(crate) v6: Lookup,
     /// With DANE, once the endpoint is secure: its TLSA lookup (S37).
-    pub(crate) tlsa: Option<Lookup>,
+    /// Boxed: most targets never have one, and every byte here is paid
+    /// per target in flight.
+    pub(crate) tlsa: Option<Box<Lookup>>,
 }
 
 impl Target {
@@ -270,7 +272,7 @@ impl Target {
     }
 
     pub(crate) fn is_pending(&self) -> bool {
-        self.addresses_pending() || self.tlsa.as_ref().is_some_and(Lookup::is_waiting)
+        self.addresses_pending() || self.tlsa.as_ref().is_some_and(|l| l.is_waiting())
     }
 
     /// Whether an address lookup is still to come.
@@ -294,7 +296,7 @@ impl Target {
             (false, Some(status)) => status,
             (false, None) => worst(&mut families.iter()).unwrap_or(SecurityStatus::Insecure),
         };
-        let tlsa = self.tlsa.as_ref().map(Lookup::status);
+        let tlsa = self.tlsa.as_ref().map(|l| l.status());
         Security {
             srv,
             addresses,
@@ -451,7 +453,7 @@ impl Stage {
                 Some((lookup, family.record_type()))
             }
             (Stage::Addresses { targets, .. }, Place::Tlsa { target }) => {
-                let lookup = targets.get_mut(target)?.tlsa.as_mut()?;
+                let lookup = targets.get_mut(target)?.tlsa.as_deref_mut()?;
                 Some((lookup, RecordType::TLSA))
             }
             _ => None,
@@ -662,7 +664,7 @@ impl Resolution {
             return None;
         };
         for target in targets.iter_mut() {
-            let tlsa = target.tlsa.as_mut();
+            let tlsa = target.tlsa.as_deref_mut();
             for lookup in [&mut target.v4, &mut target.v6].into_iter().chain(tlsa) {
                 if lookup.is_waiting() {
                     lookup.state = LookupState::Failed(Box::new(error.clone()));

@@ -501,5 +501,29 @@ mod tests {
         assert_eq!(config.attempts, 1);
         assert_eq!(config.max_queries, MAX_QUERIES_CAP);
         assert_eq!(config.max_endpoints, 1);
+        // The DO bit rides on an OPT record (S33): DNSSEC brings one back.
+        let config = Config {
+            edns_payload: None,
+            dnssec: Some(Dnssec::default()),
+            ..Config::default()
+        }
+        .normalized();
+        assert_eq!(config.edns_payload, Some(DEFAULT_EDNS_PAYLOAD));
+        let plain = Config {
+            edns_payload: None,
+            ..Config::default()
+        };
+        assert_eq!(plain.normalized().edns_payload, None);
+    }
+
+    #[test]
+    fn trust_ad_believes_whom_it_says() {
+        let loopback: SocketAddr = "127.0.0.53:53".parse().unwrap();
+        let v6: SocketAddr = "[::1]:53".parse().unwrap();
+        let remote: SocketAddr = "192.0.2.53:53".parse().unwrap();
+        assert!(TrustAd::Loopback.trusts(loopback) && TrustAd::Loopback.trusts(v6));
+        assert!(!TrustAd::Loopback.trusts(remote));
+        assert!(TrustAd::All.trusts(remote));
+        assert!(!TrustAd::None.trusts(loopback));
     }
 }

@@ -299,3 +299,41 @@ fn resolve_prints_the_status_column_and_tlsa_lines_through_both_drivers() {
         assert!(err.starts_with(&expected), "{err}");
     }
 }
+
+#[test]
+fn a_merged_set_keeps_each_records_status_and_a_fallback_has_its_addresses() {
+    let lab = dnssec_lab::start();
+    let mut client = Client::new(config(&lab, dnssec(false))).unwrap();
+    let owners = [
+        name("_xmpp-client._tcp.secure.test."),
+        name("_xmpp-client._tcp.plain.test."),
+    ];
+    let id = client.start_srv_set(&owners).unwrap();
+    let answer = client.wait(id).unwrap().unwrap();
+    assert_eq!(answer.endpoints.len(), 2);
+    for endpoint in &answer.endpoints {
+        let expected = match endpoint.service.as_ref() {
+            Some(s) if *s == owners[0] => Secure,
+            Some(s) if *s == owners[1] => Insecure,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(endpoint.security.srv, Some(expected), "{endpoint}");
+        assert_eq!(endpoint.security.addresses, expected, "{endpoint}");
+    }
+
+    // No `_im._sip.secure.test.` (a secure NXDOMAIN): the domain's own
+    // signed address stands in (S16), with its own status.
+    let uri: Uri = "im:alice@secure.test".parse().unwrap();
+    let id = client
+        .start_uri(&uri, &[Protocol::SIP], Some(5222))
+        .unwrap();
+    let answer = client.wait(id).unwrap().unwrap();
+    let [endpoint] = &answer.endpoints[..] else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(endpoint.target, name("secure.test."));
+    assert_eq!(endpoint.security.srv, None);
+    assert_eq!(endpoint.security.addresses, Secure);
+    assert!(endpoint.security.is_secure());
+    assert_eq!(endpoint.certificate_names(), [name("secure.test.")]);
+}

@@ -9,7 +9,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use crate::{Config, Error, StartError, Transport};
+use crate::{Config, Dnssec, Error, StartError, Transport, TrustAd};
 
 pub mod blocking;
 #[cfg(feature = "tokio")]
@@ -63,7 +63,10 @@ pub fn system_config() -> std::io::Result<Config> {
 /// - `use-vc` → `transport` [`Transport::Tcp`];
 /// - `edns0` → `edns_payload` 1232, which is already the default: the
 ///   machine sends EDNS(0) unless told otherwise, and retries without it on
-///   FORMERR (S21).
+///   FORMERR (S21);
+/// - `trust-ad` → `dnssec` with [`TrustAd::All`] (S34): as glibc does with
+///   it, ask for DNSSEC and believe every listed server's AD bit, the
+///   path to them being declared trusted.
 ///
 /// `timeout:5` and `attempts:2` are the C library's defaults and cannot be
 /// told from an absent option, so they leave the machine's own defaults
@@ -87,6 +90,12 @@ pub fn config_from_resolv_conf(text: &[u8]) -> std::io::Result<Config> {
     }
     if conf.edns0 {
         config.edns_payload = Some(config.edns_payload.unwrap_or(1232));
+    }
+    if conf.trust_ad {
+        config.dnssec = Some(Dnssec {
+            trust_ad: TrustAd::All,
+            ..Dnssec::default()
+        });
     }
     Ok(config)
 }
@@ -205,7 +214,13 @@ mod tests {
             assert_eq!(config.attempts, defaults.attempts);
             assert!(!config.rotate);
             assert_eq!(config.transport, Transport::Udp);
+            assert_eq!(config.dnssec, None);
         }
+        // S34: `trust-ad` asks for DNSSEC and believes every server.
+        let config = config_from_resolv_conf(b"nameserver 192.0.2.53\noptions trust-ad\n").unwrap();
+        let dnssec = config.dnssec.expect("DNSSEC on");
+        assert_eq!(dnssec.trust_ad, TrustAd::All);
+        assert!(!dnssec.dane);
         // Out-of-range values are brought into range.
         let config = config_from_resolv_conf(b"options timeout:99 attempts:0\n").unwrap();
         assert_eq!(config.attempt_timeout, Duration::from_secs(30));

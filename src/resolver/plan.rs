@@ -829,4 +829,25 @@ mod tests {
         let got = order(&Vec::new(), &many, AddressOrder::Ipv6First);
         assert_eq!(got, many[..20]);
     }
+
+    #[test]
+    fn the_tlsa_name_is_port_and_tcp_before_the_target_unless_too_long() {
+        let record = |target: &str| SrvRecord {
+            priority: 0,
+            weight: 0,
+            port: 5269,
+            target: Name::from_ascii(target).unwrap(),
+        };
+        let target = Target::new(record("chat.example.com."), None, true, Vec::new());
+        assert_eq!(
+            target.tlsa_name(),
+            Some(Name::from_ascii("_5269._tcp.chat.example.com.").unwrap())
+        );
+        // 250 bytes of target leave no room for `_5269._tcp`: no TLSA name,
+        // never a panic (the plan then gives the endpoint no DANE).
+        let label = "a".repeat(61);
+        let long = alloc::format!("{label}.{label}.{label}.{label}.");
+        let target = Target::new(record(&long), None, true, Vec::new());
+        assert_eq!(target.tlsa_name(), None);
+    }
 }

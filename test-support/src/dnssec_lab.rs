@@ -9,7 +9,8 @@
 //!
 //! The zones:
 //!
-//! - `secure.test.` — signed, anchored. `_xmpp-client._tcp` and
+//! - `secure.test.` — signed, anchored, with an address of its own (for
+//!   the S16 fallback: there is no `_im._sip`). `_xmpp-client._tcp` and
 //!   `_im._xmpp` name `chat.secure.test.`, whose A, AAAA and
 //!   `_5222._tcp` TLSA are signed; `_xmpp-client._tcp.outside` names a
 //!   target in `plain.test.`; `_xmpp-client._tcp.alias` is a CNAME into
@@ -59,6 +60,7 @@ fn secure_zone() -> String {
         "@ SOA ns.secure.test. host.secure.test. 1 3600 600 86400 300\n\
          @ NS ns\n\
          ns A 127.0.0.1\n\
+         @ A 192.0.2.11\n\
          _xmpp-client._tcp SRV 0 5 5222 chat.secure.test.\n\
          _im._xmpp SRV 0 5 5222 chat.secure.test.\n\
          chat A 192.0.2.10\n\

@@ -229,16 +229,7 @@ fn the_tokio_driver_carries_status_and_tlsa() {
 
 /// The `resolve` example, built by `cargo test` beside this test.
 fn resolve(args: &[&str]) -> (Option<i32>, String, String) {
-    let mut path = std::env::current_exe().unwrap();
-    path.pop();
-    path.pop();
-    path.push("examples");
-    path.push(format!("resolve{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{}: run `cargo build --examples`",
-        path.display()
-    );
+    let path = impp_test_support::records::example_binary("resolve");
     let out = std::process::Command::new(path)
         .args(args)
         .output()

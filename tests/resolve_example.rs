@@ -12,27 +12,12 @@ use std::time::Duration;
 use impp_resolver::proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
 use impp_resolver::proto::rr::rdata::opt::EdnsOption;
 use impp_test_support::flood::Flood;
-use impp_test_support::records::{cname, framed};
+use impp_test_support::records::{cname, example_binary, framed};
 use impp_test_support::script_server::ScriptServer;
 use impp_test_support::scripted::Zone;
 
 fn resolve_binary() -> PathBuf {
     example_binary("resolve")
-}
-
-fn example_binary(name: &str) -> PathBuf {
-    // target/<profile>/deps/<this test> → target/<profile>/examples/<name>
-    let mut path = std::env::current_exe().unwrap();
-    path.pop();
-    path.pop();
-    path.push("examples");
-    path.push(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: run the whole `cargo test`, which builds the examples, or `cargo build --examples` first",
-        path.display()
-    );
-    path
 }
 
 /// Runs the binary with `args` through both drivers, the blocking one and

@@ -156,3 +156,19 @@ pub fn srv_answer_with_glue(query: &[u8], ttl: u32) -> Vec<u8> {
     ));
     m.to_vec().unwrap()
 }
+
+/// The path of example `name`, built by `cargo test` beside the running
+/// test binary: target/<profile>/deps/<test> → target/<profile>/examples/<name>.
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let mut path = std::env::current_exe().unwrap();
+    path.pop();
+    path.pop();
+    path.push("examples");
+    path.push(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: run the whole `cargo test`, which builds the examples, or `cargo build --examples` first",
+        path.display()
+    );
+    path
+}

@@ -25,6 +25,7 @@ use crate::{
     Resolver, SocketId, StartError, Uri, os_rng,
 };
 
+pub use super::batch::{BATCH, UdpBatch, open_udp};
 pub use super::{
     RESOLV_CONF, config_from_resolv_conf, servers_from_resolv_conf, system_config, system_servers,
 };
@@ -100,6 +101,8 @@ pub struct Client {
     ended: BTreeMap<ResolutionId, Result<Answer, Error>>,
     events: Events,
     buf: Vec<u8>,
+    /// Several datagrams a system call (Linux).
+    batch: UdpBatch,
 }
 
 impl Client {
@@ -118,6 +121,7 @@ impl Client {
             ended: BTreeMap::new(),
             events: Events::with_capacity(64),
             buf: vec![0u8; 65_535],
+            batch: UdpBatch::new(),
         })
     }
 
@@ -209,20 +213,22 @@ impl Client {
     fn flush(&mut self) {
         loop {
             let mut busy = false;
+            let mut datagrams = Vec::new();
             while let Some(transmit) = self.resolver.poll_transmit() {
                 busy = true;
-                match self.sockets.send(&transmit) {
-                    Ok(()) => {}
-                    // The next server at once, not after a timeout.
-                    Err(Unsent::Datagram) => {
-                        self.resolver
-                            .handle_send_failed(self.clock.now(), &transmit);
-                    }
-                    Err(Unsent::Stream(server)) => {
-                        self.sockets.close(server);
-                        self.resolver.handle_stream_closed(self.clock.now(), server);
-                    }
+                if transmit.socket.is_some() {
+                    datagrams.push(transmit);
+                    continue;
                 }
+                if let Err(server) = self.sockets.send_stream(&transmit) {
+                    self.sockets.close(server);
+                    self.resolver.handle_stream_closed(self.clock.now(), server);
+                }
+            }
+            // The next server at once, not after a timeout.
+            for transmit in self.sockets.send_datagrams(&mut self.batch, datagrams) {
+                self.resolver
+                    .handle_send_failed(self.clock.now(), &transmit);
             }
             while let Some(server) = self.resolver.poll_close() {
                 self.sockets.close(server);
@@ -264,13 +270,14 @@ impl Client {
         ready.extend(self.events.iter().map(|event| event.token()));
         let resolver = &mut self.resolver;
         let buf = &mut self.buf;
+        let batch = &mut self.batch;
         for token in ready {
             match self.sockets.owners.get(&token) {
                 Some(&Owner::Udp(id)) => {
                     let Some((socket, _)) = self.sockets.udp.get(&id) else {
                         continue;
                     };
-                    let drained = read_datagrams(socket, buf, |from, bytes| {
+                    let drained = read_datagrams(socket, batch, |from, bytes| {
                         resolver.handle_datagram(clock.now(), id, from, bytes)
                     });
                     if !drained {
@@ -304,19 +311,22 @@ impl Client {
     }
 }
 
-/// Reads at most [`READ_BUDGET`] datagrams from `socket`, each to
-/// `deliver`. Returns whether it was drained (it would block, or failed).
+/// Reads at most [`READ_BUDGET`] datagrams from `socket`, [`BATCH`] a
+/// system call, each to `deliver`. Returns whether it was drained: a batch
+/// came back short (the socket was empty then; a datagram arriving later
+/// raises a new edge), it would block, or it failed.
 fn read_datagrams(
     socket: &UdpSocket,
-    buf: &mut [u8],
+    batch: &mut UdpBatch,
     mut deliver: impl FnMut(SocketAddr, &[u8]),
 ) -> bool {
-    for _ in 0..READ_BUDGET {
-        match socket.recv_from(buf) {
-            Ok((len, from)) => deliver(from, &buf[..len]),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+    let mut read = 0;
+    while read < READ_BUDGET {
+        match batch.recv(socket, &mut deliver) {
+            Ok(n) if n < BATCH => return true,
+            Ok(n) => read += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            // ICMP errors and the like: as a lost packet.
+            // Would block; or ICMP errors and the like: as a lost packet.
             Err(_) => return true,
         }
     }
@@ -329,14 +339,6 @@ struct Connection {
     stream: TcpStream,
     token: Token,
     outbox: Vec<u8>,
-}
-
-/// A transmit that could not be sent.
-enum Unsent {
-    /// No socket could send the datagram (`send_to` failed).
-    Datagram,
-    /// The TCP connection to this server failed.
-    Stream(SocketAddr),
 }
 
 /// What a poll token stands for.
@@ -394,53 +396,67 @@ impl Sockets {
     }
 
     fn close_udp(&mut self, id: SocketId) {
-        if let Some((mut socket, token)) = self.udp.remove(&id) {
-            let _ = self.poll.registry().deregister(&mut socket);
+        if let Some((socket, token)) = self.udp.remove(&id) {
+            // Closing it takes it out of the poll: no `deregister` call.
+            drop(socket);
             self.owners.remove(&token);
         }
     }
 
-    /// Sends one transmit. `Err(server)` when its TCP connection failed.
-    /// Sends one transmit. `Err` when it could not be: a datagram that
-    /// no socket could send, or a TCP connection that failed.
-    fn send(&mut self, transmit: &crate::Transmit) -> Result<(), Unsent> {
-        let server = transmit.server;
-        match transmit.socket {
-            Some(id) => {
-                let sent = self
-                    .udp(id, server)
-                    .and_then(|socket| socket.send_to(&transmit.payload, server));
-                match sent {
-                    // A full send buffer is a lost packet: the attempt
-                    // times out and is sent again.
-                    Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(Unsent::Datagram),
-                    _ => Ok(()),
+    /// Sends the datagrams of one flush, those of one socket together
+    /// (the machine's order kept within each). Returns those no socket
+    /// could send; a full send buffer counts as a lost packet instead (its
+    /// attempt times out and is sent again).
+    fn send_datagrams(
+        &mut self,
+        batch: &mut UdpBatch,
+        mut datagrams: Vec<crate::Transmit>,
+    ) -> Vec<crate::Transmit> {
+        datagrams.sort_by_key(|t| t.socket);
+        let mut unsent = Vec::new();
+        for group in datagrams.chunk_by(|a, b| a.socket == b.socket) {
+            let Some(id) = group[0].socket else {
+                continue;
+            };
+            let Ok(socket) = self.udp(id, group[0].server) else {
+                unsent.extend(group.iter().cloned());
+                continue;
+            };
+            let list: Vec<(&[u8], SocketAddr)> =
+                group.iter().map(|t| (&t.payload[..], t.server)).collect();
+            batch.send(socket, &list, |i, e| {
+                if e.kind() != io::ErrorKind::WouldBlock {
+                    unsent.push(group[i].clone());
                 }
-            }
-            None => {
-                if !self.tcp.contains_key(&server) {
-                    let mut stream =
-                        TcpStream::connect(server).map_err(|_| Unsent::Stream(server))?;
-                    let token = self.token(Owner::Tcp(server));
-                    self.poll
-                        .registry()
-                        .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
-                        .map_err(|_| Unsent::Stream(server))?;
-                    let outbox = Vec::new();
-                    self.tcp.insert(
-                        server,
-                        Connection {
-                            stream,
-                            token,
-                            outbox,
-                        },
-                    );
-                }
-                let connection = self.tcp.get_mut(&server).ok_or(Unsent::Stream(server))?;
-                connection.outbox.extend_from_slice(&transmit.payload);
-                flush(connection).map_err(|_| Unsent::Stream(server))
-            }
+            });
         }
+        unsent
+    }
+
+    /// Sends one TCP transmit on its server's connection, opened if there
+    /// is none. `Err(server)` when the connection failed.
+    fn send_stream(&mut self, transmit: &crate::Transmit) -> Result<(), SocketAddr> {
+        let server = transmit.server;
+        if !self.tcp.contains_key(&server) {
+            let mut stream = TcpStream::connect(server).map_err(|_| server)?;
+            let token = self.token(Owner::Tcp(server));
+            self.poll
+                .registry()
+                .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+                .map_err(|_| server)?;
+            let outbox = Vec::new();
+            self.tcp.insert(
+                server,
+                Connection {
+                    stream,
+                    token,
+                    outbox,
+                },
+            );
+        }
+        let connection = self.tcp.get_mut(&server).ok_or(server)?;
+        connection.outbox.extend_from_slice(&transmit.payload);
+        flush(connection).map_err(|_| server)
     }
 
     fn close(&mut self, server: SocketAddr) {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::{Config, Dnssec, Error, StartError, Transport, TrustAd};
 
+pub mod batch;
 pub mod blocking;
 #[cfg(feature = "tokio")]
 pub mod tokio;
@@ -28,13 +29,7 @@ pub(crate) const STREAM_READ_BUDGET: usize = 4;
 /// A non-blocking UDP socket on a port the OS picks, of `server`'s address
 /// family, for the queries the machine sends to it (S28).
 pub(crate) fn bind_udp(server: SocketAddr) -> io::Result<UdpSocket> {
-    let local = match server {
-        SocketAddr::V4(_) => SocketAddr::from(([0, 0, 0, 0], 0)),
-        SocketAddr::V6(_) => SocketAddr::from(([0u16; 8], 0)),
-    };
-    let socket = UdpSocket::bind(local)?;
-    socket.set_nonblocking(true)?;
-    Ok(socket)
+    batch::open_udp(server)
 }
 
 /// Where DNS servers are listed on Unix systems.

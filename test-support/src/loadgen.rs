@@ -15,6 +15,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use impp_resolver::blocking::{self, BATCH, UdpBatch};
 use impp_resolver::{Clock, Config, Event, Instant, Protocol, Resolver, SocketId, Uri};
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
@@ -154,12 +155,8 @@ struct Sockets {
 impl Sockets {
     fn get(&mut self, id: SocketId, server: SocketAddr) -> io::Result<&UdpSocket> {
         if !self.open.contains_key(&id) {
-            let local: SocketAddr = if server.is_ipv4() {
-                "0.0.0.0:0".parse().unwrap()
-            } else {
-                "[::]:0".parse().unwrap()
-            };
-            let mut socket = UdpSocket::bind(local)?;
+            // Unbound: the first send picks its port (one call saved).
+            let mut socket = UdpSocket::from_std(blocking::open_udp(server)?);
             let token = Token(id.raw() as usize);
             self.poll
                 .registry()
@@ -171,9 +168,11 @@ impl Sockets {
     }
 
     fn close(&mut self, id: SocketId) {
-        if let Some(mut socket) = self.open.remove(&id) {
-            self.count_drops(&socket);
-            let _ = self.poll.registry().deregister(&mut socket);
+        if let Some(socket) = self.open.remove(&id) {
+            // Closing it takes it out of the poll: no `deregister`.
+            if self.drops.is_some() {
+                self.count_drops(&socket);
+            }
         }
     }
 
@@ -209,7 +208,8 @@ pub fn run_with(
     let mut started = 0u64;
     let mut next_uri = 0usize;
     let mut events = Events::with_capacity(256);
-    let mut buf = vec![0u8; 65_535];
+    let mut batch = UdpBatch::new();
+    let mut datagrams: Vec<impp_resolver::Transmit> = Vec::new();
     let mut start_one = |resolver: &mut Resolver<_>, started: &mut u64| {
         let uri = &uris[next_uri % uris.len()];
         next_uri += 1;
@@ -240,10 +240,18 @@ pub fn run_with(
                 busy = true;
                 report.queries += 1;
                 // No TCP fallback: every transmit is a datagram.
-                if let Some(id) = t.socket {
-                    let _ = sockets.get(id, t.server)?.send_to(&t.payload, t.server);
-                }
+                datagrams.push(t);
             }
+            // Those leaving one socket go together, one call a batch.
+            datagrams.sort_by_key(|t| t.socket);
+            for group in datagrams.chunk_by(|a, b| a.socket == b.socket) {
+                let Some(id) = group[0].socket else { continue };
+                let socket = sockets.get(id, group[0].server)?;
+                let list: Vec<(&[u8], SocketAddr)> =
+                    group.iter().map(|t| (&t.payload[..], t.server)).collect();
+                batch.send(socket, &list, |_, _| {});
+            }
+            datagrams.clear();
             while let Some(id) = resolver.poll_close_socket() {
                 sockets.close(id);
             }
@@ -289,13 +297,13 @@ pub fn run_with(
             let Some(socket) = sockets.open.get(&id) else {
                 continue;
             };
-            // Edge-triggered: read until it would block.
+            // Edge-triggered: read until a batch comes back short.
             loop {
-                match socket.recv_from(&mut buf) {
-                    Ok((len, from)) => resolver.handle_datagram(now(), id, from, &buf[..len]),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                let deliver = |from, bytes: &[u8]| resolver.handle_datagram(now(), id, from, bytes);
+                match batch.recv(socket, deliver) {
+                    Ok(n) if n == BATCH => {}
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
+                    _ => break,
                 }
             }
         }

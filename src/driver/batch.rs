@@ -19,16 +19,13 @@ pub const BATCH: usize = 16;
 /// malformed, as it would any broken answer.
 const DATAGRAM: usize = 4096;
 
-/// Buffers for batched reads and writes, kept from call to call.
+/// Buffers for batched reads, kept from call to call. The message headers
+/// are made afresh for every call: nix's `sendmmsg` leaves them pointing at
+/// its own arguments, and the kernel shrinks each address length a read
+/// fills in (to 16 for IPv4, too short for the next IPv6 sender), and nix
+/// offers no way to reset either.
 pub struct UdpBatch {
     buffers: Vec<[u8; DATAGRAM]>,
-    /// Headers for sending. A read gets fresh ones each time: `sendmmsg`
-    /// leaves the headers' address fields pointing at its own arguments,
-    /// and the kernel shrinks each address length a read fills in (to 16
-    /// for IPv4), which would cut the next IPv6 sender short; nix offers
-    /// no way to reset either.
-    #[cfg(target_os = "linux")]
-    send_headers: nix::sys::socket::MultiHeaders<nix::sys::socket::SockaddrStorage>,
 }
 
 impl Default for UdpBatch {
@@ -48,8 +45,6 @@ impl UdpBatch {
     pub fn new() -> UdpBatch {
         UdpBatch {
             buffers: vec![[0; DATAGRAM]; BATCH],
-            #[cfg(target_os = "linux")]
-            send_headers: nix::sys::socket::MultiHeaders::preallocate(BATCH, None),
         }
     }
 
@@ -61,13 +56,40 @@ impl UdpBatch {
     pub fn recv(
         &mut self,
         socket: &UdpSocket,
-        mut each: impl FnMut(SocketAddr, &[u8]),
+        each: impl FnMut(SocketAddr, &[u8]),
     ) -> io::Result<usize> {
         #[cfg(target_os = "linux")]
         {
+            use std::os::fd::AsRawFd;
+            self.recv_fd(socket.as_raw_fd(), each)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let mut each = each;
+            let mut count = 0;
+            while count < BATCH {
+                match socket.recv_from(&mut self.buffers[0]) {
+                    Ok((len, from)) => each(from, &self.buffers[0][..len]),
+                    Err(e) if count > 0 && e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+                count += 1;
+            }
+            Ok(count)
+        }
+    }
+
+    /// [`recv`](Self::recv) on any UDP socket's descriptor (the tokio
+    /// driver's): one `recvmmsg`.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn recv_fd(
+        &mut self,
+        fd: std::os::fd::RawFd,
+        mut each: impl FnMut(SocketAddr, &[u8]),
+    ) -> io::Result<usize> {
+        {
             use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
             use std::io::IoSliceMut;
-            use std::os::fd::AsRawFd;
             let mut got = [(0usize, None::<SocketAddr>); BATCH];
             let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
             let count = {
@@ -77,7 +99,7 @@ impl UdpBatch {
                     .map(|b| [IoSliceMut::new(&mut b[..])])
                     .collect();
                 let results = recvmmsg(
-                    socket.as_raw_fd(),
+                    fd,
                     &mut headers,
                     slices.iter_mut(),
                     MsgFlags::MSG_DONTWAIT,
@@ -95,19 +117,6 @@ impl UdpBatch {
                 if let Some(from) = from {
                     each(*from, &buffer[..(*len).min(DATAGRAM)]);
                 }
-            }
-            Ok(count)
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let mut count = 0;
-            while count < BATCH {
-                match socket.recv_from(&mut self.buffers[0]) {
-                    Ok((len, from)) => each(from, &self.buffers[0][..len]),
-                    Err(e) if count > 0 && e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) => return Err(e),
-                }
-                count += 1;
             }
             Ok(count)
         }
@@ -146,9 +155,29 @@ impl UdpBatch {
     ) -> io::Result<usize> {
         #[cfg(target_os = "linux")]
         {
-            use nix::sys::socket::{ControlMessage, MsgFlags, SockaddrStorage, sendmmsg};
-            use std::io::IoSlice;
             use std::os::fd::AsRawFd;
+            self.send_fd(socket.as_raw_fd(), chunk)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let (payload, to) = chunk[0];
+            socket.send_to(payload, to).map(|_| 1)
+        }
+    }
+
+    /// One `sendmmsg` of `chunk` (at most [`BATCH`]) on any UDP socket's
+    /// descriptor: how many left, in order.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn send_fd(
+        &mut self,
+        fd: std::os::fd::RawFd,
+        chunk: &[(&[u8], SocketAddr)],
+    ) -> io::Result<usize> {
+        {
+            use nix::sys::socket::{
+                ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage, sendmmsg,
+            };
+            use std::io::IoSlice;
             let slices: Vec<[IoSlice<'_>; 1]> = chunk
                 .iter()
                 .map(|(payload, _)| [IoSlice::new(payload)])
@@ -158,9 +187,10 @@ impl UdpBatch {
                 .map(|(_, to)| Some(SockaddrStorage::from(*to)))
                 .collect();
             let none: [ControlMessage<'_>; 0] = [];
+            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(chunk.len(), None);
             let results = sendmmsg(
-                socket.as_raw_fd(),
-                &mut self.send_headers,
+                fd,
+                &mut headers,
                 &slices,
                 &addresses,
                 none,
@@ -168,11 +198,6 @@ impl UdpBatch {
             )
             .map_err(io::Error::from)?;
             Ok(results.count())
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let (payload, to) = chunk[0];
-            socket.send_to(payload, to).map(|_| 1)
         }
     }
 }

@@ -135,6 +135,7 @@ impl Client {
             timer: Box::pin(::tokio::time::sleep(Duration::ZERO)),
             timer_at: None,
             buf: vec![0u8; 65_535],
+            batch: super::batch::UdpBatch::new(),
         };
         runtime.spawn(driver);
         Ok(Client {
@@ -354,6 +355,8 @@ struct Driver {
     /// The deadline the timer is set for.
     timer_at: Option<crate::Instant>,
     buf: Vec<u8>,
+    /// Several datagrams a system call (Linux).
+    batch: super::batch::UdpBatch,
 }
 
 impl Future for Driver {
@@ -437,7 +440,51 @@ impl Driver {
         }
     }
 
+    /// Reads every UDP socket until it would block or its budget is spent:
+    /// on Linux [`BATCH`](super::batch::BATCH) datagrams a `recvmmsg`, the
+    /// last call finding it empty (which is what tells tokio to wait for
+    /// the socket's next edge).
+    #[cfg(target_os = "linux")]
+    fn read_udp(&mut self, cx: &mut Context<'_>) -> bool {
+        use std::os::fd::AsRawFd;
+        let Driver {
+            resolver,
+            clock,
+            udp,
+            batch,
+            ..
+        } = self;
+        let mut busy = false;
+        for (&id, datagrams) in udp.iter() {
+            let socket = &datagrams.socket;
+            let mut read = 0;
+            while read < READ_BUDGET {
+                match socket.poll_recv_ready(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    _ => break,
+                }
+                let deliver = |from, bytes: &[u8]| {
+                    resolver.handle_datagram(clock.now(), id, from, bytes);
+                };
+                match socket.try_io(::tokio::io::Interest::READABLE, || {
+                    batch.recv_fd(socket.as_raw_fd(), deliver)
+                }) {
+                    Ok(n) => {
+                        busy = true;
+                        read += n.max(1);
+                    }
+                    // Empty: readiness cleared, the next poll waits.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    // ICMP errors and the like: as a lost packet.
+                    Err(_) => read += 1,
+                }
+            }
+        }
+        busy
+    }
+
     /// Reads every UDP socket until it would block or its budget is spent.
+    #[cfg(not(target_os = "linux"))]
     fn read_udp(&mut self, cx: &mut Context<'_>) -> bool {
         let Driver {
             resolver,
@@ -464,9 +511,63 @@ impl Driver {
         busy
     }
 
+    /// Sends what each UDP socket has waiting, as far as it takes it now,
+    /// on Linux [`BATCH`](super::batch::BATCH) datagrams a `sendmmsg`. A
+    /// datagram that cannot be sent goes back to the machine, which asks
+    /// the next server at once.
+    #[cfg(target_os = "linux")]
+    fn write_udp(&mut self, cx: &mut Context<'_>) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut busy = false;
+        let mut unsent = Vec::new();
+        let batch = &mut self.batch;
+        for datagrams in self.udp.values_mut() {
+            let socket = &datagrams.socket;
+            while !datagrams.outbox.is_empty() {
+                match socket.poll_send_ready(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    _ => break,
+                }
+                let (sent, len) = {
+                    let outbox = datagrams.outbox.make_contiguous();
+                    let chunk: Vec<(&[u8], SocketAddr)> = outbox
+                        .iter()
+                        .take(super::batch::BATCH)
+                        .map(|t| (&t.payload[..], t.server))
+                        .collect();
+                    let sent = socket.try_io(::tokio::io::Interest::WRITABLE, || {
+                        batch.send_fd(socket.as_raw_fd(), &chunk)
+                    });
+                    (sent, chunk.len())
+                };
+                match sent {
+                    Ok(n) => {
+                        busy = true;
+                        // `sendmmsg` stops at a datagram it cannot send and
+                        // says why only when that one is the first.
+                        datagrams.outbox.drain(..n.clamp(1, len));
+                    }
+                    // A full send buffer: readiness cleared, the next
+                    // poll waits.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => {
+                        busy = true;
+                        unsent.extend(datagrams.outbox.pop_front());
+                    }
+                }
+            }
+        }
+        for transmit in unsent {
+            self.resolver
+                .handle_send_failed(self.clock.now(), &transmit);
+        }
+        busy
+    }
+
     /// Sends what each UDP socket has waiting, as far as it takes it now.
     /// A datagram that cannot be sent goes back to the machine, which asks
     /// the next server at once.
+    #[cfg(not(target_os = "linux"))]
     fn write_udp(&mut self, cx: &mut Context<'_>) -> bool {
         let mut busy = false;
         let mut unsent = Vec::new();

@@ -21,6 +21,9 @@
 //! `handle_timeout`. Each socket is read at most a budget of times a pass
 //! (a server flooding one must not keep the others, or the deadline,
 //! waiting), and one left readable is read again next pass without waiting.
+//! Reads take up to 16 datagrams a system call (`blocking::UdpBatch`);
+//! sends go one at a time here for brevity, where the blocking driver sends
+//! those leaving one socket together (`UdpBatch::send`).
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -28,6 +31,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use impp_resolver::blocking::{self, BATCH, UdpBatch};
 use impp_resolver::{Answer, Clock, Config, Event, Protocol, Resolver, SocketId, Transmit, Uri};
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token};
@@ -64,12 +68,8 @@ impl Sockets {
         match t.socket {
             Some(id) => {
                 if !self.udp.contains_key(&id) {
-                    let local = if t.server.is_ipv4() {
-                        "0.0.0.0:0"
-                    } else {
-                        "[::]:0"
-                    };
-                    let mut socket = UdpSocket::bind(local.parse().unwrap())?;
+                    // Of the server's family; the first send picks its port.
+                    let mut socket = UdpSocket::from_std(blocking::open_udp(t.server)?);
                     let token = self.token(Owner::Udp(id));
                     self.poll
                         .registry()
@@ -215,6 +215,7 @@ fn run(
     }
     let mut events = Events::with_capacity(64);
     let mut buf = vec![0u8; 65_535];
+    let mut batch = UdpBatch::new();
     // Sockets whose read budget ran out last pass.
     let mut backlog = std::collections::BTreeSet::new();
     while !pending.is_empty() {
@@ -267,13 +268,21 @@ fn run(
                     let Some(socket) = sockets.udp.get(&id) else {
                         continue;
                     };
+                    // Up to 16 datagrams a system call (`recvmmsg` on
+                    // Linux); a short batch means the socket is empty.
                     let mut drained = false;
-                    for _ in 0..READ_BUDGET {
-                        let Ok((len, from)) = socket.recv_from(&mut buf) else {
-                            drained = true;
-                            break;
+                    let mut read = 0;
+                    while read < READ_BUDGET {
+                        let deliver = |from, bytes: &[u8]| {
+                            resolver.handle_datagram(clock.now(), id, from, bytes);
                         };
-                        resolver.handle_datagram(clock.now(), id, from, &buf[..len]);
+                        match batch.recv(socket, deliver) {
+                            Ok(n) if n == BATCH => read += n,
+                            _ => {
+                                drained = true;
+                                break;
+                            }
+                        }
                     }
                     if !drained {
                         backlog.insert(token);

@@ -13,10 +13,9 @@ use mio::net::UdpSocket;
 /// Datagrams a call moves at most.
 pub const BATCH: usize = 16;
 
-/// The largest answer read: EDNS asks servers for at most 1232 bytes
-/// (`Config::edns_payload`); a server that sends more over UDP than it was
-/// offered gets its datagram cut short here, which the machine drops as
-/// malformed, as it would any broken answer.
+/// The smallest room kept for one datagram: more than the 1232 bytes EDNS
+/// offers by default (`Config::edns_payload`), for servers that send a
+/// little more than they were offered.
 const DATAGRAM: usize = 4096;
 
 /// Buffers for batched reads, kept from call to call. The message headers
@@ -25,7 +24,9 @@ const DATAGRAM: usize = 4096;
 /// fills in (to 16 for IPv4, too short for the next IPv6 sender), and nix
 /// offers no way to reset either.
 pub struct UdpBatch {
-    buffers: Vec<[u8; DATAGRAM]>,
+    /// [`BATCH`] buffers of `size` bytes, end to end.
+    buffers: Vec<u8>,
+    size: usize,
 }
 
 impl Default for UdpBatch {
@@ -41,10 +42,20 @@ impl std::fmt::Debug for UdpBatch {
 }
 
 impl UdpBatch {
-    /// Room for [`BATCH`] datagrams.
+    /// Room for [`BATCH`] datagrams of 4,096 bytes: enough for the
+    /// default EDNS payload; [`with_payload`](Self::with_payload) for more.
     pub fn new() -> UdpBatch {
+        UdpBatch::with_payload(0)
+    }
+
+    /// Room for [`BATCH`] datagrams of `payload` bytes (at least 4,096):
+    /// pass `Config::edns_payload`, the most a server may send. A longer
+    /// datagram is cut short, which the machine drops as malformed.
+    pub fn with_payload(payload: u16) -> UdpBatch {
+        let size = usize::from(payload).max(DATAGRAM);
         UdpBatch {
-            buffers: vec![[0; DATAGRAM]; BATCH],
+            buffers: vec![0; size * BATCH],
+            size,
         }
     }
 
@@ -68,8 +79,9 @@ impl UdpBatch {
             let mut each = each;
             let mut count = 0;
             while count < BATCH {
-                match socket.recv_from(&mut self.buffers[0]) {
-                    Ok((len, from)) => each(from, &self.buffers[0][..len]),
+                let buffer = &mut self.buffers[..self.size];
+                match socket.recv_from(buffer) {
+                    Ok((len, from)) => each(from, &buffer[..len]),
                     Err(e) if count > 0 && e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) => return Err(e),
                 }
@@ -95,8 +107,8 @@ impl UdpBatch {
             let count = {
                 let mut slices: Vec<[IoSliceMut<'_>; 1]> = self
                     .buffers
-                    .iter_mut()
-                    .map(|b| [IoSliceMut::new(&mut b[..])])
+                    .chunks_mut(self.size)
+                    .map(|b| [IoSliceMut::new(b)])
                     .collect();
                 let results = recvmmsg(
                     fd,
@@ -113,9 +125,9 @@ impl UdpBatch {
                 }
                 count
             };
-            for (buffer, (len, from)) in self.buffers.iter().zip(&got[..count]) {
+            for (buffer, (len, from)) in self.buffers.chunks(self.size).zip(&got[..count]) {
                 if let Some(from) = from {
-                    each(*from, &buffer[..(*len).min(DATAGRAM)]);
+                    each(*from, &buffer[..(*len).min(self.size)]);
                 }
             }
             Ok(count)
@@ -320,5 +332,29 @@ mod family_tests {
             assert_eq!(batch.recv(&receiver, |addr, _| from.push(addr)).unwrap(), 1);
             assert_eq!(from, [sender.local_addr().unwrap()], "{local}");
         }
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// A server may send as much as the EDNS payload offered: the batch
+    /// made for it reads it whole; the default one cuts it short.
+    #[test]
+    fn a_datagram_as_large_as_the_payload_offered_is_read_whole() {
+        let receiver = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let to = receiver.local_addr().unwrap();
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let large = vec![7u8; 9_000];
+        let mut lengths = Vec::new();
+        for mut batch in [UdpBatch::with_payload(9_000), UdpBatch::new()] {
+            sender.send_to(&large, to).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            batch
+                .recv(&receiver, |_, bytes| lengths.push(bytes.len()))
+                .unwrap();
+        }
+        assert_eq!(lengths, [9_000, DATAGRAM]);
     }
 }

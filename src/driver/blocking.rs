@@ -114,6 +114,8 @@ impl Client {
         if config.servers.is_empty() {
             config.servers = system_servers()?;
         }
+        // Room for the largest answer a server may send (S21).
+        let batch = UdpBatch::with_payload(config.edns_payload.unwrap_or(0));
         Ok(Client {
             sockets: Sockets::new()?,
             resolver: Resolver::new(config, os_rng()?),
@@ -121,7 +123,7 @@ impl Client {
             ended: BTreeMap::new(),
             events: Events::with_capacity(64),
             buf: vec![0u8; 65_535],
-            batch: UdpBatch::new(),
+            batch,
         })
     }
 

@@ -123,6 +123,8 @@ impl Client {
             config.servers = super::system_servers()?;
         }
         let (commands, receiver) = mpsc::unbounded_channel();
+        // Room for the largest answer a server may send (S21).
+        let payload = config.edns_payload.unwrap_or(0);
         let driver = Driver {
             resolver: Resolver::new(config, os_rng()?),
             clock: Clock::new(),
@@ -135,7 +137,7 @@ impl Client {
             timer: Box::pin(::tokio::time::sleep(Duration::ZERO)),
             timer_at: None,
             buf: vec![0u8; 65_535],
-            batch: super::batch::UdpBatch::new(),
+            batch: super::batch::UdpBatch::with_payload(payload),
         };
         runtime.spawn(driver);
         Ok(Client {

@@ -18,7 +18,7 @@ use rand_core::CryptoRng;
 use crate::cache::{Cache, Data};
 use crate::config::Config;
 use crate::error::{Error, StartError, servers_failed};
-use crate::event::{Answer, Event, Progress, ResolutionId, Via};
+use crate::event::{Answer, Event, Progress, ResolutionId, SecurityStatus, Via};
 use crate::scheduler::sockets::SocketId;
 use crate::scheduler::timer::Timers;
 use crate::scheduler::{Ended, Outcome, QuestionId, Scheduler, Transmit};
@@ -889,11 +889,20 @@ impl<R: CryptoRng> Resolver<R> {
         let Some(target) = targets.get(index) else {
             return;
         };
+        let mut endpoint = target.snapshot(order);
+        // S37: with DANE, a target whose SRV was secure and whose other
+        // family is still out may yet need its TLSA: not to be connected
+        // to before that is known (RFC 7673 §3.3), so it is reported as
+        // not usable until then.
+        let dane = self.config.dnssec.as_ref().is_some_and(|d| d.dane);
+        if dane && target.tlsa.is_none() && target.srv_secure && target.addresses_pending() {
+            endpoint.security.tlsa = Some(SecurityStatus::Indeterminate);
+        }
         self.progress.push_back(Progress {
             id,
             index,
             endpoints: targets.len(),
-            endpoint: target.snapshot(order),
+            endpoint,
             complete: !target.is_pending(),
         });
     }

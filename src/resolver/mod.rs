@@ -724,8 +724,20 @@ impl<R: CryptoRng> Resolver<R> {
             {
                 cache.refresh_failed(&name, rtype, now);
             }
-            for (id, place) in self.waiters.take(qid) {
-                self.apply(id, place, &outcome, now);
+            // Each waiter but the last gets a copy; the last (most often
+            // the only one) takes the outcome itself.
+            let waiters = self.waiters.take(qid);
+            let last = waiters.len().saturating_sub(1);
+            let mut outcome = Some(outcome);
+            for (k, (id, place)) in waiters.into_iter().enumerate() {
+                let this = if k == last {
+                    outcome.take()
+                } else {
+                    outcome.clone()
+                };
+                if let Some(this) = this {
+                    self.apply(id, place, this, now);
+                }
                 self.advance(id, now);
             }
         }
@@ -734,7 +746,7 @@ impl<R: CryptoRng> Resolver<R> {
 
     /// Records `outcome` in the lookup at `place` of resolution `id`, asking
     /// again when the answer is a CNAME to chase (S25).
-    fn apply(&mut self, id: ResolutionId, place: Place, outcome: &Outcome, now: Instant) {
+    fn apply(&mut self, id: ResolutionId, place: Place, outcome: Outcome, now: Instant) {
         let max_hops = self.config().max_cname_hops;
         let Some(r) = self.resolutions.get_mut(&id) else {
             return;
@@ -745,44 +757,47 @@ impl<R: CryptoRng> Resolver<R> {
         let name = lookup.name.clone();
         let (step, hops, secure) = match outcome {
             Outcome::Answer(reply) => {
-                let step = match &reply.found {
+                let (chain_ttl, hops, secure) = (reply.chain_ttl(), reply.hops(), reply.secure);
+                let end = matches!(reply.found, Found::Alias).then(|| reply.end().clone());
+                let step = match reply.found {
                     Found::Records {
                         records,
                         ttl,
                         additional,
                         additional_ttl,
                     } => {
-                        r.ttl = r.ttl.min(reply.chain_ttl()).min(*ttl);
+                        r.ttl = r.ttl.min(chain_ttl).min(ttl);
                         if !additional.is_empty() {
-                            r.ttl = r.ttl.min(*additional_ttl);
+                            r.ttl = r.ttl.min(additional_ttl);
                         }
                         Step::Done(LookupState::Found {
-                            records: records.clone(),
-                            additional: additional.clone(),
+                            records,
+                            additional,
                         })
                     }
                     Found::Alias => {
-                        r.ttl = r.ttl.min(reply.chain_ttl());
-                        Step::Alias(reply.end().clone())
+                        r.ttl = r.ttl.min(chain_ttl);
+                        // `end` is taken above for exactly this case.
+                        Step::Alias(end.unwrap_or_else(Name::root))
                     }
                     Found::Absent { absence, ttl } => {
                         // An absence the answer rests on lasts as long as
                         // its SOA says (RFC 2308 §5).
                         if let Some(ttl) = ttl {
-                            r.ttl = r.ttl.min(reply.chain_ttl()).min(*ttl);
+                            r.ttl = r.ttl.min(chain_ttl).min(ttl);
                         }
-                        Step::Done(LookupState::Missing(*absence))
+                        Step::Done(LookupState::Missing(absence))
                     }
                     Found::CnameLoop => {
                         Step::Done(LookupState::Failed(Box::new(Error::CnameLoop { name })))
                     }
                 };
-                (step, reply.hops(), reply.secure)
+                (step, hops, secure)
             }
             // S36: never stale data in its place: it is not secure either,
             // and someone is forging this name now.
             Outcome::Bogus(server) => {
-                let servers = alloc::vec![server.clone()];
+                let servers = alloc::vec![server];
                 let error = Error::Bogus { name, servers };
                 (Step::Done(LookupState::Failed(Box::new(error))), 0, false)
             }
@@ -795,7 +810,7 @@ impl<R: CryptoRng> Resolver<R> {
                 if self.serve_stale(id, place, false, now) {
                     return;
                 }
-                let error = servers_failed(name, servers.clone());
+                let error = servers_failed(name, servers);
                 (Step::Done(LookupState::Failed(Box::new(error))), 0, false)
             }
         };

@@ -22,7 +22,7 @@ use crate::event::{Answer, Event, Progress, ResolutionId, SecurityStatus, Via};
 use crate::scheduler::sockets::SocketId;
 use crate::scheduler::timer::Timers;
 use crate::scheduler::{Ended, Outcome, QuestionId, Scheduler, Transmit};
-use crate::service::{Protocol, domain_name, service_owner};
+use crate::service::{Protocol, checked_domain, domain_name, service_owner};
 use crate::srv::{SrvOrder, SrvRecord, addresses_of_targets, order_srv};
 use crate::stats::Stats;
 use crate::time::Instant;
@@ -180,14 +180,18 @@ impl<R: CryptoRng> Resolver<R> {
         fallback_port: Option<u16>,
     ) -> Result<ResolutionId, StartError> {
         let domain = uri.domain().ok_or(StartError::NoDestination)?;
-        // The domain is parsed once, for every protocol and the fallback.
-        let domain = domain_name(domain)?;
+        // The domain is checked once, for every protocol and the fallback;
+        // its own name is made only for a fallback.
+        let domain = checked_domain(domain)?;
         let service = uri.scheme.service_label();
         let owners = protocols
             .iter()
-            .map(|p| service_owner(service, p.as_str(), &domain))
+            .map(|p| service_owner(service, p.as_str(), domain))
             .collect::<Result<Vec<_>, _>>()?;
-        let fallback = fallback_port.map(|port| (domain, port));
+        let fallback = match fallback_port {
+            Some(port) => Some((domain_name(domain)?, port)),
+            None => None,
+        };
         self.start(owners, fallback, Combine::Preferred, now)
     }
 

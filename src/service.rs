@@ -224,6 +224,10 @@ mod tests {
             "example-.com",
             "a..b",
             "x".repeat(64).as_str(),
+            "exa mple.com",
+            "a@b.com",
+            "ex\\.ample.com",
+            "..",
         ] {
             assert_eq!(
                 service_name("_xmpp-client", "_tcp", domain),
@@ -240,6 +244,23 @@ mod tests {
         assert_eq!(
             service_name("_im", "_xmpp", &domain),
             Err(NameError::NameTooLong)
+        );
+    }
+
+    #[test]
+    fn owners_built_label_by_label_equal_names_parsed_whole() {
+        for domain in ["example.com", "Example.ORG.", "_under.example", "a-b.c"] {
+            let built = service_name("_im", "_xmpp", domain).unwrap();
+            let text = alloc::format!("_im._xmpp.{}.", domain.trim_end_matches('.'));
+            let parsed = Name::from_ascii(&text).unwrap();
+            assert_eq!(built, parsed, "{domain}");
+            assert_eq!(built.to_ascii(), text, "case and labels kept");
+            assert!(built.is_fqdn());
+        }
+        // The root: the owner is the two labels alone.
+        assert_eq!(
+            service_name("_im", "_xmpp", "").unwrap().to_ascii(),
+            "_im._xmpp."
         );
     }
 }

@@ -18,7 +18,7 @@ use rand_core::CryptoRng;
 
 use crate::cache::{Cache, Data, Key, SrvEntry};
 use crate::config::Config;
-use crate::event::{Answer, Via};
+use crate::event::{Answer, Security, Via};
 use crate::resolver::plan::{endpoint, order_addresses};
 use crate::srv::{first_with_target, order_indices};
 use crate::time::Instant;
@@ -116,7 +116,10 @@ pub(crate) fn answer<R: CryptoRng + ?Sized>(
                 order_addresses(v6.iter().copied(), v4.iter().copied(), config.address_order)
             }
         };
-        endpoints.push(endpoint(record.clone(), Some(service.clone()), addresses));
+        // Taken only with DNSSEC off (S35): insecure, no TLSA.
+        let (security, tlsa) = (Security::INSECURE, Vec::new());
+        let service = Some(service.clone());
+        endpoints.push(endpoint(record.clone(), service, addresses, security, tlsa));
     }
     for slot in used {
         cache.note_hit(slot);

@@ -27,7 +27,7 @@ use crate::srv::{SrvOrder, SrvRecord, addresses_of_targets, order_srv};
 use crate::stats::Stats;
 use crate::time::Instant;
 use crate::uri::Uri;
-use crate::wire::message::{Absence, Found, Records};
+use crate::wire::message::{Absence, Found, Records, Reply};
 use plan::{
     Combine, Family, FoundSet, Lookup, LookupState, Place, Resolution, SrvOutcome, Stage, Step,
     Target, first_listings,
@@ -762,8 +762,13 @@ impl<R: CryptoRng> Resolver<R> {
         let (step, hops, secure) = match outcome {
             Outcome::Answer(reply) => {
                 let (chain_ttl, hops, secure) = (reply.chain_ttl(), reply.hops(), reply.secure);
-                let end = matches!(reply.found, Found::Alias).then(|| reply.end().clone());
-                let step = match reply.found {
+                let Reply {
+                    name: asked,
+                    chain,
+                    found,
+                    ..
+                } = reply;
+                let step = match found {
                     Found::Records {
                         records,
                         ttl,
@@ -781,8 +786,8 @@ impl<R: CryptoRng> Resolver<R> {
                     }
                     Found::Alias => {
                         r.ttl = r.ttl.min(chain_ttl);
-                        // `end` is taken above for exactly this case.
-                        Step::Alias(end.unwrap_or_else(Name::root))
+                        // `Reply::end`, by value: the chain's last name.
+                        Step::Alias(chain.into_iter().last().map_or(asked, |l| l.target))
                     }
                     Found::Absent { absence, ttl } => {
                         // An absence the answer rests on lasts as long as

@@ -286,15 +286,17 @@ impl Target {
             true => SecurityStatus::Secure,
             false => SecurityStatus::Insecure,
         });
+        // The enum runs from best to worst: `max` is the worst.
         let families = [&self.v4, &self.v6];
-        // The worst status: the enum runs from best to worst.
-        let worst = |lookups: &mut dyn Iterator<Item = &&Lookup>| lookups.map(|l| l.status()).max();
-        let bogus = families.iter().any(|l| l.status() == SecurityStatus::Bogus);
-        let with_addresses = &mut families.iter().filter(|l| !l.addresses().is_empty());
-        let addresses = match (bogus, worst(with_addresses)) {
-            (true, _) => SecurityStatus::Bogus,
-            (false, Some(status)) => status,
-            (false, None) => worst(&mut families.iter()).unwrap_or(SecurityStatus::Insecure),
+        let statuses = families.map(Lookup::status);
+        let given = families.iter().zip(statuses);
+        let with_addresses = given
+            .filter(|(l, _)| !l.addresses().is_empty())
+            .map(|(_, s)| s);
+        let addresses = if statuses.contains(&SecurityStatus::Bogus) {
+            SecurityStatus::Bogus
+        } else {
+            with_addresses.max().unwrap_or(statuses[0].max(statuses[1]))
         };
         let tlsa = self.tlsa.as_ref().map(|l| l.status());
         Security {
@@ -329,20 +331,16 @@ impl Target {
     /// The endpoint as known so far, for a progress report (S29).
     pub(crate) fn snapshot(&self, order: AddressOrder) -> Endpoint {
         let addresses = self.ordered_addresses(order);
-        let mut endpoint = endpoint(self.record.clone(), self.service.clone(), addresses);
-        endpoint.security = self.security();
-        endpoint.tlsa = self.tlsa_records();
-        endpoint
+        let (security, tlsa) = (self.security(), self.tlsa_records());
+        let (record, service) = (self.record.clone(), self.service.clone());
+        endpoint(record, service, addresses, security, tlsa)
     }
 
     /// The endpoint, its addresses in S17 order.
     fn into_endpoint(self, order: AddressOrder) -> Endpoint {
         let addresses = self.ordered_addresses(order);
         let (security, tlsa) = (self.security(), self.tlsa_records());
-        let mut endpoint = endpoint(self.record, self.service, addresses);
-        endpoint.security = security;
-        endpoint.tlsa = tlsa;
-        endpoint
+        endpoint(self.record, self.service, addresses, security, tlsa)
     }
 
     fn ordered_addresses(&self, order: AddressOrder) -> Vec<IpAddr> {
@@ -357,6 +355,8 @@ pub(crate) fn endpoint(
     record: SrvRecord,
     service: Option<Name>,
     addresses: Vec<IpAddr>,
+    security: Security,
+    tlsa: Vec<TLSA>,
 ) -> Endpoint {
     Endpoint {
         addresses,
@@ -365,8 +365,8 @@ pub(crate) fn endpoint(
         port: record.port,
         target: record.target,
         service,
-        security: Security::INSECURE,
-        tlsa: Vec::new(),
+        security,
+        tlsa,
     }
 }
 

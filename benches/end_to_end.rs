@@ -30,6 +30,7 @@ use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolverConfi
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use impp_resolver::Uri;
+use impp_test_support::busy_server::BusyServer;
 use impp_test_support::loadgen::{self, Report, cpu_time};
 use impp_test_support::zone_server;
 
@@ -45,13 +46,35 @@ fn domains() -> usize {
 }
 
 /// In the child process: serve the zone until stdin closes.
+/// With `IMPP_E2E_SERVICE_US=N`, behind a [`BusyServer`] that answers one
+/// query at a time, N µs each (`benches/busy/run.sh`); it prints what it
+/// was asked when stdin closes.
 fn serve() {
     let zone = zone_server::bench_zone(domains());
-    let addr = zone_server::start(&[("bench.example.", &zone)]);
+    // `IMPP_E2E_BACKEND=IP:PORT`: another server of the same zone (NSD,
+    // which gives the targets' addresses in the additional section).
+    let mut addr = match std::env::var("IMPP_E2E_BACKEND") {
+        Ok(backend) => backend.parse().expect("IMPP_E2E_BACKEND=IP:PORT"),
+        Err(_) => zone_server::start(&[("bench.example.", &zone)]),
+    };
+    let service = std::env::var("IMPP_E2E_SERVICE_US")
+        .ok()
+        .and_then(|us| us.parse().ok())
+        .map(std::time::Duration::from_micros);
+    let busy = service.map(|service| BusyServer::start(addr, service));
+    if let Some(busy) = &busy {
+        addr = busy.addr;
+    }
     println!("{addr}");
     std::io::stdout().flush().unwrap();
     let mut line = String::new();
     let _ = std::io::stdin().read_line(&mut line);
+    if let Some(busy) = busy {
+        let counts = busy.counts();
+        println!("server-queries: {}", counts.queries);
+        println!("server-asked-again: {}", counts.asked_again);
+        println!("server-unanswered: {}", counts.unanswered);
+    }
 }
 
 /// One lookup the way ours does it, through hickory-resolver.

@@ -8,6 +8,8 @@
 pub mod records;
 pub mod scripted;
 
+#[cfg(feature = "server")]
+pub mod busy_server;
 #[cfg(feature = "fuzz")]
 pub mod checks;
 #[cfg(feature = "server")]

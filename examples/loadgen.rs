@@ -92,7 +92,21 @@ fn main() -> ExitCode {
         "queries/lookup: {:.2}",
         report.queries as f64 / report.lookups as f64
     );
-    println!("retransmissions: {}", report.retransmissions);
+    // Questions asked again (S23), and of those, resends the server
+    // answered the first send of after all: it was busy, not lossy.
+    println!("re-asked: {}", report.retransmissions);
+    println!("re-asked-needlessly: {}", report.spurious_resends);
+    for server in &report.servers {
+        let (srtt, rttvar) = server.round_trip.unwrap_or_default();
+        println!(
+            "server {}: window {}, srtt {:.1} ms, rttvar {:.1} ms, timeout {:.1} ms",
+            server.address,
+            server.window,
+            srtt.as_secs_f64() * 1e3,
+            rttvar.as_secs_f64() * 1e3,
+            server.timeout.as_secs_f64() * 1e3
+        );
+    }
     println!("wall-s: {:.3}", report.elapsed.as_secs_f64());
     // Answers the OS dropped because a socket's receive buffer was full:
     // the cause, where timeouts are only the symptom.

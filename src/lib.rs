@@ -162,7 +162,7 @@ pub use scheduler::Transmit;
 pub use scheduler::sockets::SocketId;
 pub use service::{NameError, Protocol};
 pub use srv::{SrvOrder, SrvRecord, order_srv};
-pub use stats::Stats;
+pub use stats::{ServerStatus, Stats};
 #[cfg(feature = "std")]
 pub use time::Clock;
 pub use time::Instant;

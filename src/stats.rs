@@ -1,4 +1,8 @@
-//! Counters of what the machine sent, received and dropped (SPEC S19, S27).
+//! Counters of what the machine sent, received and dropped (SPEC S19, S27),
+//! and what it has learnt of each server (S23).
+
+use core::net::SocketAddr;
+use core::time::Duration;
 
 /// Counters of what the machine sent, received and dropped; a snapshot from
 /// [`Resolver::stats`](crate::Resolver::stats).
@@ -10,6 +14,10 @@ pub struct Stats {
     pub tcp_queries_sent: u64,
     /// Attempts after a question's first: timeouts and failed servers (S23).
     pub retransmissions: u64,
+    /// Answers to a query that had already been sent again to the same
+    /// server: the server was slow, not the packet lost, and the resend
+    /// was needless. Each shrinks that server's window (S23).
+    pub spurious_resends: u64,
     /// Queries asked again without EDNS after FORMERR (S21).
     pub edns_retries: u64,
     /// Queries asked again over TCP after a truncated answer (S22).
@@ -70,4 +78,22 @@ pub struct Stats {
     pub cache_entries: usize,
     /// Bytes the entries hold now, as `CacheConfig::max_bytes` counts them.
     pub cache_bytes: usize,
+}
+
+/// What the machine has learnt of one configured server (S23); from
+/// [`Resolver::servers`](crate::Resolver::servers), for operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerStatus {
+    /// The server.
+    pub address: SocketAddr,
+    /// How many queries it may have on the wire at once now: grows while
+    /// it answers promptly, halves when it shows a queue.
+    pub window: u32,
+    /// Queries on the wire to it now.
+    pub outstanding: u32,
+    /// Its smoothed round-trip time and the variance of it (RFC 6298), once
+    /// measured and while not forgotten.
+    pub round_trip: Option<(Duration, Duration)>,
+    /// How long a first attempt to it waits now.
+    pub timeout: Duration,
 }

@@ -446,7 +446,7 @@ fn loadgen_with_cache_asks_only_the_first_lookup_of_each_name() {
                 .parse()
                 .unwrap()
         };
-        number("queries: ") - number("retransmissions: ")
+        number("queries: ") - number("re-asked: ")
     };
     // One lookup of each name, as the first of a cached run makes.
     let first = queries(&[], "2");

@@ -1,6 +1,6 @@
 //! Retransmission by measured round-trip time (S23, RFC 6298), in virtual
-//! time: timeouts follow the round trips a server was measured at, Karn's
-//! rule keeps resent queries out of the estimate, backoff doubles up to
+//! time: timeouts follow the round trips a server was measured at, a
+//! resend's own id tells a late answer from a lost one, backoff doubles up to
 //! its cap, a dead server is avoided after one timeout and probed now and
 //! then, and the deadline ends a resolution whatever the estimates say.
 
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use impp_resolver::proto::op::{Message, MessageType, OpCode};
 use impp_resolver::{Config, ErrorKind, Event, Instant, Resolver, Transmit};
-use impp_test_support::records::{config, name, srv};
+use impp_test_support::records::{config, name, query_id, srv};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
@@ -104,22 +104,108 @@ fn estimates_converge_and_the_floor_holds_for_fast_servers() {
 }
 
 #[test]
-fn karns_rule_ignores_answers_to_resent_queries() {
+fn a_resend_has_an_id_of_its_own_and_a_late_answer_to_the_first_is_told_apart() {
     let mut r = Resolver::new(config(&[S1]), ChaCha20Rng::seed_from_u64(5));
     let first = start(&mut r, 0, ms(0));
-    // Nothing measured: 2 s, then the same query again (same id).
+    // Nothing measured: 2 s, then the same question again with a new id.
     r.handle_timeout(ms(2000));
     let again = r.poll_transmit().unwrap();
-    assert_eq!(again.payload, first.payload, "resent as it was");
-    // The answer that comes now may answer either send: it is accepted, but
-    // says nothing about the round trip.
+    assert_ne!(query_id(&again), query_id(&first), "an id of its own");
+    assert_eq!(again.payload[2..], first.payload[2..], "the same question");
+    // The answer to the first send comes now: it counts, and it says the
+    // server was slow (the resend was needless), not that a packet was lost.
     r.handle_datagram(ms(2100), first.socket.unwrap(), S1, &reply(&first));
     let Some(Event::Failed { error, .. }) = r.poll_event() else {
         panic!("the answer to the first send counts")
     };
     assert_eq!(error.kind(), ErrorKind::Unavailable);
+    assert_eq!(r.stats().spurious_resends, 1);
+    let server = r.servers()[0];
+    // It timed its own round trip, 2.1 s, and the window halved.
+    assert_eq!(
+        server.round_trip,
+        Some((Duration::from_millis(2100), Duration::from_millis(1050)))
+    );
+    assert_eq!(server.window, 8);
+    assert_eq!(server.outstanding, 0, "both sends let go");
+    // The next question waits the ceiling, 1 s, not the 2 s of nothing
+    // measured.
     start(&mut r, 1, ms(3000));
-    assert_eq!(r.poll_timeout(), Some(ms(5000)), "still unmeasured: 2 s");
+    assert_eq!(r.poll_timeout(), Some(ms(4000)));
+}
+
+#[test]
+fn a_late_answer_to_a_resent_query_shrinks_the_window_and_lengthens_the_wait() {
+    // Measured at 30 ms: a question waits 90 ms, is sent again, and then
+    // the server answers the first send, 150 ms after it left: it was
+    // queued, not lost.
+    let mut r = measured(config(&[S1]), 30);
+    let before = r.servers()[0];
+    assert_eq!(before.timeout, Duration::from_millis(90));
+    let first = start(&mut r, 1, ms(1000));
+    r.handle_timeout(ms(1090));
+    assert!(r.poll_transmit().is_some());
+    r.handle_datagram(ms(1150), first.socket.unwrap(), S1, &reply(&first));
+    assert!(r.poll_event().is_some());
+    assert_eq!(r.stats().spurious_resends, 1);
+    let after = r.servers()[0];
+    assert_eq!(after.window, before.window / 2);
+    // SRTT 45 ms, RTTVAR 41.25 ms: 210 ms, where 90 ms was too short.
+    assert_eq!(after.timeout, Duration::from_millis(210));
+    start(&mut r, 2, ms(2000));
+    assert_eq!(r.poll_timeout(), Some(ms(2210)));
+}
+
+#[test]
+fn the_window_grows_with_prompt_answers_up_to_max_outstanding_and_no_further() {
+    let cfg = Config {
+        max_outstanding: 40,
+        ..config(&[S1])
+    };
+    let mut r = Resolver::new(cfg, ChaCha20Rng::seed_from_u64(5));
+    let mut now = 0;
+    for i in 0..200 {
+        r.resolve_srv(ms(now), &name(&format!("_x{i}._tcp.example.com.")))
+            .unwrap();
+    }
+    // The first window's worth goes out, the rest waits its turn.
+    let mut on_wire: Vec<Transmit> = std::iter::from_fn(|| r.poll_transmit()).collect();
+    assert_eq!(on_wire.len(), 16);
+    let mut most = 0;
+    while !on_wire.is_empty() {
+        most = most.max(on_wire.len());
+        assert!(r.servers()[0].window <= 40);
+        // Every query answered 1 ms later; each answer lets more go.
+        now += 1;
+        for q in std::mem::take(&mut on_wire) {
+            answer(&mut r, &q, ms(now));
+        }
+        on_wire.extend(std::iter::from_fn(|| r.poll_transmit()));
+        while r.poll_event().is_some() {}
+    }
+    assert_eq!(most, 40, "grew to the cap");
+    assert_eq!(r.servers()[0].window, 40);
+    assert_eq!(r.stats().retransmissions, 0);
+}
+
+#[test]
+fn an_answer_to_the_resend_is_loss_and_keeps_the_window() {
+    let mut r = measured(config(&[S1]), 30);
+    let before = r.servers()[0];
+    let first = start(&mut r, 1, ms(1000));
+    r.handle_timeout(ms(1090));
+    let again = r.poll_transmit().unwrap();
+    // Only the resend is answered, 30 ms after it left: the first was lost.
+    r.handle_datagram(ms(1120), again.socket.unwrap(), S1, &reply(&again));
+    assert!(r.poll_event().is_some());
+    assert_eq!(r.stats().spurious_resends, 0);
+    let after = r.servers()[0];
+    assert_eq!(after.window, before.window, "loss alone does not shrink it");
+    assert_eq!(after.round_trip.unwrap().0, Duration::from_millis(30));
+    assert!(after.timeout <= before.timeout, "the waits stay short");
+    // The first send's answer, should it come after all, is late.
+    r.handle_datagram(ms(1130), first.socket.unwrap(), S1, &reply(&first));
+    assert_eq!(r.stats().late_answers, 1);
 }
 
 #[test]
@@ -213,21 +299,23 @@ fn a_server_that_answers_others_keeps_a_lossy_question_at_its_pace() {
         assert!(r.poll_transmit().is_some(), "resent after 90 ms");
         assert_eq!(r.poll_timeout(), Some(ms(1270)), "silent once: 180 ms");
         if others_answered {
-            // Another question is answered meanwhile (a resent one: no
-            // round trip to learn from, yet the server is alive).
-            let q = start(&mut r, 2, ms(1100));
+            // Another question is answered meanwhile, after a resend of
+            // its own, 30 ms after that resend: the server is alive.
+            start(&mut r, 2, ms(1100));
             r.handle_timeout(ms(1190));
             let again = r.poll_transmit().unwrap();
-            r.handle_datagram(ms(1200), again.socket.unwrap(), S1, &reply(&q));
+            r.handle_datagram(ms(1220), again.socket.unwrap(), S1, &reply(&again));
             assert!(r.poll_event().is_some());
         }
         r.handle_timeout(ms(1270));
         assert!(r.poll_transmit().is_some());
         r.poll_timeout().unwrap() - ms(1270)
     };
-    // Lost on a path the server still answers over: back to 2 × 90 ms, as
-    // the server has been silent once since (this timeout) — not 4 × 90.
-    assert_eq!(run(true), Duration::from_millis(180));
+    // Lost on a path the server still answers over: twice the timeout, as
+    // the server has been silent once since (this timeout) — not four
+    // times. (The new sample, 30 ms again, narrowed the variance: SRTT 30
+    // + 4 × 11.25 = 75 ms.)
+    assert_eq!(run(true), Duration::from_millis(150));
     // Nothing answered since: the full doubling.
     assert_eq!(run(false), Duration::from_millis(360));
 }

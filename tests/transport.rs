@@ -651,20 +651,28 @@ fn each_socket_carries_its_share_of_queries_and_closes_when_idle() {
         None,
         "a query still waits on socket 0"
     );
-    // A resend leaves from its query's socket, which stays open.
+    // A resend is a query of its own (S23): a new id, on the socket taking
+    // new queries; the first send's socket stays open for its answer.
     let due = r.poll_timeout().unwrap();
     r.handle_timeout(due);
     let resent: Vec<Transmit> = std::iter::from_fn(|| r.poll_transmit()).collect();
-    assert_eq!(resent.len(), 4);
+    let sockets: Vec<u32> = resent.iter().map(|t| t.socket.unwrap().raw()).collect();
+    assert_eq!(sockets, [2, 3, 3, 4], "socket 2 had room for one more");
     for t in &resent {
-        let first = sent.iter().find(|s| s.payload == t.payload).unwrap();
-        assert_eq!(t.socket, first.socket, "resent from its own socket");
+        assert!(sent.iter().all(|s| query_id(s) != query_id(t)), "a new id");
+        let first = sent.iter().find(|s| s.payload[2..] == t.payload[2..]);
+        assert!(first.is_some(), "the same question");
     }
+    assert_eq!(r.poll_close_socket(), None);
+    // The answer to the first send still counts; with it, nothing waits on
+    // socket 0 (its other query was answered), so it closes.
     let answer = reply_naming(&sent[1].payload, None);
     r.handle_datagram(secs(0.1), SocketId::from_raw(0), S1, &answer);
+    assert!(r.poll_event().is_some());
+    assert_eq!(r.stats().spurious_resends, 1);
     assert_eq!(r.poll_close_socket(), Some(SocketId::from_raw(0)));
     assert_eq!(r.poll_close_socket(), None);
-    assert_eq!(r.stats().udp_sockets, 2);
+    assert_eq!(r.stats().udp_sockets, 4);
 }
 
 #[test]

@@ -24,7 +24,7 @@ use crate::scheduler::timer::Timers;
 use crate::scheduler::{Ended, Outcome, QuestionId, Scheduler, Transmit};
 use crate::service::{Protocol, checked_domain, domain_name, service_owner};
 use crate::srv::{SrvOrder, SrvRecord, addresses_of_targets, order_srv};
-use crate::stats::Stats;
+use crate::stats::{ServerStatus, Stats};
 use crate::time::Instant;
 use crate::uri::Uri;
 use crate::wire::message::{Absence, Found, Records, Reply};
@@ -479,6 +479,13 @@ impl<R: CryptoRng> Resolver<R> {
             .into_iter()
             .flatten()
             .min()
+    }
+
+    /// What the machine has learnt of each configured server, in the
+    /// order of `Config::servers`: its window, the queries on the wire to
+    /// it, its round trips and the wait they give (S23).
+    pub fn servers(&self) -> Vec<ServerStatus> {
+        self.scheduler.servers()
     }
 
     /// Counters of packets sent, accepted and dropped, of the cache, and

@@ -6,10 +6,11 @@
 //! a budget of `attempts` rounds; each round asks every server still
 //! allowed once, the one expected to answer soonest first (`rtt.rs`), and
 //! each attempt waits twice as long as the one before it while the servers
-//! stay silent (S23). A query
-//! asked again of the same server is resent as it was, id and letter case
-//! included, so an answer to any of its sends counts and a slow server's
-//! late answer is never wasted; queries to other servers stay open too. An
+//! stay silent (S23). A query asked again of the same server goes with an
+//! id of its own, while the send before it stays open: an answer to either
+//! counts, and says which send it answers, so a slow server's late answer
+//! is never wasted and is told apart from a lost one. Queries to other
+//! servers stay open too. An
 //! answer is accepted only from the server, port and transport the query
 //! went out on, with its id and question (S19); anything else is dropped and
 //! counted. A server that answers with an error is not asked again; one that
@@ -17,18 +18,19 @@
 //! truncates is asked again over TCP (S22). Two resolutions asking the same
 //! question share one query (S24).
 //!
-//! At most `max_outstanding` questions are asked at once; the rest wait for
-//! one to end, those of the oldest resolution first (S27), so that work
-//! started earlier finishes first rather than every resolution finishing
-//! late together. Each of them has at most
-//! one query open per server, so no server is sent more than that many of
-//! our queries at a time: a burst of thousands of resolutions does not
-//! overflow the server's receive buffer, or the driver's. Each UDP query
-//! leaves from a socket named by `sockets.rs` (S28).
+//! At most `max_outstanding` questions are asked at once, and a question
+//! starts only while some server's window (`window.rs`) has room for its
+//! query; the rest wait for one to end, those of the oldest resolution
+//! first (S27), so that work started earlier finishes first rather than
+//! every resolution finishing late together. A burst of thousands of
+//! resolutions thus overflows neither a server's receive buffer nor the
+//! driver's, and a busy server holds a short queue. Each UDP query leaves
+//! from a socket named by `sockets.rs` (S28).
 
 pub(crate) mod rtt;
 pub(crate) mod sockets;
 pub(crate) mod timer;
+pub(crate) mod window;
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -44,7 +46,8 @@ use crate::error::ServerFailure;
 use crate::scheduler::rtt::RttTable;
 use crate::scheduler::sockets::{SocketId, Sockets};
 use crate::scheduler::timer::Timers;
-use crate::stats::Stats;
+use crate::scheduler::window::Windows;
+use crate::stats::{ServerStatus, Stats};
 use crate::time::Instant;
 use crate::wire::message::{self, Mismatch, Reply};
 use crate::wire::name::{fingerprint, randomize_case};
@@ -124,10 +127,12 @@ struct Sent {
     case: Option<Box<Name>>,
     /// Whether the query carried an OPT record (S21).
     edns: bool,
-    /// When it first left, and whether it was sent again since: only an
-    /// answer to a query sent once times a round trip (Karn's rule).
-    first_sent: Instant,
-    resent: bool,
+    /// When it left: its answer times the round trip.
+    sent_at: Instant,
+    /// Whether the question has been sent to the same server again since,
+    /// with another id: an answer to this one then says the wait was too
+    /// short (the server queues), not that a packet was lost.
+    sent_again: bool,
 }
 
 /// Bit `i` of a server set.
@@ -150,7 +155,8 @@ struct Question {
     current: u8,
     /// Bumped whenever the timer restarts, so stale timers are recognised.
     timer: u32,
-    /// Queries on the wire, at most one per server (and transport).
+    /// Queries on the wire, at most two per server: the latest, and the
+    /// one sent before it.
     sent: Vec<Sent>,
     /// Servers that answered with an error: not asked again.
     done: u64,
@@ -211,6 +217,8 @@ pub(crate) struct Scheduler {
     closes: VecDeque<SocketAddr>,
     /// Round-trip estimates per server.
     rtt: RttTable,
+    /// How many queries each server may have on the wire.
+    windows: Windows,
     /// The UDP sockets queries leave from (S28).
     sockets: Sockets,
     /// Questions being asked: at most `max_outstanding`.
@@ -238,6 +246,7 @@ impl Scheduler {
     pub(crate) fn new(config: Config) -> Self {
         Scheduler {
             rtt: RttTable::new(config.servers.len()),
+            windows: Windows::new(config.servers.len(), config.max_outstanding),
             sockets: Sockets::new(config.queries_per_socket),
             active: 0,
             waiting: BTreeSet::new(),
@@ -319,12 +328,26 @@ impl Scheduler {
             },
         );
         self.by_question.insert(key, qid);
-        if self.active < self.config.max_outstanding {
+        if self.may_start() {
             self.start(qid, now, rng);
         } else {
             self.waiting.insert((rank, qid));
         }
         Some(qid)
+    }
+
+    /// Whether a question may start now: fewer than `max_outstanding` are
+    /// being asked, and some server's window has room for its query.
+    fn may_start(&self) -> bool {
+        self.active < self.config.max_outstanding
+            && (0..self.config.servers.len()).any(|s| self.windows.has_room(s))
+    }
+
+    /// The servers whose windows have room.
+    fn with_room(&self) -> u64 {
+        (0..self.config.servers.len())
+            .filter(|s| self.windows.has_room(*s))
+            .fold(0, |set, s| set | bit(s))
     }
 
     /// Starts asking a question.
@@ -359,7 +382,7 @@ impl Scheduler {
     /// the questions their answers lead to (a resolution's next stage) take
     /// their rank in the line first.
     pub(crate) fn start_waiting<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) {
-        while self.active < self.config.max_outstanding
+        while self.may_start()
             && let Some((_, next)) = self.waiting.pop_first()
         {
             self.start(next, self.now, rng);
@@ -436,8 +459,16 @@ impl Scheduler {
         if (q.done | q.round) & all == all {
             q.round = 0;
         }
-        let open = all & !(q.done | q.round);
         let first = q.attempts == 0;
+        // A first attempt goes to a server with room in its window (one
+        // has, or the question would not have started); later ones go
+        // where the round says: the question already holds its place.
+        let mut open = all & !(q.done | q.round);
+        let roomy = open & self.with_room();
+        if first && roomy != 0 {
+            open = roomy;
+        }
+        let q = self.questions.get_mut(&qid)?;
         let candidates = (0..n).filter(|s| open & bit(*s) != 0);
         let rtt = &self.rtt;
         let config = &self.config;
@@ -498,44 +529,42 @@ impl Scheduler {
             .filter(|_| q.no_edns & bit(server) == 0);
         let address = self.config.servers[server];
         let key = key_of(&self.config.servers, address).unwrap_or_default();
-        // Asked again the same way: the same query again, id and letter case
-        // included, so that an answer to any of its sends is accepted.
-        let again = q.sent.iter().position(|s| {
-            s.server() == server && s.transport == transport && s.edns == edns.is_some()
+        let same_way =
+            |s: &Sent| s.server() == server && s.transport == transport && s.edns == edns.is_some();
+        // Each send has an id of its own, so that its answer says which
+        // send it answers (S23). The latest earlier send stays open, as the
+        // server may be answering it still; one before that is let go. A
+        // query another way (another transport, or without EDNS) replaces
+        // all of the server's.
+        let mut gone: [Option<Sent>; 2] = [None, None];
+        for slot in &mut gone {
+            let Some(i) = (q.sent.iter())
+                .position(|s| s.server() == server && (!same_way(s) || s.sent_again))
+            else {
+                break;
+            };
+            *slot = Some(q.sent.swap_remove(i));
+        }
+        if let Some(latest) = q.sent.iter_mut().find(|s| same_way(s)) {
+            latest.sent_again = true;
+        }
+        let case = (transport == Transport::Udp && self.config.case_randomization)
+            .then(|| Box::new(randomize_case(&q.name, rng)));
+        let socket = (transport == Transport::Udp).then(|| self.sockets.assign(address.is_ipv6()));
+        let by_wire = &self.by_wire;
+        let id = fresh_id(rng, |id| by_wire.contains_key(&(key, transport, id)));
+        q.sent.push(Sent {
+            // At most MAX_SERVERS (64): it fits.
+            server_at: server as u8,
+            transport,
+            socket,
+            id,
+            case,
+            edns: edns.is_some(),
+            sent_at: now,
+            sent_again: false,
         });
-        let (i, previous) = match again {
-            Some(i) => {
-                q.sent[i].resent = true;
-                (i, None)
-            }
-            None => {
-                // A new query replaces the server's earlier one (another
-                // transport, or without EDNS).
-                let previous = q
-                    .sent
-                    .iter()
-                    .position(|s| s.server() == server)
-                    .map(|i| q.sent.swap_remove(i));
-                let case = (transport == Transport::Udp && self.config.case_randomization)
-                    .then(|| Box::new(randomize_case(&q.name, rng)));
-                let socket =
-                    (transport == Transport::Udp).then(|| self.sockets.assign(address.is_ipv6()));
-                let by_wire = &self.by_wire;
-                let id = fresh_id(rng, |id| by_wire.contains_key(&(key, transport, id)));
-                q.sent.push(Sent {
-                    // At most MAX_SERVERS (64): it fits.
-                    server_at: server as u8,
-                    transport,
-                    socket,
-                    id,
-                    case,
-                    edns: edns.is_some(),
-                    first_sent: now,
-                    resent: false,
-                });
-                (q.sent.len() - 1, previous)
-            }
-        };
+        let i = q.sent.len() - 1;
         let sent = &q.sent[i];
         let id = sent.id;
         let socket = sent.socket;
@@ -552,14 +581,14 @@ impl Scheduler {
         }
         // A copy of exactly the query's length.
         let payload = scratch.clone();
-        if let Some(previous) = previous {
+        for previous in gone.into_iter().flatten() {
             self.unregister(&previous);
+            self.remember_ended(self.wire_key(&previous));
         }
-        if again.is_none() {
-            self.by_wire.insert((key, transport, id), qid);
-            if transport == Transport::Tcp {
-                self.streams.entry(address).or_default().pending += 1;
-            }
+        self.by_wire.insert((key, transport, id), qid);
+        self.windows.sent(server);
+        if transport == Transport::Tcp {
+            self.streams.entry(address).or_default().pending += 1;
         }
         if transport == Transport::Tcp {
             // A close not yet drained would cut this query off.
@@ -586,6 +615,7 @@ impl Scheduler {
         let address = self.config.servers[sent.server()];
         let key = key_of(&self.config.servers, address).unwrap_or_default();
         self.by_wire.remove(&(key, sent.transport, sent.id));
+        self.windows.ended(sent.server());
         if let Some(socket) = sent.socket {
             self.sockets.release(socket);
         }
@@ -750,6 +780,7 @@ impl Scheduler {
                 continue;
             };
             let sent = q.sent.swap_remove(i);
+            self.windows.ended(sent.server());
             q.record(sent.server(), failure.clone());
             if failure != ServerFailure::Closed {
                 // It did answer, too much: asking again would only repeat that.
@@ -814,13 +845,18 @@ impl Scheduler {
             return None;
         }
         self.stats.answers_accepted += 1;
-        // Karn's rule: only a query sent once times the round trip.
-        let timed = &q.sent[i];
-        if timed.resent {
-            self.rtt.answered(timed.server(), now);
+        // Each send has its own id, so every answer times its round trip.
+        let answered = &q.sent[i];
+        let (server, rtt) = (answered.server(), now - answered.sent_at);
+        if answered.sent_again {
+            // Asked again too soon: it was queued, not lost (S23).
+            self.stats.spurious_resends += 1;
+            self.windows.shrink(server, answered.sent_at, now);
         } else {
-            self.rtt.sample(timed.server(), now - timed.first_sent, now);
+            let promptly = self.rtt.is_prompt(server, rtt, now);
+            self.windows.answered(server, promptly);
         }
+        self.rtt.sample(server, rtt, now);
         // S34: only a trusted server's AD bit, and its word that an
         // answer is bogus, count.
         let trusted = (self.config.dnssec.as_ref()).is_some_and(|d| d.trust_ad.trusts(from));
@@ -899,6 +935,16 @@ impl Scheduler {
             if !q.failures.iter().any(|(s, _)| *s == server) {
                 q.record(server, ServerFailure::Timeout);
             }
+            // Lost while the server's round trips show a queue: the queue
+            // is the likelier cause, and a shorter one the cure.
+            if self.rtt.is_queueing(server, now)
+                && let Some(latest) = q
+                    .sent
+                    .iter()
+                    .find(|s| s.server() == server && !s.sent_again)
+            {
+                self.windows.shrink(server, latest.sent_at, now);
+            }
             self.rtt.timed_out(server, now);
             ended.extend(self.next_attempt(qid, now, rng));
         }
@@ -921,6 +967,22 @@ impl Scheduler {
 
     pub(crate) fn poll_close_socket(&mut self) -> Option<SocketId> {
         self.sockets.poll_close()
+    }
+
+    pub(crate) fn servers(&self) -> Vec<ServerStatus> {
+        let (rtt, config, now) = (&self.rtt, &self.config, self.now);
+        (config.servers.iter().enumerate())
+            .map(|(i, &address)| {
+                let (window, outstanding) = self.windows.get(i);
+                ServerStatus {
+                    address,
+                    window,
+                    outstanding,
+                    round_trip: rtt.smoothed(i, now),
+                    timeout: rtt.timeout(i, now, config),
+                }
+            })
+            .collect()
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -1053,6 +1115,12 @@ mod tests {
             .normalized(),
         );
         let mut ids = alloc::collections::BTreeSet::new();
+        let mut take_ids = |scheduler: &mut Scheduler| {
+            while let Some(t) = scheduler.poll_transmit() {
+                assert!(ids.insert(u16::from_be_bytes([t.payload[0], t.payload[1]])));
+            }
+            ids.len()
+        };
         for i in 0..100 {
             let name = Name::from_ascii(alloc::format!("h{i}.example.")).unwrap();
             assert!(
@@ -1060,10 +1128,16 @@ mod tests {
                     .ask(&name, RecordType::A, 0, Instant::ZERO, &mut Zeros)
                     .is_some()
             );
-            let t = scheduler.poll_transmit().unwrap();
-            ids.insert(u16::from_be_bytes([t.payload[0], t.payload[1]]));
         }
-        assert_eq!(ids.len(), 100);
+        // The first window's worth is on the wire, each with an id of its
+        // own; the rest wait their turn.
+        let first = window::INITIAL_WINDOW as usize;
+        assert_eq!(take_ids(&mut scheduler), first);
+        assert_eq!(scheduler.stats().queries_waiting, 100 - first);
+        // Each is sent again with a new id, the first send still open.
+        let mut ended = Vec::new();
+        scheduler.handle_timeout(Instant::from_millis(1000), &mut Zeros, &mut ended);
+        assert_eq!(take_ids(&mut scheduler), 2 * first);
         // The cap: a new question beyond it is refused, a repeated one joins.
         let extra = Name::from_ascii("extra.example.").unwrap();
         assert_eq!(

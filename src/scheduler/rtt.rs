@@ -1,13 +1,14 @@
 //! What each server's round trips have taken (RFC 6298, SPEC S23): a
 //! smoothed round-trip time and its variance per server, from which a
-//! question's retransmission timeout and the order of servers come.
+//! question's retransmission timeout and the order of servers come, and the
+//! fastest round trip seen, against which a queue shows.
 //!
-//! Samples follow Karn's rule: only an answer to a query sent once says how
-//! long the round trip took (the scheduler resends a query with its id, so
-//! an answer to a resent one could answer any of the sends). An attempt that
-//! times out backs the server off (RFC 6298 §5.5), so a dead server sorts
-//! behind live ones until it answers again. An estimate unused for
-//! [`FORGET_AFTER`] is forgotten: the network may have changed.
+//! Every answer is a sample: a query sent again goes with an id of its
+//! own, so an answer says which send it answers and how long that took
+//! (what Karn's rule could not know when a resend repeated the id). An
+//! attempt that times out backs the server off (RFC 6298 §5.5), so a dead
+//! server sorts behind live ones until it answers again. An estimate unused
+//! for [`FORGET_AFTER`] is forgotten: the network may have changed.
 
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -19,6 +20,12 @@ use crate::time::Instant;
 /// unbound's infra cache keeps a host for 15 minutes).
 pub(crate) const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
 
+/// The wait exceeds the smoothed round trip by at least this fraction of
+/// it, however steady the samples: a busy server's round trips are steady
+/// while its queue is, and a hiccup of a few milliseconds must not make
+/// every query in that queue look lost.
+const QUEUE_MARGIN: u32 = 4;
+
 /// Timeouts counted in a row, at most: 2^10 × any timeout is past every
 /// deadline already.
 const MAX_BACKOFF: u8 = 10;
@@ -27,6 +34,8 @@ const MAX_BACKOFF: u8 = 10;
 struct Estimate {
     /// Smoothed RTT and RTT variance (RFC 6298 §2), once sampled.
     smoothed: Option<(Duration, Duration)>,
+    /// The fastest round trip sampled.
+    fastest: Duration,
     /// Attempts timed out since the last answer.
     timeouts: u8,
     /// The last sample or timeout, for forgetting.
@@ -53,7 +62,8 @@ impl RttTable {
         }
     }
 
-    /// An answer to a query sent once, `rtt` after it left (RFC 6298 §2.2–2.3).
+    /// An answer to a query, `rtt` after it left (RFC 6298 §2.2–2.3). It
+    /// also ends the server's backoff: it is alive.
     pub(crate) fn sample(&mut self, server: usize, rtt: Duration, now: Instant) {
         let current = self.current(server, now);
         let Some(e) = self.servers.get_mut(server) else {
@@ -66,20 +76,12 @@ impl RttTable {
                 (srtt * 7 / 8 + rtt / 8, rttvar * 3 / 4 + error / 4)
             }
         });
+        e.fastest = match current.smoothed {
+            None => rtt,
+            Some(_) => current.fastest.min(rtt),
+        };
         e.timeouts = 0;
         e.last_seen = now;
-    }
-
-    /// An answer from `server` to a query sent more than once: no round
-    /// trip to learn from (Karn's rule), but proof that it is alive, which
-    /// ends its backoff.
-    pub(crate) fn answered(&mut self, server: usize, now: Instant) {
-        let current = self.current(server, now);
-        if let Some(e) = self.servers.get_mut(server) {
-            *e = current;
-            e.timeouts = 0;
-            e.last_seen = now;
-        }
     }
 
     /// An attempt to `server` timed out (RFC 6298 §5.5: back off).
@@ -93,12 +95,12 @@ impl RttTable {
     }
 
     /// The retransmission timeout of a first attempt to `server`:
-    /// SRTT + 4 × RTTVAR within `[min_attempt_timeout, max_attempt_timeout]`,
+    /// SRTT + 4 × RTTVAR, and at least a quarter of SRTT more, within `[min_attempt_timeout, max_attempt_timeout]`,
     /// or `attempt_timeout` before any sample.
     pub(crate) fn timeout(&self, server: usize, now: Instant, config: &Config) -> Duration {
         match self.current(server, now).smoothed {
             None => config.attempt_timeout,
-            Some((srtt, rttvar)) => (srtt + rttvar * 4)
+            Some((srtt, rttvar)) => (srtt + (rttvar * 4).max(srtt / QUEUE_MARGIN))
                 .max(config.min_attempt_timeout)
                 .min(config.max_attempt_timeout.max(config.min_attempt_timeout)),
         }
@@ -115,6 +117,29 @@ impl RttTable {
     /// Attempts to `server` timed out since its last answer.
     pub(crate) fn silence(&self, server: usize, now: Instant) -> u32 {
         u32::from(self.current(server, now).timeouts)
+    }
+
+    /// Whether `server`'s round trips show a queue: the smoothed one is
+    /// more than twice the fastest it has shown, and at least 4 ms more (a
+    /// loopback server's jitter is not a queue).
+    pub(crate) fn is_queueing(&self, server: usize, now: Instant) -> bool {
+        let e = self.current(server, now);
+        e.smoothed.is_some_and(|(srtt, _)| {
+            srtt > e.fastest * 2 && srtt > e.fastest + Duration::from_millis(4)
+        })
+    }
+
+    /// Whether an answer after `rtt` came promptly: within twice the
+    /// fastest round trip `server` has shown, or 4 ms of it. Measured
+    /// against nothing yet, it is.
+    pub(crate) fn is_prompt(&self, server: usize, rtt: Duration, now: Instant) -> bool {
+        let e = self.current(server, now);
+        e.smoothed.is_none() || rtt <= e.fastest * 2 || rtt <= e.fastest + Duration::from_millis(4)
+    }
+
+    /// The smoothed round trip and its variance, once measured.
+    pub(crate) fn smoothed(&self, server: usize, now: Instant) -> Option<(Duration, Duration)> {
+        self.current(server, now).smoothed
     }
 
     /// Whether `server` has answered lately (it has a live sample).
@@ -139,10 +164,11 @@ mod tests {
         for _ in 0..40 {
             table.sample(0, Duration::from_millis(80), now);
         }
-        // SRTT → 80 ms and RTTVAR → 0: the timeout approaches 80 ms.
+        // SRTT → 80 ms and RTTVAR → 0: the timeout approaches 80 ms and
+        // the quarter more that a steady queue keeps.
         let timeout = table.timeout(0, now, &config());
-        assert!(timeout >= Duration::from_millis(80), "{timeout:?}");
-        assert!(timeout < Duration::from_millis(85), "{timeout:?}");
+        assert!(timeout >= Duration::from_millis(100), "{timeout:?}");
+        assert!(timeout < Duration::from_millis(105), "{timeout:?}");
     }
 
     #[test]
@@ -159,6 +185,25 @@ mod tests {
             table.timeout(1, now, &config()),
             config().max_attempt_timeout
         );
+    }
+
+    #[test]
+    fn a_queue_shows_against_the_fastest_round_trip() {
+        let mut table = RttTable::new(1);
+        let now = Instant::from_millis(1);
+        for _ in 0..10 {
+            table.sample(0, Duration::from_millis(2), now);
+        }
+        assert!(!table.is_queueing(0, now));
+        // Twice the fastest but only 2 ms more: jitter, not a queue.
+        for _ in 0..40 {
+            table.sample(0, Duration::from_millis(4), now);
+        }
+        assert!(!table.is_queueing(0, now));
+        for _ in 0..40 {
+            table.sample(0, Duration::from_millis(40), now);
+        }
+        assert!(table.is_queueing(0, now));
     }
 
     #[test]

@@ -413,8 +413,21 @@ fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
             assert!(r.resolutions_in_flight() <= bounds.max_resolutions);
             assert!(stats.queries_in_flight <= bounds.max_queries);
             assert!(stats.queries_in_flight - stats.queries_waiting <= bounds.max_outstanding);
-            // Each open socket but the current ones has a query waiting on it.
-            assert!(stats.udp_sockets <= stats.queries_in_flight * bounds.servers.len() + 2);
+            // Each open socket but the current ones has a query waiting on
+            // it: at most two per server per question (a send and the one
+            // before it, S23).
+            assert!(stats.udp_sockets <= stats.queries_in_flight * bounds.servers.len() * 2 + 2);
+            // Each server's window stays within max_outstanding, and no more
+            // is on the wire to it than two sends per question being asked.
+            for server in r.servers() {
+                assert!(
+                    (1..=bounds.max_outstanding as u32).contains(&server.window),
+                    "{server:?} {}",
+                    bounds.max_outstanding
+                );
+                let asked = stats.queries_in_flight - stats.queries_waiting;
+                assert!(server.outstanding as usize <= asked * 2, "{server:?}");
+            }
             assert!(stats.tcp_connections <= bounds.servers.len());
             // The outbox stands in for the network: keep it bounded too.
             outbox.truncate(4_096);

@@ -36,6 +36,11 @@ pub struct Report {
     /// Of those, sent again for a question already asked (S23): what loss
     /// or a slow moment cost.
     pub retransmissions: u64,
+    /// Of those, resends whose earlier send the server answered after all:
+    /// it was busy, not lossy (`Stats::spurious_resends`).
+    pub spurious_resends: u64,
+    /// What the machine had learnt of each server by the end.
+    pub servers: Vec<impp_resolver::ServerStatus>,
     /// How long each resolution that ended took, from its start.
     pub latencies: Vec<Duration>,
     /// Datagrams the OS dropped for want of receive buffer during the run,
@@ -317,6 +322,8 @@ pub fn run_with(
     report.own_drops = sockets.drops;
     report.max_sockets = sockets.most;
     report.retransmissions = resolver.stats().retransmissions;
+    report.spurious_resends = resolver.stats().spurious_resends;
+    report.servers = resolver.servers();
     report.os_drops = udp_receive_buffer_drops()
         .zip(drops_start)
         .map(|(end, start)| end.saturating_sub(start));

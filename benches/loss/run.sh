@@ -28,7 +28,7 @@ SERVER_BIN=$(ls -t target/release/deps/end_to_end-* | grep -v '\.d$' | head -1)
 NS=impp-loss-$$
 
 ip netns add "$NS"
-trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; ip netns del "$NS"' EXIT
+trap '[ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null; ip netns del "$NS"' EXIT
 ip netns exec "$NS" ip link set lo up
 ip netns exec "$NS" iptables -A INPUT -m statistic --mode random \
     --probability "$LOSS" -j DROP

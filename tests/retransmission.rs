@@ -426,3 +426,44 @@ fn a_datagram_that_cannot_be_sent_moves_to_the_next_server_at_once() {
     assert!(r.poll_transmit().is_none());
     assert_eq!(r.stats().queries_in_flight, 0);
 }
+
+#[test]
+fn a_server_that_answers_only_after_each_resend_cannot_stall_the_line() {
+    // A hostile (or hopelessly queued) server answers every question only
+    // once it has been asked again, and then the first send. Each such
+    // answer halves its window, down to the floor and no further; every
+    // resolution still ends, exactly once, and nothing is left behind.
+    let mut r = measured(config(&[S1]), 10);
+    let mut firsts: std::collections::BTreeMap<Vec<u8>, Transmit> = Default::default();
+    let ids: Vec<_> = (1..=60)
+        .map(|i| {
+            r.resolve_srv(ms(1000), &name(&format!("_x{i}._tcp.example.com.")))
+                .unwrap()
+        })
+        .collect();
+    let mut ended = std::collections::BTreeSet::new();
+    let mut now = ms(1000);
+    while let Some(due) = r.poll_timeout() {
+        now = due;
+        r.handle_timeout(now);
+        for t in std::iter::from_fn(|| r.poll_transmit()).collect::<Vec<_>>() {
+            let question = t.payload[2..].to_vec();
+            match firsts.remove(&question) {
+                // Asked again: answer the first send.
+                Some(first) => answer(&mut r, &first, now),
+                None => {
+                    firsts.insert(question, t);
+                }
+            }
+        }
+        while let Some(event) = r.poll_event() {
+            assert!(ended.insert(event.id()), "one event per resolution");
+        }
+        assert!(r.servers()[0].window >= 2);
+    }
+    assert_eq!(ended.len(), ids.len());
+    assert_eq!(r.servers()[0].window, 2, "shrunk to the floor");
+    assert_eq!(r.servers()[0].outstanding, 0);
+    assert_eq!(r.stats().queries_in_flight, 0);
+    assert!(now <= ms(11_000), "all by the deadline: {now:?}");
+}

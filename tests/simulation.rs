@@ -723,14 +723,30 @@ fn run(
     let mut ids = vec![None; starts.len()];
     let mut ended: BTreeMap<_, (Event, Instant)> = BTreeMap::new();
     let mut closed_sockets = BTreeSet::new();
+    // The ids of the latest two sends of each question to each server: a
+    // resend has an id of its own and the send before it stays open (S23).
+    let mut sends: BTreeMap<(SocketAddr, String, RecordType), Vec<u16>> = BTreeMap::new();
     for _ in 0..1_000_000 {
         while let Some(t) = resolver.poll_transmit() {
-            // The query ids in flight to this server, which the blind
-            // attacker's guesses must not hit.
-            let live: Vec<u16> = vec![u16::from_be_bytes(match t.transport {
-                Transport::Udp => [t.payload[0], t.payload[1]],
-                Transport::Tcp => [t.payload[2], t.payload[3]],
-            })];
+            // The query ids in flight to this server for this question,
+            // which the blind attacker's guesses must not hit.
+            let message = match t.transport {
+                Transport::Udp => &t.payload[..],
+                Transport::Tcp => &t.payload[2..],
+            };
+            let q = Message::from_vec(message).unwrap();
+            let question = &q.queries[0];
+            let key = (
+                t.server,
+                question.name().to_ascii().to_lowercase(),
+                question.query_type(),
+            );
+            let live = sends.entry(key).or_default();
+            live.push(q.metadata.id);
+            if live.len() > 2 {
+                live.remove(0);
+            }
+            let live = live.clone();
             if trace {
                 eprintln!("{:?} -> {} {:?}", net.now, t.server, t.transport);
             }

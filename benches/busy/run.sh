@@ -11,7 +11,8 @@
 #
 #   benches/busy/run.sh [LOADGEN_BINARY] [-- extra loadgen flags]
 #   benches/busy/run.sh hickory      # hickory-resolver 0.26, same load
-#   benches/busy/run.sh cares        # c-ares through benches/cares/cares_load
+#   benches/busy/run.sh cares        # c-ares 1.18 through benches/cares/cares_load
+#   benches/busy/run.sh pycares      # c-ares 1.34 through benches/loss/cares.py
 #
 # SERVICE_US (2000), COUNT (1000), CONCURRENCY (200), DOMAINS (COUNT) come
 # from the environment. Build first: cargo build --release --example loadgen
@@ -23,6 +24,7 @@ SERVICE_US=${SERVICE_US:-2000}
 COUNT=${COUNT:-1000}
 CONCURRENCY=${CONCURRENCY:-200}
 DOMAINS=${DOMAINS:-$COUNT}
+TIMING=${TIMING:-2,3}
 LOADGEN=${1:-target/release/examples/loadgen}
 shift || true
 [ "${1:-}" = "--" ] && shift
@@ -41,6 +43,10 @@ if [ "$LOADGEN" = hickory ]; then
     env IMPP_E2E_HICKORY="$ADDR" E2E_COUNT="$COUNT" E2E_CONCURRENCY="$CONCURRENCY" "$SERVER_BIN"
 elif [ "$LOADGEN" = cares ]; then
     target/cares_load "${ADDR%:*}" "${ADDR##*:}" "$CONCURRENCY" "$COUNT" "$DOMAINS"
+elif [ "$LOADGEN" = pycares ]; then
+    # c-ares 1.34 as pycares 5.2.1 bundles it, with its own defaults (TIMING: timeout,tries).
+    python3 benches/loss/cares.py "$ADDR" --concurrency "$CONCURRENCY" --count "$COUNT" \
+        --timeout "${TIMING%,*}" --tries "${TIMING#*,}"
 else
     "$LOADGEN" --server "$ADDR" --concurrency "$CONCURRENCY" --count "$COUNT" "$@" "${URIS[@]}"
 fi

@@ -87,7 +87,9 @@ fn a_million_names_stay_within_the_byte_bound() {
         assert!(matches!(r.poll_event(), Some(Event::Resolved { .. })));
         while r.poll_close_socket().is_some() {}
         // As a driver does: this also lets go of the timers that ended.
-        assert_eq!(r.poll_timeout(), None);
+        // What may be left is an idle socket's linger (S28).
+        let linger = Some(Instant::from_millis(1_000));
+        assert!([None, linger].contains(&r.poll_timeout()));
         peak_entries = peak_entries.max(r.stats().cache_entries);
     }
     let stats = r.stats();

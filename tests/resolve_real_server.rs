@@ -283,6 +283,11 @@ fn several_resolutions_in_flight_each_end_with_one_event() {
     // shared their questions (S24) rather than doubling them.
     assert_eq!(r.resolutions_in_flight(), 0);
     assert_eq!(r.stats().queries_in_flight, 0);
+    // Only the idle socket's linger is left (S28), and then nothing.
+    let linger = r.poll_timeout().expect("the socket lingers");
+    r.handle_timeout(linger);
+    assert!(r.poll_close_socket().is_some());
+    assert_eq!(r.stats().udp_sockets, 0);
     assert!(r.poll_timeout().is_none());
 }
 

@@ -481,7 +481,8 @@ fn cancel_frees_everything_and_sends_no_event() {
     assert!(r.cancel(c));
     assert_eq!(r.resolutions_in_flight(), 0);
     assert_eq!(r.stats().queries_in_flight, 0);
-    assert_eq!(r.poll_timeout(), None);
+    // No attempt timer is left: only the idle socket's linger (S28).
+    assert_eq!(r.poll_timeout(), Some(secs(2.0)));
     r.handle_datagram(
         secs(1.5),
         t.socket.unwrap(),
@@ -712,10 +713,10 @@ fn waiting_questions_go_out_oldest_resolution_first() {
 
 #[test]
 fn an_idle_machine_hands_back_every_socket() {
-    // S28: with nothing in flight at the end of an input, every socket
-    // goes back to the driver. A resolution going on from SRV to its
-    // target's addresses keeps its socket: those questions are asked in
-    // the same input.
+    // S28: with nothing in flight, every socket goes back to the driver
+    // after a second's linger (or at once when the driver asks). A
+    // resolution going on from SRV to its target's addresses keeps its
+    // socket: those questions are asked in the same input.
     let mut r = Resolver::new(config(&[S1]), ChaCha20Rng::seed_from_u64(4));
     let uri: Uri = "im:fred@example.com".parse().unwrap();
     let xmpp = [impp_resolver::Protocol::XMPP];
@@ -747,12 +748,31 @@ fn an_idle_machine_hands_back_every_socket() {
         );
     }
     assert!(matches!(r.poll_event(), Some(Event::Resolved { .. })));
+    // Idle: the socket lingers, and work within the linger reuses it.
+    assert_eq!(r.poll_close_socket(), None);
+    assert_eq!(r.poll_timeout(), Some(secs(1.002)));
+    r.resolve_srv(secs(0.5), &name("_y._tcp.example.org."))
+        .unwrap();
+    let again = r.poll_transmit().unwrap();
+    assert_eq!(again.socket, Some(socket), "reused within the linger");
+    r.handle_datagram(secs(0.6), socket, S1, &answer(&again, &[]));
+    assert!(r.poll_event().is_some());
+    // A second after the last work, it goes back.
+    assert_eq!(r.poll_timeout(), Some(secs(1.6)));
+    r.handle_timeout(secs(1.6));
     assert_eq!(r.poll_close_socket(), Some(socket));
     assert_eq!(r.poll_close_socket(), None);
     assert_eq!(r.stats().udp_sockets, 0);
+    assert_eq!(r.poll_timeout(), None, "nothing left to wake for");
     // The next query opens a new socket.
-    r.resolve_srv(secs(1.0), &name("_x._tcp.example.org."))
+    r.resolve_srv(secs(2.0), &name("_x._tcp.example.org."))
         .unwrap();
     let next = r.poll_transmit().unwrap();
     assert_ne!(next.socket, Some(socket));
+    // A driver about to stop running hands its sockets back at once.
+    r.handle_datagram(secs(2.1), next.socket.unwrap(), S1, &answer(&next, &[]));
+    assert!(r.poll_event().is_some());
+    r.close_idle_sockets();
+    assert_eq!(r.poll_close_socket(), next.socket);
+    assert_eq!(r.poll_timeout(), None);
 }

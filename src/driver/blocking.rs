@@ -167,6 +167,12 @@ impl Client {
         loop {
             self.flush();
             if let Some(result) = self.ended.remove(&id) {
+                // Between calls nothing runs to close a lingering socket:
+                // an idle client hands its sockets back now (S28).
+                if self.resolver.resolutions_in_flight() == 0 {
+                    self.resolver.close_idle_sockets();
+                    self.flush();
+                }
                 return Ok(result);
             }
             let Some(deadline) = self.resolver.poll_timeout() else {

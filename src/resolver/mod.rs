@@ -448,11 +448,23 @@ impl<R: CryptoRng> Resolver<R> {
 
     /// A UDP socket the caller should close now: it has carried its share
     /// of queries (`Config::queries_per_socket`) and none waits on it any
-    /// more, or nothing at all is in flight, so that an idle driver keeps
-    /// no port open (S28). Answers arriving on it later would be late
+    /// more, or nothing at all has been in flight for a second, so that an
+    /// idle driver keeps no port open for long (S28; [`poll_timeout`]
+    /// includes that second). Answers arriving on it later would be late
     /// anyway; the next query opens a new socket.
+    ///
+    /// [`poll_timeout`]: Self::poll_timeout
     pub fn poll_close_socket(&mut self) -> Option<SocketId> {
         self.scheduler.poll_close_socket()
+    }
+
+    /// Hands back every UDP socket now, through
+    /// [`poll_close_socket`](Self::poll_close_socket), if nothing is in
+    /// flight, rather than after the second they otherwise linger: for a
+    /// driver that stops running between calls, as the blocking
+    /// [`Client`](crate::blocking::Client) does.
+    pub fn close_idle_sockets(&mut self) {
+        self.scheduler.close_idle_sockets();
     }
 
     /// The next event, if any.

@@ -173,11 +173,11 @@ impl Key {
                 break;
             };
             room[0] = label.len() as u8;
-            for (to, from) in room[1..].iter_mut().zip(label) {
-                *to = from.to_ascii_lowercase();
-            }
+            room[1..].copy_from_slice(label);
             len += 1 + label.len();
         }
+        // Folded in one pass: a length octet (at most 63) is no letter.
+        bytes[2..len].make_ascii_lowercase();
         Key { bytes, len }
     }
 

@@ -149,10 +149,11 @@ pub(crate) fn domain_name(domain: &str) -> Result<Name, NameError> {
 
 /// A domain's labels, as bytes (none for the root).
 fn labels(domain: &str) -> impl Iterator<Item = &[u8]> {
+    // Split as bytes: a dot is one byte, and a char pattern costs more.
     domain
-        .split('.')
+        .as_bytes()
+        .split(|&b| b == b'.')
         .filter(|l| !l.is_empty())
-        .map(str::as_bytes)
 }
 
 /// `domain` without its root dot, once it passed S4 in one pass over the
@@ -169,15 +170,15 @@ pub(crate) fn checked_domain(domain: &str) -> Result<&str, NameError> {
     if text.is_empty() {
         return Ok(text);
     }
-    let host_label = |label: &str| {
+    let host_label = |label: &[u8]| {
         !label.is_empty()
             && label.len() <= 63
-            && hyphen_at_edge(label.as_bytes()).is_none()
+            && hyphen_at_edge(label).is_none()
             && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
-    if !text.split('.').all(host_label) {
+    if !text.as_bytes().split(|&b| b == b'.').all(host_label) {
         return Err(NameError::BadDomain);
     }
     Ok(text)

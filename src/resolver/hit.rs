@@ -20,7 +20,8 @@ use crate::cache::{Cache, Data, Key, SrvEntry};
 use crate::config::Config;
 use crate::event::{Answer, Security, Via};
 use crate::resolver::plan::{endpoint, order_addresses};
-use crate::srv::{first_with_target, order_indices};
+use crate::srv::order_indices;
+use crate::wire::name::same_name;
 use crate::time::Instant;
 
 /// Larger sets, and targets with more addresses, go through the plan,
@@ -63,12 +64,17 @@ pub(crate) fn answer<R: CryptoRng + ?Sized>(
     // short cut rarer.)
     let mut found = [(Addresses::Glue(0), u32::MAX); MAX_RECORDS];
     for (j, record) in records.iter().enumerate() {
-        // S14: where the glue of the record's target is filed, as the
-        // cache filed it and the plan reads it. At most 16 records: the
-        // index fits.
-        let filed = first_with_target(records, j) as u16;
-        if glue.iter().any(|&(i, _)| i == filed) {
-            found[j] = (Addresses::Glue(filed), u32::MAX);
+        // S14: the glue of the record's target, as the cache filed it and
+        // the plan reads it: under the first record with that target. So
+        // only records that have glue need comparing, and glue under this
+        // record's own index needs no names compared at all.
+        let with_glue = |i: usize| glue.iter().any(|&(g, _)| usize::from(g) == i);
+        let filed = (0..=j).find(|&i| {
+            with_glue(i) && (i == j || same_name(&records[i].target, &record.target))
+        });
+        if let Some(filed) = filed {
+            // At most 16 records: the index fits.
+            found[j] = (Addresses::Glue(filed as u16), u32::MAX);
             continue;
         }
         let (mut slots, mut left) = ([0; 2], u32::MAX);

@@ -96,6 +96,7 @@ fn main() -> ExitCode {
     // answered the first send of after all: it was busy, not lossy.
     println!("re-asked: {}", report.retransmissions);
     println!("re-asked-needlessly: {}", report.spurious_resends);
+    println!("re-asks-held: {}", report.resends_held);
     for server in &report.servers {
         let (srtt, rttvar) = server.round_trip.unwrap_or_default();
         println!(

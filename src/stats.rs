@@ -18,6 +18,11 @@ pub struct Stats {
     /// server: the server was slow, not the packet lost, and the resend
     /// was needless. Each shrinks that server's window (S23).
     pub spurious_resends: u64,
+    /// Attempts that timed out while their query was still in the queue
+    /// of the only server left to ask (it answered since, but only queries
+    /// sent before this one): waited out another round trip instead of
+    /// asking again (S23).
+    pub resends_held: u64,
     /// Queries asked again without EDNS after FORMERR (S21).
     pub edns_retries: u64,
     /// Queries asked again over TCP after a truncated answer (S22).

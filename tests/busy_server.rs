@@ -48,6 +48,10 @@ fn a_thousand_lookups_at_two_hundred_in_flight_ask_nothing_twice() {
         .collect();
     let report = loadgen::run(busy.addr, 200, DOMAINS as u64, &uris).unwrap();
     let counts = busy.counts();
+    println!(
+        "{counts:?}; re-asked {}, needlessly {}, held {}; {:?}",
+        report.retransmissions, report.spurious_resends, report.resends_held, report.servers
+    );
     assert_eq!(report.lookups, DOMAINS as u64);
     assert_eq!(report.failures(), 0, "{:?}", report.failed);
     assert_eq!(counts.unanswered, 0);

@@ -468,3 +468,38 @@ fn a_server_that_answers_only_after_each_resend_cannot_stall_the_line() {
     assert_eq!(r.stats().queries_in_flight, 0);
     assert!(last <= ms(11_000), "all by the deadline: {last:?}");
 }
+
+#[test]
+fn a_query_still_in_a_busy_servers_queue_is_not_asked_again_until_passed_over() {
+    // Measured at 30 ms: a first attempt waits 90 ms. Three questions go
+    // out, q0 first; the server answers q0 only after q1 has left.
+    let mut r = measured(config(&[S1]), 30);
+    let q0 = start(&mut r, 10, ms(990));
+    let _q1 = start(&mut r, 11, ms(1000));
+    let q2 = start(&mut r, 12, ms(1010));
+    answer(&mut r, &q0, ms(1050));
+    assert!(r.poll_event().is_some());
+    // q1's wait runs out: the server has answered since, but only a query
+    // sent before q1, so q1 is still in its queue. No resend, another wait.
+    r.handle_timeout(ms(1090));
+    assert!(r.poll_transmit().is_none(), "held, not asked again");
+    assert_eq!(r.stats().resends_held, 1);
+    assert_eq!(r.stats().retransmissions, 0);
+    // Then q2, sent after q1, is answered: the server has passed q1 over,
+    // so q1 was lost, and its next timeout asks again.
+    answer(&mut r, &q2, ms(1100));
+    assert!(r.poll_event().is_some());
+    let due = r.poll_timeout().unwrap();
+    assert!(due > ms(1090), "{due:?}");
+    r.handle_timeout(due);
+    let again = r.poll_transmit().expect("asked again once passed over");
+    assert_eq!(
+        name("_x11._tcp.example.com."),
+        impp_resolver::proto::op::Message::from_vec(&again.payload)
+            .unwrap()
+            .queries[0]
+            .name()
+            .clone()
+    );
+    assert_eq!(r.stats().retransmissions, 1);
+}

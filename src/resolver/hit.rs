@@ -21,8 +21,8 @@ use crate::config::Config;
 use crate::event::{Answer, Security, Via};
 use crate::resolver::plan::{endpoint, order_addresses};
 use crate::srv::order_indices;
-use crate::wire::name::same_name;
 use crate::time::Instant;
+use crate::wire::name::same_name;
 
 /// Larger sets, and targets with more addresses, go through the plan,
 /// whose costs stay n log n.
@@ -69,9 +69,8 @@ pub(crate) fn answer<R: CryptoRng + ?Sized>(
         // only records that have glue need comparing, and glue under this
         // record's own index needs no names compared at all.
         let with_glue = |i: usize| glue.iter().any(|&(g, _)| usize::from(g) == i);
-        let filed = (0..=j).find(|&i| {
-            with_glue(i) && (i == j || same_name(&records[i].target, &record.target))
-        });
+        let filed = (0..=j)
+            .find(|&i| with_glue(i) && (i == j || same_name(&records[i].target, &record.target)));
         if let Some(filed) = filed {
             // At most 16 records: the index fits.
             found[j] = (Addresses::Glue(filed as u16), u32::MAX);

@@ -876,6 +876,7 @@ impl Scheduler {
         // Each send has its own id, so every answer times its round trip.
         let answered = &q.sent[i];
         let (server, rtt) = (answered.server(), now - answered.sent_at);
+        self.windows.heard(server, answered.sent_at, now);
         if answered.sent_again {
             // Asked again too soon: it was queued, not lost (S23).
             self.stats.spurious_resends += 1;
@@ -957,6 +958,7 @@ impl Scheduler {
         {
             self.close_idle_sockets();
         }
+        let all = self.all_servers();
         while let Some((qid, timer)) = self.timers.pop_due(now) {
             let Some(q) = self.questions.get_mut(&qid) else {
                 continue;
@@ -966,18 +968,31 @@ impl Scheduler {
             }
             // The query stays open: a late answer from this server still counts.
             let server = usize::from(q.current);
+            let latest = (q.sent.iter())
+                .find(|s| s.server() == server && !s.sent_again)
+                .map(|s| s.sent_at);
+            // Still in the queue of the only server left to ask (answers
+            // come, but only to queries sent before it): wait another
+            // round trip rather than add to that queue (S23).
+            if let Some(sent_at) = latest
+                && all & !q.done == bit(server)
+                && self.windows.queued(server, sent_at)
+            {
+                self.stats.resends_held += 1;
+                q.timer += 1;
+                let due = now + self.rtt.timeout(server, now, &self.config);
+                self.timers.push(due, (qid, q.timer));
+                continue;
+            }
             if !q.failures.iter().any(|(s, _)| *s == server) {
                 q.record(server, ServerFailure::Timeout);
             }
             // Lost while the server's round trips show a queue: the queue
             // is the likelier cause, and a shorter one the cure.
             if self.rtt.is_queueing(server, now)
-                && let Some(latest) = q
-                    .sent
-                    .iter()
-                    .find(|s| s.server() == server && !s.sent_again)
+                && let Some(sent_at) = latest
             {
-                self.windows.shrink(server, latest.sent_at, now);
+                self.windows.shrink(server, sent_at, now);
             }
             self.rtt.timed_out(server, now);
             ended.extend(self.next_attempt(qid, now, rng));

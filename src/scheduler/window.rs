@@ -37,6 +37,10 @@ struct Window {
     /// When it last shrank: a query sent before then does not shrink it
     /// again, so one queue costs one halving (RFC 9002 §7.3.2).
     shrunk_at: Option<Instant>,
+    /// When it last answered anything, and the latest time a query it has
+    /// answered was sent: how far through its queue it has come.
+    heard: Option<Instant>,
+    progress: Instant,
 }
 
 impl Window {
@@ -47,6 +51,8 @@ impl Window {
             credit: 0,
             outstanding: 0,
             shrunk_at: None,
+            heard: None,
+            progress: Instant::ZERO,
         }
     }
 }
@@ -120,6 +126,25 @@ impl Windows {
             }
         }
         w.size = w.size.min(max);
+    }
+
+    /// `server` answered a query sent at `sent_at`, now.
+    pub(crate) fn heard(&mut self, server: usize, sent_at: Instant, now: Instant) {
+        if let Some(w) = self.servers.get_mut(server) {
+            w.heard = Some(now);
+            w.progress = w.progress.max(sent_at);
+        }
+    }
+
+    /// Whether a query sent to `server` at `sent_at` is still in its queue:
+    /// since it left, the server has answered, but only queries sent
+    /// before it. A server working through its queue in order will come to
+    /// it; asking again would only add to the queue. (A lost query shows as
+    /// answers to queries sent after it.)
+    pub(crate) fn queued(&self, server: usize, sent_at: Instant) -> bool {
+        self.servers
+            .get(server)
+            .is_some_and(|w| w.heard.is_some_and(|h| h > sent_at) && w.progress < sent_at)
     }
 
     /// Evidence that `server` queues what it is sent, from a query sent at
@@ -230,6 +255,21 @@ mod tests {
     }
 
     #[test]
+    fn a_query_is_queued_while_the_server_answers_only_older_ones() {
+        let mut w = Windows::new(1, 16);
+        // Sent at 10 ms; nothing heard since: silence, not a queue.
+        assert!(!w.queued(0, ms(10)));
+        // An answer, at 20 ms, to a query sent at 5 ms: a queue ahead of it.
+        w.heard(0, ms(5), ms(20));
+        assert!(w.queued(0, ms(10)));
+        // An answer to a query sent after it: it was passed over, so lost.
+        w.heard(0, ms(12), ms(30));
+        assert!(!w.queued(0, ms(10)));
+        // A later query is still behind what was answered.
+        assert!(w.queued(0, ms(25)));
+    }
+
+    #[test]
     fn room_follows_what_is_outstanding() {
         let mut w = Windows::new(2, 3);
         assert_eq!(w.get(0).0, 3, "the cap holds from the start");
@@ -242,6 +282,7 @@ mod tests {
         w.ended(0);
         assert!(w.has_room(0));
         assert!(!w.has_room(7), "no such server");
+        assert!(!w.queued(7, ms(1)));
         // The floor gives way to a cap below it.
         let mut one = Windows::new(1, 1);
         one.shrink(0, ms(1), ms(2));

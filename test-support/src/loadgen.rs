@@ -39,6 +39,9 @@ pub struct Report {
     /// Of those, resends whose earlier send the server answered after all:
     /// it was busy, not lossy (`Stats::spurious_resends`).
     pub spurious_resends: u64,
+    /// Attempts that waited another round trip for a query still in a busy
+    /// server's queue instead of asking again (`Stats::resends_held`).
+    pub resends_held: u64,
     /// What the machine had learnt of each server by the end.
     pub servers: Vec<impp_resolver::ServerStatus>,
     /// How long each resolution that ended took, from its start.
@@ -323,6 +326,7 @@ pub fn run_with(
     report.max_sockets = sockets.most;
     report.retransmissions = resolver.stats().retransmissions;
     report.spurious_resends = resolver.stats().spurious_resends;
+    report.resends_held = resolver.stats().resends_held;
     report.servers = resolver.servers();
     report.os_drops = udp_receive_buffer_drops()
         .zip(drops_start)

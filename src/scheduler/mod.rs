@@ -591,11 +591,9 @@ impl Scheduler {
             sent_at: now,
             sent_again: false,
         });
-        let i = q.sent.len() - 1;
-        let sent = &q.sent[i];
-        let id = sent.id;
-        let socket = sent.socket;
-        let query_name = sent.case.as_deref().unwrap_or(&q.name);
+        let query_name = (q.sent.last())
+            .and_then(|sent| sent.case.as_deref())
+            .unwrap_or(&q.name);
         let scratch = &mut self.scratch;
         scratch.clear();
         if transport == Transport::Tcp {
@@ -616,8 +614,6 @@ impl Scheduler {
         self.windows.sent(server);
         if transport == Transport::Tcp {
             self.streams.entry(address).or_default().pending += 1;
-        }
-        if transport == Transport::Tcp {
             // A close not yet drained would cut this query off.
             self.closes.retain(|s| *s != address);
             self.stats.tcp_queries_sent += 1;

@@ -250,6 +250,15 @@ fn run(
                 results[i] = Some(result);
             }
         }
+        if pending.is_empty() {
+            // All ended: hand the sockets back now, not after the second
+            // an idle machine keeps them for the next lookup (S28).
+            resolver.close_idle_sockets();
+            while let Some(id) = resolver.poll_close_socket() {
+                sockets.udp.remove(&id);
+            }
+            break;
+        }
         let Some(deadline) = resolver.poll_timeout() else {
             break;
         };

@@ -349,8 +349,7 @@ impl Scheduler {
     /// Whether a question may start now: fewer than `max_outstanding` are
     /// being asked, and some server's window has room for its query.
     fn may_start(&self) -> bool {
-        self.active < self.config.max_outstanding
-            && (0..self.config.servers.len()).any(|s| self.windows.has_room(s))
+        self.active < self.config.max_outstanding && self.with_room() != 0
     }
 
     /// The servers whose windows have room.

@@ -119,22 +119,19 @@ impl RttTable {
         u32::from(self.current(server, now).timeouts)
     }
 
-    /// Whether `server`'s round trips show a queue: the smoothed one is
-    /// more than twice the fastest it has shown, and at least 4 ms more (a
-    /// loopback server's jitter is not a queue).
+    /// Whether `server`'s smoothed round trip shows a queue
+    /// ([`beyond_queue_free`]).
     pub(crate) fn is_queueing(&self, server: usize, now: Instant) -> bool {
         let e = self.current(server, now);
-        e.smoothed.is_some_and(|(srtt, _)| {
-            srtt > e.fastest * 2 && srtt > e.fastest + Duration::from_millis(4)
-        })
+        e.smoothed
+            .is_some_and(|(srtt, _)| beyond_queue_free(srtt, e.fastest))
     }
 
-    /// Whether an answer after `rtt` came promptly: within twice the
-    /// fastest round trip `server` has shown, or 4 ms of it. Measured
-    /// against nothing yet, it is.
+    /// Whether an answer after `rtt` came promptly: it shows no queue
+    /// ([`beyond_queue_free`]). Measured against nothing yet, it is.
     pub(crate) fn is_prompt(&self, server: usize, rtt: Duration, now: Instant) -> bool {
         let e = self.current(server, now);
-        e.smoothed.is_none() || rtt <= e.fastest * 2 || rtt <= e.fastest + Duration::from_millis(4)
+        e.smoothed.is_none() || !beyond_queue_free(rtt, e.fastest)
     }
 
     /// The smoothed round trip and its variance, once measured.
@@ -146,6 +143,13 @@ impl RttTable {
     pub(crate) fn is_measured(&self, server: usize, now: Instant) -> bool {
         self.current(server, now).smoothed.is_some()
     }
+}
+
+/// The one rule for "a queue shows" (S23): a round trip more than twice
+/// the fastest the server has shown, and at least 4 ms more (a loopback
+/// server's jitter is not a queue).
+fn beyond_queue_free(rtt: Duration, fastest: Duration) -> bool {
+    rtt > fastest * 2 && rtt > fastest + Duration::from_millis(4)
 }
 
 #[cfg(test)]

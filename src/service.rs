@@ -139,6 +139,45 @@ pub(crate) fn service_owner(service: &str, proto: &str, domain: &str) -> Result<
     Ok(name)
 }
 
+/// [`service_owner`]'s name in wire form with its letters lower-cased and
+/// without the root's empty label, written to the start of `out` (at
+/// least 255 bytes): the bytes written, or the error `service_owner`
+/// gives. The cache's key for the name, made without making the name
+/// (issue 24: building names was most of what a cache hit by URI cost
+/// beyond one by SRV name).
+pub(crate) fn owner_wire(
+    service: &str,
+    proto: &str,
+    domain: &str,
+    out: &mut [u8],
+) -> Result<usize, NameError> {
+    check_label(service)?;
+    check_label(proto)?;
+    // The name's length in wire form, its root's octet included, as
+    // hickory-proto counts it against 255.
+    let domain_wire = if domain.is_empty() {
+        0
+    } else {
+        domain.len() + 1
+    };
+    let len = 1 + service.len() + 1 + proto.len() + domain_wire;
+    if len + 1 > 255 || out.len() < len {
+        return Err(NameError::NameTooLong);
+    }
+    let mut at = 0;
+    for label in [service.as_bytes(), proto.as_bytes()]
+        .into_iter()
+        .chain(labels(domain))
+    {
+        out[at] = label.len() as u8;
+        out[at + 1..at + 1 + label.len()].copy_from_slice(label);
+        at += 1 + label.len();
+    }
+    // A length octet (at most 63) is no letter.
+    out[..at].make_ascii_lowercase();
+    Ok(at)
+}
+
 /// An absolute name for a domain [`checked_domain`] passed (S5: no search
 /// list; a missing root dot is implied).
 pub(crate) fn domain_name(domain: &str) -> Result<Name, NameError> {
@@ -189,6 +228,53 @@ mod tests {
     use super::*;
     use crate::uri::Scheme;
     use alloc::string::ToString;
+    use alloc::vec::Vec;
+
+    /// The cache's key by URI agrees with the name it stands for: the
+    /// same bytes, lower-cased, and the same error wherever one fails,
+    /// at the 255-byte edge too.
+    #[test]
+    fn owner_wire_is_the_owner_name_in_wire_form() {
+        let mut domains: Vec<String> = ["Example.COM", "a.b", "", "x"]
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        for total in 230..=256 {
+            // Labels of 50 and one shorter, as long as `total` in text.
+            let mut d = String::new();
+            while d.len() + 51 <= total {
+                d.push_str(&"q".repeat(50));
+                d.push('.');
+            }
+            d.push_str(&"R".repeat((total - d.len()).max(1)));
+            domains.push(d);
+        }
+        let labels = ["_im", "_xmpp", "_X-y", "im", "_", "_a.b"];
+        for domain in &domains {
+            let Ok(domain) = checked_domain(domain) else {
+                continue;
+            };
+            for service in labels {
+                for proto in labels {
+                    let mut wire = [0u8; 300];
+                    let ours = owner_wire(service, proto, domain, &mut wire);
+                    let name = service_owner(service, proto, domain);
+                    match (ours, name) {
+                        (Ok(len), Ok(name)) => {
+                            let mut expected = Vec::new();
+                            for label in name.iter() {
+                                expected.push(label.len() as u8);
+                                expected.extend(label.iter().map(u8::to_ascii_lowercase));
+                            }
+                            assert_eq!(&wire[..len], &expected[..], "{service}.{proto}.{domain}");
+                        }
+                        (Err(a), Err(b)) => assert_eq!(a, b, "{service}.{proto}.{domain}"),
+                        (a, b) => panic!("{service}.{proto}.{domain}: {a:?} against {b:?}"),
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn owner_names_for_both_schemes() {

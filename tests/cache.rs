@@ -4,7 +4,7 @@
 
 use impp_resolver::proto::rr::rdata::SRV;
 use impp_resolver::proto::rr::{RData, Record, RecordType};
-use impp_resolver::{Answer, Config, Error, Event, Instant, Protocol};
+use impp_resolver::{Answer, Config, Error, Event, Instant, Protocol, Via};
 use impp_test_support::records::*;
 use impp_test_support::scripted::*;
 use rand_chacha::ChaCha20Rng;
@@ -125,6 +125,17 @@ fn a_hit_ignores_letter_case_under_0x20() {
         panic!("served from the cache")
     };
     assert!(answer.from_cache);
+    // The owner is the name as first asked, not its 0x20 wire form.
+    let Via::Srv { owner, .. } = &answer.via else {
+        panic!("an SRV answer: {:?}", answer.via)
+    };
+    assert_eq!(owner.to_ascii(), "_im._xmpp.example.com.");
+    for endpoint in &answer.endpoints {
+        assert_eq!(
+            endpoint.service.as_ref().unwrap().to_ascii(),
+            "_im._xmpp.example.com."
+        );
+    }
 }
 
 #[test]

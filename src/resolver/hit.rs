@@ -13,7 +13,7 @@
 
 use alloc::vec::Vec;
 
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::RecordType;
 use rand_core::CryptoRng;
 
 use crate::cache::{Cache, Data, Key, SrvEntry};
@@ -22,7 +22,6 @@ use crate::event::{Answer, Security, Via};
 use crate::resolver::plan::{endpoint, order_addresses};
 use crate::srv::order_indices;
 use crate::time::Instant;
-use crate::wire::name::same_name;
 
 /// Larger sets, and targets with more addresses, go through the plan,
 /// whose costs stay n log n.
@@ -38,18 +37,17 @@ enum Addresses {
     Entries(u32, u32),
 }
 
-/// The answer for SRV `owners` (in order of preference, S7; `repeats` as
-/// `first_listings` gives them, or empty for none) if the cache
-/// holds all of it at `now`, the weighted order drawn from `rng` (S10).
+/// The answer for the SRV names whose cache keys are `owners` (in order of
+/// preference, S7) if the cache holds all of it at `now`, the weighted
+/// order drawn from `rng` (S10).
 pub(crate) fn answer<R: CryptoRng + ?Sized>(
     cache: &mut Cache,
-    owners: &[Name],
-    repeats: &[Option<usize>],
+    owners: &[Key],
     config: &Config,
     rng: &mut R,
     now: Instant,
 ) -> Option<Answer> {
-    let (index, set, mut used, mut ttl) = srv_set(cache, owners, repeats, now)?;
+    let (index, set, mut used, mut ttl) = srv_set(cache, owners, now)?;
     let records = &set.records;
     let glue = set.glue(now);
     if records.len() > MAX_RECORDS
@@ -63,24 +61,31 @@ pub(crate) fn answer<R: CryptoRng + ?Sized>(
     // not be cached for the plan; here they must, which only makes the
     // short cut rarer.)
     let mut found = [(Addresses::Glue(0), u32::MAX); MAX_RECORDS];
-    for (j, record) in records.iter().enumerate() {
+    // The targets in wire form, lower-cased: equal bytes, one name.
+    let mut targets: [&[u8]; MAX_RECORDS] = [&[]; MAX_RECORDS];
+    let mut wires = set.target_wires();
+    for target in &mut targets[..records.len()] {
+        // One per record, as the cache made them (else: the plan's).
+        *target = wires.next()?;
+    }
+    drop(wires);
+    for (j, &target) in targets[..records.len()].iter().enumerate() {
         // S14: the glue of the record's target, as the cache filed it and
         // the plan reads it: under the first record with that target. So
         // only records that have glue need comparing, and glue under this
         // record's own index needs no names compared at all.
         let with_glue = |i: usize| glue.iter().any(|&(g, _)| usize::from(g) == i);
-        let filed = (0..=j)
-            .find(|&i| with_glue(i) && (i == j || same_name(&records[i].target, &record.target)));
+        let filed = (0..=j).find(|&i| with_glue(i) && (i == j || targets[i] == target));
         if let Some(filed) = filed {
             // At most 16 records: the index fits.
             found[j] = (Addresses::Glue(filed as u16), u32::MAX);
             continue;
         }
         let (mut slots, mut left) = ([0; 2], u32::MAX);
-        let mut key = Key::new(&record.target, RecordType::A);
+        let mut key = Key::from_wire(target, RecordType::A);
         for (slot, rtype) in slots.iter_mut().zip([RecordType::A, RecordType::AAAA]) {
             key.set_type(rtype);
-            let (at, hit) = cache.peek_key(&key, now)?;
+            let (at, hit) = cache.peek(&key, now)?;
             match hit.data {
                 Data::Addresses(ips) if ips.len() <= MAX_RECORDS => {}
                 Data::Absent(_) => {}
@@ -95,7 +100,9 @@ pub(crate) fn answer<R: CryptoRng + ?Sized>(
     let mut ordered = order_indices(records, rng)?;
     let omitted = ordered.len().saturating_sub(config.max_endpoints);
     ordered.truncate(config.max_endpoints);
-    let service = &owners[index];
+    // The name as the cache's entry was asked for (S26 keys entries
+    // without regard to letter case): made once, when it was stored.
+    let service = set.owner.clone();
     let mut endpoints = Vec::with_capacity(ordered.len());
     for j in ordered {
         let record = &records[j as usize];
@@ -133,7 +140,7 @@ pub(crate) fn answer<R: CryptoRng + ?Sized>(
         endpoints,
         omitted,
         via: Via::Srv {
-            owner: service.clone(),
+            owner: service,
             index,
         },
         ttl,
@@ -144,22 +151,24 @@ pub(crate) fn answer<R: CryptoRng + ?Sized>(
 
 /// The first of `owners` with a cached SRV set, those before it cached
 /// as NXDOMAIN or NODATA (S7): its index, the set, the slots used and the
-/// lowest TTL left. An owner listed again (`repeats`, from the plan's own
-/// `first_listings`) is passed over as the plan passes it: its first
-/// listing decided already, and its entry counts once.
+/// lowest TTL left. An owner listed again is passed over as the plan
+/// passes it (`first_listings`): its first listing decided already, and
+/// its entry counts once. More owners than a few are the plan's.
 fn srv_set<'a>(
     cache: &'a Cache,
-    owners: &[Name],
-    repeats: &[Option<usize>],
+    owners: &[Key],
     now: Instant,
 ) -> Option<(usize, &'a SrvEntry, Vec<u32>, u32)> {
+    if owners.len() > MAX_RECORDS {
+        return None;
+    }
     let mut used = Vec::with_capacity(1 + 2 * 4);
     let mut ttl = u32::MAX;
     for (index, owner) in owners.iter().enumerate() {
-        if repeats.get(index).copied().flatten().is_some() {
+        if owners[..index].contains(owner) {
             continue;
         }
-        let (slot, hit) = cache.peek(owner, RecordType::SRV, now)?;
+        let (slot, hit) = cache.peek(owner, now)?;
         used.push(slot);
         ttl = ttl.min(hit.ttl);
         match hit.data {

@@ -15,14 +15,14 @@ use core::net::{IpAddr, SocketAddr};
 use hickory_proto::rr::{Name, RecordType};
 use rand_core::CryptoRng;
 
-use crate::cache::{Cache, Data};
+use crate::cache::{Cache, Data, Key};
 use crate::config::Config;
 use crate::error::{Error, StartError, servers_failed};
 use crate::event::{Answer, Event, Progress, ResolutionId, SecurityStatus, Via};
 use crate::scheduler::sockets::SocketId;
 use crate::scheduler::timer::Timers;
 use crate::scheduler::{Ended, Outcome, QuestionId, Scheduler, Transmit};
-use crate::service::{Protocol, checked_domain, domain_name, service_owner};
+use crate::service::{Protocol, checked_domain, domain_name, owner_wire, service_owner};
 use crate::srv::{SrvOrder, SrvRecord, addresses_of_targets, order_srv};
 use crate::stats::{ServerStatus, Stats};
 use crate::time::Instant;
@@ -184,15 +184,28 @@ impl<R: CryptoRng> Resolver<R> {
         // its own name is made only for a fallback.
         let domain = checked_domain(domain)?;
         let service = uri.scheme.service_label();
-        let owners = protocols
-            .iter()
-            .map(|p| service_owner(service, p.as_str(), domain))
-            .collect::<Result<Vec<_>, _>>()?;
+        // The cache's keys come straight from the text, with the names'
+        // own checks; the names are made only if the cache cannot answer.
+        let mut keys = Vec::with_capacity(protocols.len());
+        for protocol in protocols {
+            let key = Key::build(RecordType::SRV, |out| {
+                owner_wire(service, protocol.as_str(), domain, out)
+            })?;
+            keys.push(key);
+        }
         let fallback = match fallback_port {
             Some(port) => Some((domain_name(domain)?, port)),
             None => None,
         };
-        self.start(owners, fallback, Combine::Preferred, now)
+        let owners = || {
+            let owners = protocols
+                .iter()
+                .map(|p| service_owner(service, p.as_str(), domain));
+            owners
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(StartError::from)
+        };
+        self.start(&keys, owners, fallback, Combine::Preferred, now)
     }
 
     /// Starts resolving a plain RFC 2782 SRV owner name such as
@@ -202,7 +215,14 @@ impl<R: CryptoRng> Resolver<R> {
     pub fn resolve_srv(&mut self, now: Instant, owner: &Name) -> Result<ResolutionId, StartError> {
         let mut owner = owner.clone();
         owner.set_fqdn(true);
-        self.start(alloc::vec![owner], None, Combine::Preferred, now)
+        let keys = [Key::new(&owner, RecordType::SRV)];
+        self.start(
+            &keys,
+            || Ok(alloc::vec![owner]),
+            None,
+            Combine::Preferred,
+            now,
+        )
     }
 
     /// Starts resolving several SRV owner names of one service together
@@ -228,12 +248,17 @@ impl<R: CryptoRng> Resolver<R> {
                 owner
             })
             .collect();
-        self.start(owners, None, Combine::Merged, now)
+        // Merged sets are the plan's alone: no keys for the cache's short cut.
+        self.start(&[], || Ok(owners), None, Combine::Merged, now)
     }
 
+    /// Starts a resolution of the SRV names `owners` makes (their cache
+    /// keys in `keys`, for [`Combine::Preferred`]), answered whole from the
+    /// cache if it can (S26), before any name is made.
     fn start(
         &mut self,
-        owners: Vec<Name>,
+        keys: &[Key],
+        owners: impl FnOnce() -> Result<Vec<Name>, StartError>,
         fallback: Option<(Name, u16)>,
         combine: Combine,
         now: Instant,
@@ -248,6 +273,23 @@ impl<R: CryptoRng> Resolver<R> {
         if self.resolutions.len() >= config.max_resolutions {
             return Err(StartError::TooManyResolutions);
         }
+        // S26: the plain repeated resolution, answered whole from the
+        // cache without the plan (`hit.rs`); anything else goes on below.
+        // With DNSSEC the plan alone judges security (S35): one rule, in
+        // one place.
+        if let (Combine::Preferred, false, None, Some(cache)) = (
+            combine,
+            config.progress,
+            &config.dnssec,
+            self.cache.as_mut(),
+        ) && let Some(answer) = hit::answer(cache, keys, config, &mut self.rng, now)
+        {
+            let id = ResolutionId(self.next_id);
+            self.next_id += 1;
+            self.events.push_back(Event::Resolved { id, answer });
+            return Ok(id);
+        }
+        let owners = owners()?;
         if owners.is_empty() && fallback.is_none() {
             // No protocol to try and no fallback: nothing could ever be found.
             return Err(StartError::NoProtocols);
@@ -258,22 +300,6 @@ impl<R: CryptoRng> Resolver<R> {
             Combine::Preferred if owners.len() > 1 => first_listings(&owners),
             _ => Vec::new(),
         };
-        // S26: the plain repeated resolution, answered whole from the
-        // cache without the plan (`hit.rs`); anything else goes on below.
-        // With DNSSEC the plan alone judges security (S35): one rule, in
-        // one place.
-        if let (Combine::Preferred, false, None, Some(cache)) = (
-            combine,
-            config.progress,
-            &config.dnssec,
-            self.cache.as_mut(),
-        ) && let Some(answer) = hit::answer(cache, &owners, &repeats, config, &mut self.rng, now)
-        {
-            let id = ResolutionId(self.next_id);
-            self.next_id += 1;
-            self.events.push_back(Event::Resolved { id, answer });
-            return Ok(id);
-        }
         // Refuse up front rather than start a resolution that fails at once.
         if self.scheduler.in_flight() + owners.len().max(2) > config.max_queries {
             return Err(StartError::TooManyQueries);

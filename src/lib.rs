@@ -100,6 +100,8 @@
 //!   hickory-proto: `message.rs` (S12, S18–S22, S25, S27, S32), `name.rs`
 //!   (names compared and hashed without case, 0x20: S12, S20, S24),
 //!   `tcp.rs` (the length prefix and reassembly: S22, S27).
+//! - [`sim`] (feature `sim`): a simulated DNS network in virtual time, for
+//!   users' own tests: zones, faults, a forger, one seed.
 //! - `dane` (feature `dane`): a certificate chain against an endpoint's
 //!   TLSA records (S37).
 //! - `error`: [`StartError`], [`Error`], [`ServerFailure`] (S16, S23, S27,
@@ -132,6 +134,9 @@ mod event;
 mod resolver;
 mod scheduler;
 pub mod service;
+#[cfg(feature = "sim")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
+pub mod sim;
 pub mod srv;
 mod stats;
 mod time;

@@ -1,0 +1,603 @@
+//! A resolver on a simulated network, in virtual time.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+use core::fmt;
+use core::net::SocketAddr;
+use core::time::Duration;
+
+use hickory_proto::op::{Edns, Message, MessageType, ResponseCode};
+use hickory_proto::rr::rdata::opt::EdnsOption;
+use hickory_proto::rr::rdata::{A, AAAA, SRV};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{CryptoRng, Rng, SeedableRng};
+
+use super::network::{Forger, Network, Server};
+use super::zone;
+use crate::Transport;
+use crate::error::StartError;
+use crate::event::{Event, ResolutionId};
+use crate::resolver::Resolver;
+use crate::scheduler::Transmit;
+use crate::scheduler::sockets::SocketId;
+use crate::service::Protocol;
+use crate::time::Instant;
+use crate::uri::Uri;
+
+/// What happened to one packet, in the [trace](Simulation::trace).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PacketKind {
+    /// A query the resolver sent.
+    Query,
+    /// A server's answer, handed to the resolver.
+    Answer,
+    /// A forger's answer, handed to the resolver.
+    Forged,
+    /// Lost on the way (a query or an answer).
+    Lost,
+    /// An answer for a UDP socket the resolver had closed, or for a TCP
+    /// connection it had closed: dropped, as the kernel drops it.
+    Unwanted,
+    /// A server closed the TCP connection.
+    Closed,
+}
+
+/// One packet, as the [trace](Simulation::trace) keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    /// When it was sent (queries) or arrived (the rest).
+    pub at: Instant,
+    /// What happened to it.
+    pub kind: PacketKind,
+    /// The server it went to or came from (as it claimed).
+    pub server: SocketAddr,
+    /// The resolver's UDP socket; `None` over TCP.
+    pub socket: Option<SocketId>,
+    /// UDP or TCP.
+    pub transport: Transport,
+    /// The bytes, with the length prefix over TCP.
+    pub bytes: Vec<u8>,
+}
+
+/// [`Simulation::run`] went on past its step budget: a resolver that
+/// never settles (which would be a bug in it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsettled {
+    /// Virtual time when it gave up.
+    pub at: Instant,
+}
+
+impl fmt::Display for Unsettled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the simulation had not settled at {:?}", self.at)
+    }
+}
+
+impl core::error::Error for Unsettled {}
+
+/// What arrives at the resolver.
+#[derive(Debug, Clone)]
+enum Delivery {
+    Datagram {
+        socket: SocketId,
+        from: SocketAddr,
+        bytes: Vec<u8>,
+        forged: bool,
+    },
+    Stream {
+        server: SocketAddr,
+        connection: u32,
+        bytes: Vec<u8>,
+    },
+    Closed {
+        server: SocketAddr,
+        connection: u32,
+    },
+}
+
+/// A [`Resolver`] on a simulated [`Network`], in virtual time: it sends
+/// the resolver's queries to the servers, delivers their answers (and the
+/// forger's) when their delays say, advances the clock to the next
+/// delivery or timeout, and keeps every event with the time it came and
+/// every packet in a [trace](Self::trace). No sockets, no clock: the same
+/// seed, network and resolver (seeded too) give the same run, byte for
+/// byte.
+pub struct Simulation<R: CryptoRng> {
+    resolver: Resolver<R>,
+    network: Network,
+    now: Instant,
+    rng: ChaCha8Rng,
+    /// Deliveries by time, then by the order they were made.
+    queue: BTreeMap<(Instant, u64), Delivery>,
+    made: u64,
+    trace: Vec<Packet>,
+    events: Vec<(Instant, Event)>,
+    closed_sockets: BTreeSet<SocketId>,
+    /// Open sockets, for the forger's wrong-socket answers.
+    open_sockets: BTreeSet<SocketId>,
+    /// Each server's current TCP connection: answers on a closed one are
+    /// never delivered.
+    connections: BTreeMap<SocketAddr, u32>,
+    /// TCP bytes a server has from the resolver, not yet a whole query.
+    requests: BTreeMap<SocketAddr, Vec<u8>>,
+    forged: u64,
+    /// The most steps [`run`](Self::run) takes.
+    pub step_budget: u64,
+}
+
+impl<R: CryptoRng> Simulation<R> {
+    /// The resolver on `network`; `seed` draws every loss, delay and
+    /// forgery.
+    pub fn new(resolver: Resolver<R>, network: Network, seed: u64) -> Self {
+        Simulation {
+            resolver,
+            network,
+            now: Instant::ZERO,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            queue: BTreeMap::new(),
+            made: 0,
+            trace: Vec::new(),
+            events: Vec::new(),
+            closed_sockets: BTreeSet::new(),
+            open_sockets: BTreeSet::new(),
+            connections: BTreeMap::new(),
+            requests: BTreeMap::new(),
+            forged: 0,
+            step_budget: 1_000_000,
+        }
+    }
+
+    /// The resolver, to read its statistics.
+    pub fn resolver(&self) -> &Resolver<R> {
+        &self.resolver
+    }
+
+    /// The resolver, to start resolutions (at [`now`](Self::now)) or
+    /// cancel them.
+    pub fn resolver_mut(&mut self) -> &mut Resolver<R> {
+        &mut self.resolver
+    }
+
+    /// The network, to change a server's faults between runs.
+    pub fn network(&mut self) -> &mut Network {
+        &mut self.network
+    }
+
+    /// Virtual time.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Starts resolving `uri` now: [`Resolver::resolve_uri`].
+    pub fn resolve_uri(
+        &mut self,
+        uri: &Uri,
+        protocols: &[Protocol],
+        fallback_port: Option<u16>,
+    ) -> Result<ResolutionId, StartError> {
+        let now = self.now;
+        let id = self
+            .resolver
+            .resolve_uri(now, uri, protocols, fallback_port);
+        self.drain_events();
+        id
+    }
+
+    /// Runs until nothing is left to do: no packet on the way and no
+    /// timer set. Every resolution started has ended by then.
+    pub fn run(&mut self) -> Result<(), Unsettled> {
+        self.run_until(Instant::from_micros(u64::MAX))
+    }
+
+    /// Runs until `until`, or until nothing is left to do before it.
+    pub fn run_until(&mut self, until: Instant) -> Result<(), Unsettled> {
+        for _ in 0..self.step_budget {
+            self.exchange();
+            let delivery = self.queue.keys().next().map(|&(at, _)| at);
+            let timeout = self.resolver.poll_timeout();
+            let next = match (delivery, timeout) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => match a.or(b) {
+                    Some(next) => next,
+                    None => return Ok(()),
+                },
+            };
+            if next > until {
+                self.now = self.now.max(until);
+                return Ok(());
+            }
+            self.now = self.now.max(next);
+            while let Some(entry) = self.queue.first_entry() {
+                if entry.key().0 > self.now {
+                    break;
+                }
+                let delivery = entry.remove();
+                self.deliver(delivery);
+                self.drain_events();
+            }
+            if timeout.is_some_and(|t| t <= self.now) {
+                self.resolver.handle_timeout(self.now);
+                self.drain_events();
+            }
+        }
+        Err(Unsettled { at: self.now })
+    }
+
+    /// Every event so far, with the time it came.
+    pub fn events(&self) -> &[(Instant, Event)] {
+        &self.events
+    }
+
+    /// Every packet so far, in the order things happened.
+    pub fn trace(&self) -> &[Packet] {
+        &self.trace
+    }
+
+    /// How many forged answers were delivered.
+    pub fn forged(&self) -> u64 {
+        self.forged
+    }
+
+    /// How many endpoints of the events carry an address the forger
+    /// planted: 0, or the resolver believed a forgery.
+    pub fn accepted_forgeries(&self) -> usize {
+        let Some(forger) = &self.network.forger else {
+            return 0;
+        };
+        self.events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Event::Resolved { answer, .. } => Some(answer),
+                _ => None,
+            })
+            .flat_map(|a| &a.endpoints)
+            .flat_map(|e| &e.addresses)
+            .filter(|ip| forger.planted(**ip))
+            .count()
+    }
+
+    fn drain_events(&mut self) {
+        while self.resolver.poll_progress().is_some() {}
+        while let Some(event) = self.resolver.poll_event() {
+            self.events.push((self.now, event));
+        }
+    }
+
+    /// Takes what the resolver sends, and what it closes.
+    fn exchange(&mut self) {
+        while let Some(socket) = self.resolver.poll_close_socket() {
+            self.open_sockets.remove(&socket);
+            self.closed_sockets.insert(socket);
+        }
+        while let Some(server) = self.resolver.poll_close() {
+            *self.connections.entry(server).or_default() += 1;
+            self.requests.remove(&server);
+        }
+        while let Some(transmit) = self.resolver.poll_transmit() {
+            self.record(PacketKind::Query, &transmit, transmit.payload.clone());
+            match transmit.socket {
+                Some(socket) => {
+                    self.open_sockets.insert(socket);
+                    self.query_udp(&transmit, socket);
+                }
+                None => self.query_tcp(&transmit),
+            }
+        }
+        self.drain_events();
+    }
+
+    fn record(&mut self, kind: PacketKind, transmit: &Transmit, bytes: Vec<u8>) {
+        self.trace.push(Packet {
+            at: self.now,
+            kind,
+            server: transmit.server,
+            socket: transmit.socket,
+            transport: transmit.transport,
+            bytes,
+        });
+    }
+
+    fn schedule(&mut self, after: Duration, delivery: Delivery) {
+        self.made += 1;
+        self.queue.insert((self.now + after, self.made), delivery);
+    }
+
+    fn query_udp(&mut self, transmit: &Transmit, socket: SocketId) {
+        let Some(server) = self.network.server(transmit.server).cloned() else {
+            return self.record(PacketKind::Lost, transmit, transmit.payload.clone());
+        };
+        let faults = &server.faults;
+        if let Some(forger) = self.network.forger.clone()
+            && forger.chance.happens(&mut self.rng)
+        {
+            self.forge(&forger, transmit, socket);
+        }
+        if faults.silent || faults.loss.happens(&mut self.rng) {
+            return self.record(PacketKind::Lost, transmit, transmit.payload.clone());
+        }
+        let Some(reply) = self.reply(&server, &transmit.payload, false) else {
+            return;
+        };
+        let copies = if faults.duplicate.happens(&mut self.rng) {
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            let delay = server.faults.draw_delay(&mut self.rng);
+            if server.faults.loss.happens(&mut self.rng) {
+                continue;
+            }
+            let delivery = Delivery::Datagram {
+                socket,
+                from: server.address,
+                bytes: reply.clone(),
+                forged: false,
+            };
+            self.schedule(delay, delivery);
+        }
+    }
+
+    fn query_tcp(&mut self, transmit: &Transmit) {
+        let Some(server) = self.network.server(transmit.server).cloned() else {
+            return self.record(PacketKind::Lost, transmit, transmit.payload.clone());
+        };
+        let connection = *self.connections.entry(server.address).or_default();
+        let buffer = self.requests.entry(server.address).or_default();
+        buffer.extend_from_slice(&transmit.payload);
+        let mut queries = Vec::new();
+        while buffer.len() >= 2 {
+            let len = usize::from(u16::from_be_bytes([buffer[0], buffer[1]]));
+            if buffer.len() < 2 + len {
+                break;
+            }
+            queries.push(buffer[2..2 + len].to_vec());
+            buffer.drain(..2 + len);
+        }
+        if server.faults.silent {
+            return;
+        }
+        for query in queries {
+            let delay = server.faults.draw_delay(&mut self.rng);
+            if server.faults.close_tcp.happens(&mut self.rng) {
+                let closed = Delivery::Closed {
+                    server: server.address,
+                    connection,
+                };
+                self.schedule(delay, closed);
+                continue;
+            }
+            let Some(reply) = self.reply(&server, &query, true) else {
+                continue;
+            };
+            let Ok(len) = u16::try_from(reply.len()) else {
+                continue;
+            };
+            let mut framed = Vec::with_capacity(2 + reply.len());
+            framed.extend_from_slice(&len.to_be_bytes());
+            framed.extend_from_slice(&reply);
+            let mut pieces = Vec::new();
+            if server.faults.split_tcp {
+                let mut rest = &framed[..];
+                while rest.len() > 1 {
+                    let cut = 1 + self.rng.next_u32() as usize % (rest.len() - 1);
+                    pieces.push(rest[..cut].to_vec());
+                    rest = &rest[cut..];
+                }
+                pieces.extend((!rest.is_empty()).then(|| rest.to_vec()));
+            } else {
+                pieces.push(framed);
+            }
+            for bytes in pieces {
+                let piece = Delivery::Stream {
+                    server: server.address,
+                    connection,
+                    bytes,
+                };
+                self.schedule(delay, piece);
+            }
+        }
+    }
+
+    /// The server's answer to `query`, its faults applied.
+    fn reply(&mut self, server: &Server, query: &[u8], tcp: bool) -> Option<Vec<u8>> {
+        let faults = &server.faults;
+        let mut m = zone::answer(&server.zones, query, tcp)?;
+        if let Some(failure) = faults.failure
+            && failure.chance.happens(&mut self.rng)
+        {
+            m.answers.clear();
+            m.authorities.clear();
+            m.additionals.clear();
+            m.metadata.authoritative = false;
+            m.metadata.response_code = failure.rcode;
+            if let Some(code) = failure.ede {
+                let mut edns = m.edns.take().unwrap_or_else(|| {
+                    let mut edns = Edns::new();
+                    edns.set_max_payload(1232);
+                    edns
+                });
+                let option = EdnsOption::Unknown(15, code.to_be_bytes().to_vec());
+                edns.options_mut().insert(option);
+                m.set_edns(edns);
+            }
+        }
+        let truncate = if tcp {
+            faults.truncate_tcp
+        } else {
+            faults.truncate.happens(&mut self.rng)
+        };
+        if truncate {
+            m.answers.clear();
+            m.authorities.clear();
+            m.additionals.clear();
+            m.metadata.truncation = true;
+        }
+        m.to_vec().ok()
+    }
+
+    /// Races the real answer with a forged one, wrong in its id, its
+    /// source port or its socket.
+    fn forge(&mut self, forger: &Forger, transmit: &Transmit, socket: SocketId) {
+        let Ok(query) = Message::from_vec(&transmit.payload) else {
+            return;
+        };
+        let Some(question) = query.queries.first().cloned() else {
+            return;
+        };
+        let mut m = Message::new(
+            query.metadata.id,
+            MessageType::Response,
+            query.metadata.op_code,
+        );
+        m.metadata.authoritative = true;
+        m.metadata.recursion_desired = query.metadata.recursion_desired;
+        m.metadata.response_code = ResponseCode::NoError;
+        let name = question.name().clone();
+        let planted = Name::from_ascii("forged.invalid.").unwrap_or_else(|_| name.clone());
+        match question.query_type() {
+            RecordType::SRV => {
+                let srv = SRV::new(0, 0, 5222, planted.clone());
+                m.add_answer(Record::from_rdata(name.clone(), 300, RData::SRV(srv)));
+                m.add_additional(Record::from_rdata(
+                    planted.clone(),
+                    300,
+                    RData::A(A(forger.v4)),
+                ));
+                m.add_additional(Record::from_rdata(
+                    planted,
+                    300,
+                    RData::AAAA(AAAA(forger.v6)),
+                ));
+            }
+            RecordType::A => {
+                m.add_answer(Record::from_rdata(
+                    name.clone(),
+                    300,
+                    RData::A(A(forger.v4)),
+                ));
+            }
+            RecordType::AAAA => {
+                let record = Record::from_rdata(name.clone(), 300, RData::AAAA(AAAA(forger.v6)));
+                m.add_answer(record);
+            }
+            _ => return,
+        }
+        m.add_query(question);
+        if query.edns.is_some() {
+            let mut edns = Edns::new();
+            edns.set_max_payload(1232);
+            m.set_edns(edns);
+        }
+        let mut from = transmit.server;
+        let mut to = socket;
+        match self.rng.next_u32() % 3 {
+            // The wrong id: any other.
+            0 => {
+                let other = 1 + (self.rng.next_u32() % 0xffff) as u16;
+                m.metadata.id ^= other;
+            }
+            // From the server's address but another port.
+            1 => from.set_port(
+                from.port()
+                    .wrapping_add(1 + (self.rng.next_u32() % 1000) as u16),
+            ),
+            // To another socket of the resolver's, or one it never had.
+            _ => {
+                let others: Vec<SocketId> = self
+                    .open_sockets
+                    .iter()
+                    .copied()
+                    .filter(|s| *s != socket)
+                    .collect();
+                to = match others.len() {
+                    0 => SocketId(socket.raw().wrapping_add(1_000_000)),
+                    n => others[self.rng.next_u32() as usize % n],
+                };
+            }
+        }
+        let Ok(bytes) = m.to_vec() else {
+            return;
+        };
+        // Before the real answer: at once.
+        let forged = Delivery::Datagram {
+            socket: to,
+            from,
+            bytes,
+            forged: true,
+        };
+        self.schedule(Duration::ZERO, forged);
+    }
+
+    fn deliver(&mut self, delivery: Delivery) {
+        let now = self.now;
+        match delivery {
+            Delivery::Datagram {
+                socket,
+                from,
+                bytes,
+                forged,
+            } => {
+                let kind = if self.closed_sockets.contains(&socket) {
+                    PacketKind::Unwanted
+                } else if forged {
+                    PacketKind::Forged
+                } else {
+                    PacketKind::Answer
+                };
+                self.trace.push(Packet {
+                    at: now,
+                    kind,
+                    server: from,
+                    socket: Some(socket),
+                    transport: Transport::Udp,
+                    bytes: bytes.clone(),
+                });
+                if kind != PacketKind::Unwanted {
+                    self.forged += u64::from(forged);
+                    self.resolver.handle_datagram(now, socket, from, &bytes);
+                }
+            }
+            Delivery::Stream {
+                server,
+                connection,
+                bytes,
+            } => {
+                let open = self.connections.get(&server).copied().unwrap_or(0) == connection;
+                let kind = if open {
+                    PacketKind::Answer
+                } else {
+                    PacketKind::Unwanted
+                };
+                self.trace.push(Packet {
+                    at: now,
+                    kind,
+                    server,
+                    socket: None,
+                    transport: Transport::Tcp,
+                    bytes: bytes.clone(),
+                });
+                if open {
+                    self.resolver.handle_stream(now, server, &bytes);
+                }
+            }
+            Delivery::Closed { server, connection } => {
+                if self.connections.get(&server).copied().unwrap_or(0) != connection {
+                    return;
+                }
+                *self.connections.entry(server).or_default() += 1;
+                self.requests.remove(&server);
+                self.trace.push(Packet {
+                    at: now,
+                    kind: PacketKind::Closed,
+                    server,
+                    socket: None,
+                    transport: Transport::Tcp,
+                    bytes: Vec::new(),
+                });
+                self.resolver.handle_stream_closed(now, server);
+            }
+        }
+    }
+}

@@ -15,6 +15,7 @@ use crate::service::NameError;
 ///
 /// Every variant is distinct so that callers can tell "the domain does not
 /// exist" from "the servers are broken" from "the network is down".
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
@@ -25,22 +26,26 @@ pub enum Error {
     /// available at this domain (S11).
     Unavailable {
         /// The SRV owner name that said so.
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_name))]
         name: Name,
     },
     /// The name does not exist (NXDOMAIN). For a URI this means every
     /// protocol's SRV name, and the domain itself if fallback was enabled.
     NxDomain {
         /// The last name found not to exist.
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_name))]
         name: Name,
     },
     /// The name exists but has no records of the type asked (NODATA).
     NoData {
         /// The name without the records.
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_name))]
         name: Name,
     },
     /// The servers answered SERVFAIL (S16: never a reason to fall back).
     ServFail {
         /// The name being asked about.
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_name))]
         name: Name,
         /// What each server asked did.
         servers: Vec<(SocketAddr, ServerFailure)>,
@@ -48,6 +53,7 @@ pub enum Error {
     /// The servers refused, or answered with another error rcode.
     Refused {
         /// The name being asked about.
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_name))]
         name: Name,
         /// The DNS response code.
         rcode: u16,
@@ -57,6 +63,7 @@ pub enum Error {
     /// No server answered in time, or the resolution's deadline passed.
     Timeout {
         /// The name being asked about.
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_name))]
         name: Name,
         /// What each server asked did.
         servers: Vec<(SocketAddr, ServerFailure)>,
@@ -65,11 +72,13 @@ pub enum Error {
     /// (S25), whatever rcode came with it (S32).
     CnameLoop {
         /// The name whose chain loops.
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_name))]
         name: Name,
     },
     /// The answers were truncated (TC=1) and could not be used (S22).
     Truncated {
         /// The name being asked about.
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_name))]
         name: Name,
         /// What each server asked did.
         servers: Vec<(SocketAddr, ServerFailure)>,
@@ -78,6 +87,7 @@ pub enum Error {
     /// recursive resolvers for this name.
     Referral {
         /// The name being asked about.
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_name))]
         name: Name,
         /// What each server asked did.
         servers: Vec<(SocketAddr, ServerFailure)>,
@@ -86,6 +96,7 @@ pub enum Error {
     /// message was longer than `Config::max_tcp_message` (S27).
     TooLarge {
         /// The name being asked about.
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_name))]
         name: Name,
         /// What each server asked did.
         servers: Vec<(SocketAddr, ServerFailure)>,
@@ -93,6 +104,7 @@ pub enum Error {
     /// The answers matched the question but could not be decoded.
     Malformed {
         /// The name being asked about.
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_name))]
         name: Name,
         /// What each server asked did.
         servers: Vec<(SocketAddr, ServerFailure)>,
@@ -103,6 +115,7 @@ pub enum Error {
     /// since none could make them secure.
     Bogus {
         /// The name being asked about.
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_name))]
         name: Name,
         /// The server that said so, with its rcode and EDE.
         servers: Vec<(SocketAddr, ServerFailure)>,
@@ -321,6 +334,7 @@ impl fmt::Display for Error {
 impl core::error::Error for Error {}
 
 /// What one server did with a question, when it did not answer it usefully.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ServerFailure {
@@ -354,6 +368,7 @@ pub enum ServerFailure {
 }
 
 /// An Extended DNS Error (RFC 8914, S32): why a server failed, in its words.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ExtendedError {
     /// The INFO-CODE, e.g. 0 "other", 6 "DNSSEC bogus", 22 "no reachable authority".

@@ -12,10 +12,12 @@ use hickory_proto::rr::rdata::TLSA;
 use crate::error::Error;
 
 /// Names one resolution from start to its single final [`Event`].
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ResolutionId(pub(crate) u64);
 
 /// One place to try, in order: a target host, its port and its addresses.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// SRV priority (0 for the S16 fallback).
@@ -25,6 +27,7 @@ pub struct Endpoint {
     /// Port to connect to.
     pub port: u16,
     /// The target host name (absolute).
+    #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_name))]
     pub target: Name,
     /// The target's addresses in Happy Eyeballs order (S17). Empty when the
     /// target's A and AAAA lookups found nothing or failed: the caller may
@@ -32,6 +35,7 @@ pub struct Endpoint {
     pub addresses: Vec<IpAddr>,
     /// The SRV owner name whose record this is (in a merged set, S30, each
     /// endpoint's own); `None` for the S16 fallback.
+    #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_maybe_name))]
     pub service: Option<Name>,
     /// The DNSSEC status of what the endpoint rests on (S35): without
     /// `Config::dnssec`, insecure throughout.
@@ -41,10 +45,12 @@ pub struct Endpoint {
     /// there are any, the server's certificate must match one of them
     /// (RFC 6698 §2.1, RFC 7671): `dane::verify` (feature `dane`) tells
     /// whether a chain does.
+    #[cfg_attr(feature = "arbitrary", arbitrary(with = arbitrary_tlsa))]
     pub tlsa: Vec<TLSA>,
 }
 
 /// The DNSSEC status of one RRset, as RFC 4035 §4.3 names them.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SecurityStatus {
     /// A trusted validating resolver vouched for it (AD bit, S34).
@@ -60,6 +66,7 @@ pub enum SecurityStatus {
 
 /// The DNSSEC status of each part an endpoint rests on (S35). Each part
 /// counts its CNAME links too: a chain is as secure as its weakest link.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Security {
     /// The SRV RRset the endpoint's record came from; `None` for the S16
@@ -177,11 +184,13 @@ impl fmt::Display for Endpoint {
 }
 
 /// Where the endpoints came from.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Via {
     /// An SRV RRset.
     Srv {
         /// The SRV owner name asked (before any CNAME).
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_name))]
         owner: Name,
         /// Its position in the caller's list of protocols (0 for `resolve_srv`).
         index: usize,
@@ -191,16 +200,19 @@ pub enum Via {
     /// endpoint names its own in [`Endpoint::service`].
     SrvSet {
         /// The owner names asked, in the order given.
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_names))]
         owners: Vec<Name>,
     },
     /// The domain's own addresses, standing in for one SRV record (S16).
     Fallback {
         /// The domain.
+        #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::wire::name::arbitrary_name))]
         domain: Name,
     },
 }
 
 /// A finished resolution's result.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     /// Endpoints in the order to try them (S13).
@@ -252,6 +264,7 @@ pub struct Progress {
 }
 
 /// What the machine tells the caller. Each resolution ends with exactly one.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// The resolution produced endpoints.
@@ -277,6 +290,25 @@ impl Event {
             Event::Resolved { id, .. } | Event::Failed { id, .. } => *id,
         }
     }
+}
+
+/// TLSA records for `arbitrary`: any usage, selector and matching type
+/// (known or not), a few bytes of data.
+#[cfg(feature = "arbitrary")]
+fn arbitrary_tlsa(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Vec<TLSA>> {
+    let count = u.int_in_range(0..=3u8)?;
+    (0..count)
+        .map(|_| {
+            let (usage, selector, matching): (u8, u8, u8) = u.arbitrary()?;
+            let data: Vec<u8> = u.arbitrary()?;
+            Ok(TLSA::new(
+                usage.into(),
+                selector.into(),
+                matching.into(),
+                data,
+            ))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -329,3 +329,48 @@ fn reply_to_answers_a_transmit_by_hand() {
     assert_eq!(stats.answers_accepted, rounds, "{stats:?}");
     assert_eq!(stats.dropped_unmatched + stats.dropped_wrong_question, 0);
 }
+
+/// `Event` and `Answer` are `Arbitrary` (feature `arbitrary`), for tests of
+/// code that consumes them: both outcomes, endpoints with names and
+/// addresses, and errors of many kinds come out of random bytes, and
+/// everything a consumer calls on them works.
+#[test]
+fn arbitrary_events_cover_what_consumers_meet() {
+    use arbitrary::{Arbitrary, Unstructured};
+    use rand_core::Rng;
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let (mut resolved, mut named, mut kinds) = (0, 0, std::collections::BTreeSet::new());
+    for _ in 0..2_000 {
+        let mut bytes = vec![0; 256];
+        rng.fill_bytes(&mut bytes);
+        let mut u = Unstructured::new(&bytes);
+        let Ok(event) = Event::arbitrary(&mut u) else {
+            continue;
+        };
+        match &event {
+            Event::Resolved { answer, .. } => {
+                resolved += 1;
+                named += answer
+                    .endpoints
+                    .iter()
+                    .filter(|e| e.target.num_labels() > 0 && !e.addresses.is_empty())
+                    .count();
+                for endpoint in &answer.endpoints {
+                    let _ = (endpoint.certificate_names(), endpoint.security.to_string());
+                }
+            }
+            Event::Failed { error, .. } => {
+                kinds.insert(format!("{:?}", error.kind()));
+                assert!(!error.to_string().is_empty());
+            }
+        }
+        let mut u = Unstructured::new(&bytes);
+        let _ = Answer::arbitrary(&mut u).unwrap();
+    }
+    assert!(
+        (500..1_500).contains(&resolved),
+        "{resolved} of 2,000 resolved"
+    );
+    assert!(named > 100, "{named} endpoints with a name and addresses");
+    assert!(kinds.len() >= 8, "error kinds: {kinds:?}");
+}

@@ -77,6 +77,51 @@ pub(crate) fn fingerprint(name: &Name) -> u64 {
     hash
 }
 
+/// Names for `arbitrary` (fuzzing and users' property tests): up to four
+/// labels from a small alphabet, so that equal names, service labels and
+/// the root all come up often.
+#[cfg(feature = "arbitrary")]
+pub(crate) fn arbitrary_name(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Name> {
+    const LABELS: [&[u8]; 8] = [
+        b"_im",
+        b"_xmpp",
+        b"a",
+        b"chat",
+        b"example",
+        b"com",
+        b"xn--bcher-kva",
+        b"Mixed-Case",
+    ];
+    let count = u.int_in_range(0..=4u8)?;
+    let mut name = Name::root();
+    for _ in 0..count {
+        name = name
+            .append_label(*u.choose(&LABELS)?)
+            .map_err(|_| arbitrary::Error::IncorrectFormat)?;
+    }
+    name.set_fqdn(true);
+    Ok(name)
+}
+
+/// [`arbitrary_name`] or none.
+#[cfg(feature = "arbitrary")]
+pub(crate) fn arbitrary_maybe_name(
+    u: &mut arbitrary::Unstructured<'_>,
+) -> arbitrary::Result<Option<Name>> {
+    Ok(if u.arbitrary()? {
+        Some(arbitrary_name(u)?)
+    } else {
+        None
+    })
+}
+
+/// [`arbitrary_name`]s.
+#[cfg(feature = "arbitrary")]
+pub(crate) fn arbitrary_names(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Vec<Name>> {
+    let count = u.int_in_range(0..=8u8)?;
+    (0..count).map(|_| arbitrary_name(u)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

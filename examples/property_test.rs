@@ -144,7 +144,7 @@ fn main() -> ExitCode {
             violations.push(format!("seed {seed}: {e}"));
             continue;
         }
-        forged += sim.forged();
+        forged += sim.counts().forged;
         let mut ended = BTreeMap::new();
         for (at, event) in sim.events() {
             let id = match event {

@@ -190,8 +190,8 @@ fn the_forger_is_never_believed() {
         .with_forger(Forger::new(Chance::ALWAYS));
         let (uri, protocols, fallback) = CASES[seed as usize % CASES.len()];
         let (result, sim) = simulate(network, seed, uri, protocols, fallback);
-        assert_eq!(sim.accepted_forgeries(), 0, "seed {seed}");
-        forged += sim.forged();
+        assert_eq!(sim.poisoned_endpoints(), 0, "seed {seed}");
+        forged += sim.counts().forged;
         resolved += u64::from(result.is_ok());
     }
     assert!(forged > 300, "{forged} forgeries delivered");
@@ -373,4 +373,73 @@ fn arbitrary_events_cover_what_consumers_meet() {
     );
     assert!(named > 100, "{named} endpoints with a name and addresses");
     assert!(kinds.len() >= 8, "error kinds: {kinds:?}");
+}
+
+#[test]
+fn edns_intolerant_and_poisoning_servers_are_survived() {
+    // FORMERR to EDNS: asked again without it (S21), and resolved.
+    let faults = Faults {
+        no_edns: true,
+        ..Faults::default()
+    };
+    let network = Network::new(vec![
+        Server::new(S1.parse().unwrap(), zones()).with_faults(faults),
+    ]);
+    let (result, sim) = simulate(network, 1, "im:fred@example.com", &[Protocol::XMPP], None);
+    assert_eq!(result.unwrap().endpoints.len(), 4);
+    assert!(sim.resolver().stats().edns_retries > 0);
+    // Every answer carries records for other names: none is used (S26).
+    let faults = Faults {
+        stray: Chance::ALWAYS,
+        ..Faults::default()
+    };
+    for (uri, protocols, fallback) in CASES {
+        let network = Network::new(vec![
+            Server::new(S1.parse().unwrap(), zones()).with_faults(faults.clone()),
+        ]);
+        let (_, sim) = simulate(network, 2, uri, protocols, fallback);
+        assert!(sim.counts().stray > 0, "{uri}");
+        assert_eq!(sim.poisoned_endpoints(), 0, "{uri}: {:?}", sim.events());
+        assert!(sim.anomalies().is_empty(), "{:?}", sim.anomalies());
+    }
+}
+
+#[test]
+fn a_scripted_reply_overrides_the_records() {
+    use impp_resolver::proto::rr::rdata::SRV;
+    use impp_resolver::proto::rr::{Name, RData, Record};
+    use impp_resolver::sim::{Planted, Reply};
+    // An attacker's zone that answers its own SRV name with a set owned
+    // by a victim's name: the resolver must not take it for the victim.
+    let planted = Planted::default();
+    let victim = Name::from_ascii("_im._xmpp.example.com.").unwrap();
+    let attacker = Name::from_ascii("_im._xmpp.evil.example.").unwrap();
+    let lie = Reply {
+        answers: vec![Record::from_rdata(
+            victim.clone(),
+            300,
+            RData::SRV(SRV::new(0, 0, planted.port, planted.target.clone())),
+        )],
+        ..Reply::default()
+    };
+    let evil = Zone::new(Name::from_ascii("evil.example.").unwrap()).with_reply(
+        attacker,
+        RecordType::SRV,
+        lie,
+    );
+    let mut all = zones();
+    all.push(evil);
+    let network = Network::new(vec![Server::new(S1.parse().unwrap(), all)]);
+    let resolver = Resolver::new(config(network.addresses()), ChaCha20Rng::seed_from_u64(4));
+    let mut sim = Simulation::new(resolver, network, 4);
+    for uri in ["im:m@evil.example", "im:fred@example.com"] {
+        let uri: Uri = uri.parse().unwrap();
+        sim.resolve_uri(&uri, &[Protocol::XMPP], None).unwrap();
+        sim.run().unwrap();
+    }
+    assert_eq!(sim.events().len(), 2);
+    // The lie answered the attacker's question (the victim's set at
+    // another name is no answer to it), and the victim's stayed true.
+    assert!(matches!(&sim.events()[0].1, Event::Failed { .. }));
+    assert_eq!(sim.poisoned_endpoints(), 0);
 }

@@ -43,9 +43,9 @@ mod zone;
 
 use alloc::vec::Vec;
 
-pub use network::{Chance, Failure, Faults, Forger, Network, Server};
-pub use simulation::{Packet, PacketKind, Simulation, Unsettled};
-pub use zone::{Zone, ZoneError, answer};
+pub use network::{Chance, Failure, Faults, Forger, Network, Planted, Server};
+pub use simulation::{Anomaly, Counts, Packet, PacketKind, Simulation, Unsettled};
+pub use zone::{Reply, Zone, ZoneError, answer};
 
 use crate::Transmit;
 use crate::Transport;

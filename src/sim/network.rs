@@ -6,6 +6,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use core::time::Duration;
 
 use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::Name;
 use rand_core::Rng;
 
 use super::zone::Zone;
@@ -76,6 +77,14 @@ pub struct Faults {
     /// Over TCP, an answer arrives in pieces split at random bytes (the
     /// length prefix too).
     pub split_tcp: bool,
+    /// FORMERR to every query with an OPT record: a server from before
+    /// EDNS (RFC 6891 §7).
+    pub no_edns: bool,
+    /// Its answers carry records for names off the question's chain (and
+    /// not the targets of an SRV answer), in every section, pointing at
+    /// the network's [`Planted`] data: a server trying to poison a cache
+    /// (RFC 2181 §5.4.1).
+    pub stray: Chance,
 }
 
 impl Default for Faults {
@@ -91,6 +100,8 @@ impl Default for Faults {
             truncate_tcp: false,
             close_tcp: Chance::NEVER,
             split_tcp: false,
+            no_edns: false,
+            stray: Chance::NEVER,
         }
     }
 }
@@ -154,35 +165,68 @@ impl Server {
 
 /// An off-path attacker: it knows which question was asked (it made the
 /// victim ask it) but not the query's id, source port or socket, so every
-/// answer it forges is wrong in one of them. A resolver that accepts one
-/// is broken (RFC 5452 §9.1); [`Simulation::accepted_forgeries`] counts
-/// the endpoints that carry its addresses.
+/// answer it forges is wrong in one of them: a guessed id (never one a
+/// query to that server for that question has out), another source port,
+/// another question, or another of the resolver's sockets. Its answers
+/// point at the network's [`Planted`] data and claim AD. A resolver that
+/// takes one is broken (RFC 5452 §9.1):
+/// [`Simulation::poisoned_endpoints`] counts what it let through.
 ///
-/// [`Simulation::accepted_forgeries`]: super::Simulation::accepted_forgeries
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// [`Simulation::poisoned_endpoints`]: super::Simulation::poisoned_endpoints
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Forger {
-    /// How often it races a query with a forged answer, which arrives
-    /// before the real one.
+    /// How often it races a UDP query; its answers arrive before the real
+    /// one.
     pub chance: Chance,
-    /// The address its A records point to.
-    pub v4: Ipv4Addr,
-    /// The address its AAAA records point to.
-    pub v6: Ipv6Addr,
+    /// How many answers it forges each time.
+    pub answers: u8,
 }
 
 impl Forger {
-    /// A forger that races `chance` of the queries, pointing them at
-    /// 192.0.2.66 and 2001:db8::66.
+    /// A forger that races `chance` of the queries with one answer each.
     pub fn new(chance: Chance) -> Forger {
-        Forger {
-            chance,
+        Forger { chance, answers: 1 }
+    }
+}
+
+/// What the forger's answers and a poisoning server's stray records point
+/// at: never a real endpoint of the zones, so any endpoint carrying it
+/// came from them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planted {
+    /// The address of planted A records.
+    pub v4: Ipv4Addr,
+    /// The address of planted AAAA records.
+    pub v6: Ipv6Addr,
+    /// The target of planted SRV and CNAME records.
+    pub target: Name,
+    /// The port of planted SRV records.
+    pub port: u16,
+}
+
+impl Default for Planted {
+    /// 192.0.2.66, 2001:db8::66, `forged.invalid.`, port 6666.
+    fn default() -> Self {
+        Planted {
             v4: Ipv4Addr::new(192, 0, 2, 66),
             v6: Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x66),
+            target: Name::from_ascii("forged.invalid.").unwrap_or_else(|_| Name::root()),
+            port: 6666,
         }
     }
+}
 
-    /// Whether `ip` is one of the addresses it plants.
-    pub fn planted(&self, ip: IpAddr) -> bool {
+impl Planted {
+    /// Whether `endpoint` carries anything planted: its target, its port
+    /// or one of its addresses.
+    pub fn in_endpoint(&self, endpoint: &crate::Endpoint) -> bool {
+        endpoint.target == self.target
+            || endpoint.port == self.port
+            || endpoint.addresses.iter().any(|&ip| self.is_address(ip))
+    }
+
+    /// Whether `ip` is a planted address.
+    pub fn is_address(&self, ip: IpAddr) -> bool {
         ip == IpAddr::V4(self.v4) || ip == IpAddr::V6(self.v6)
     }
 }
@@ -194,6 +238,8 @@ pub struct Network {
     pub servers: Vec<Server>,
     /// The off-path attacker, if any.
     pub forger: Option<Forger>,
+    /// What forgeries and stray records point at.
+    pub planted: Planted,
 }
 
 impl Network {
@@ -202,6 +248,7 @@ impl Network {
         Network {
             servers,
             forger: None,
+            planted: Planted::default(),
         }
     }
 
@@ -276,13 +323,22 @@ mod arbitrary_impls {
                 truncate_tcp: u.ratio(1, 16)?,
                 close_tcp: mild(u)?,
                 split_tcp: u.arbitrary()?,
+                no_edns: u.ratio(1, 8)?,
+                stray: if u.ratio(1, 4)? {
+                    mild(u)?
+                } else {
+                    Chance::NEVER
+                },
             })
         }
     }
 
     impl<'a> Arbitrary<'a> for Forger {
         fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-            Ok(Forger::new(u.arbitrary()?))
+            Ok(Forger {
+                chance: u.arbitrary()?,
+                answers: u.int_in_range(1..=4)?,
+            })
         }
     }
 }
@@ -308,6 +364,10 @@ impl Network {
         } else {
             None
         };
-        Ok(Network { servers, forger })
+        Ok(Network {
+            servers,
+            forger,
+            planted: Planted::default(),
+        })
     }
 }

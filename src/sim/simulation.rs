@@ -8,12 +8,12 @@ use core::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::opt::EdnsOption;
-use hickory_proto::rr::rdata::{A, AAAA, SRV};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, SRV};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{CryptoRng, Rng, SeedableRng};
 
-use super::network::{Forger, Network, Server};
+use super::network::{Network, Server};
 use super::zone;
 use crate::Transport;
 use crate::error::StartError;
@@ -76,6 +76,48 @@ impl fmt::Display for Unsettled {
 
 impl core::error::Error for Unsettled {}
 
+/// What the network did, for a test to show its faults really happened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Queries the resolver sent, UDP and TCP.
+    pub queries: u64,
+    /// Answers delivered to the resolver (over TCP, each piece of one).
+    pub answers: u64,
+    /// Queries and answers lost.
+    pub lost: u64,
+    /// Answers sent twice.
+    pub duplicated: u64,
+    /// Answers truncated on purpose (not those too big for UDP).
+    pub truncated: u64,
+    /// TCP connections a server closed.
+    pub closed: u64,
+    /// Answers a server replaced with an error.
+    pub failures: u64,
+    /// Answers with stray records added.
+    pub stray: u64,
+    /// Forged answers delivered.
+    pub forged: u64,
+    /// Of those, with the right id and question, to another socket.
+    pub forged_to_other_sockets: u64,
+}
+
+/// Something the resolver did that it promises never to do; a
+/// [`Simulation`] notes each (and a test asserts there are none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anomaly {
+    /// A query from a UDP socket it had closed (S28).
+    QueryFromClosedSocket(SocketId),
+    /// A second event for one resolution.
+    SecondEvent(ResolutionId),
+    /// A timeout asked for before the time it was last given.
+    TimeoutInThePast {
+        /// The time it asked for.
+        asked: Instant,
+        /// Virtual time then.
+        now: Instant,
+    },
+}
+
 /// What arrives at the resolver.
 #[derive(Debug, Clone)]
 enum Delivery {
@@ -121,7 +163,13 @@ pub struct Simulation<R: CryptoRng> {
     connections: BTreeMap<SocketAddr, u32>,
     /// TCP bytes a server has from the resolver, not yet a whole query.
     requests: BTreeMap<SocketAddr, Vec<u8>>,
-    forged: u64,
+    /// The ids of the latest two UDP sends of each question to each
+    /// server: the forger's guesses avoid them (a resend keeps the send
+    /// before it open, S23).
+    live: BTreeMap<(SocketAddr, Name, RecordType), Vec<u16>>,
+    counts: Counts,
+    anomalies: Vec<Anomaly>,
+    ended: BTreeSet<ResolutionId>,
     /// The most steps [`run`](Self::run) takes.
     pub step_budget: u64,
 }
@@ -143,7 +191,10 @@ impl<R: CryptoRng> Simulation<R> {
             open_sockets: BTreeSet::new(),
             connections: BTreeMap::new(),
             requests: BTreeMap::new(),
-            forged: 0,
+            live: BTreeMap::new(),
+            counts: Counts::default(),
+            anomalies: Vec::new(),
+            ended: BTreeSet::new(),
             step_budget: 1_000_000,
         }
     }
@@ -196,6 +247,11 @@ impl<R: CryptoRng> Simulation<R> {
             self.exchange();
             let delivery = self.queue.keys().next().map(|&(at, _)| at);
             let timeout = self.resolver.poll_timeout();
+            if let Some(asked) = timeout.filter(|&t| t < self.now) {
+                let now = self.now;
+                self.anomalies
+                    .push(Anomaly::TimeoutInThePast { asked, now });
+            }
             let next = match (delivery, timeout) {
                 (Some(a), Some(b)) => a.min(b),
                 (a, b) => match a.or(b) {
@@ -234,17 +290,21 @@ impl<R: CryptoRng> Simulation<R> {
         &self.trace
     }
 
-    /// How many forged answers were delivered.
-    pub fn forged(&self) -> u64 {
-        self.forged
+    /// What the network did so far.
+    pub fn counts(&self) -> Counts {
+        self.counts
     }
 
-    /// How many endpoints of the events carry an address the forger
-    /// planted: 0, or the resolver believed a forgery.
-    pub fn accepted_forgeries(&self) -> usize {
-        let Some(forger) = &self.network.forger else {
-            return 0;
-        };
+    /// What the resolver did that it never should have, so far.
+    pub fn anomalies(&self) -> &[Anomaly] {
+        &self.anomalies
+    }
+
+    /// How many endpoints of the events carry anything the network's
+    /// [`Planted`](super::Planted) data holds: 0, or the resolver believed
+    /// a forgery or a stray record.
+    pub fn poisoned_endpoints(&self) -> usize {
+        let planted = &self.network.planted;
         self.events
             .iter()
             .filter_map(|(_, e)| match e {
@@ -252,14 +312,16 @@ impl<R: CryptoRng> Simulation<R> {
                 _ => None,
             })
             .flat_map(|a| &a.endpoints)
-            .flat_map(|e| &e.addresses)
-            .filter(|ip| forger.planted(**ip))
+            .filter(|e| planted.in_endpoint(e))
             .count()
     }
 
     fn drain_events(&mut self) {
         while self.resolver.poll_progress().is_some() {}
         while let Some(event) = self.resolver.poll_event() {
+            if !self.ended.insert(event.id()) {
+                self.anomalies.push(Anomaly::SecondEvent(event.id()));
+            }
             self.events.push((self.now, event));
         }
     }
@@ -276,7 +338,11 @@ impl<R: CryptoRng> Simulation<R> {
         }
         while let Some(transmit) = self.resolver.poll_transmit() {
             self.record(PacketKind::Query, &transmit, transmit.payload.clone());
+            self.counts.queries += 1;
             match transmit.socket {
+                Some(socket) if self.closed_sockets.contains(&socket) => {
+                    self.anomalies.push(Anomaly::QueryFromClosedSocket(socket));
+                }
                 Some(socket) => {
                     self.open_sockets.insert(socket);
                     self.query_udp(&transmit, socket);
@@ -305,21 +371,41 @@ impl<R: CryptoRng> Simulation<R> {
 
     fn query_udp(&mut self, transmit: &Transmit, socket: SocketId) {
         let Some(server) = self.network.server(transmit.server).cloned() else {
+            self.counts.lost += 1;
             return self.record(PacketKind::Lost, transmit, transmit.payload.clone());
         };
         let faults = &server.faults;
-        if let Some(forger) = self.network.forger.clone()
+        let question = Message::from_vec(&transmit.payload)
+            .ok()
+            .and_then(|m| Some((m.metadata.id, m.queries.first()?.clone())));
+        if let Some((id, question)) = &question {
+            let key = (
+                server.address,
+                question.name().to_lowercase(),
+                question.query_type(),
+            );
+            let live = self.live.entry(key).or_default();
+            live.push(*id);
+            if live.len() > 2 {
+                live.remove(0);
+            }
+        }
+        if let (Some(forger), Some(_)) = (self.network.forger, &question)
             && forger.chance.happens(&mut self.rng)
         {
-            self.forge(&forger, transmit, socket);
+            for _ in 0..forger.answers {
+                self.forge(transmit, socket);
+            }
         }
         if faults.silent || faults.loss.happens(&mut self.rng) {
+            self.counts.lost += u64::from(!faults.silent);
             return self.record(PacketKind::Lost, transmit, transmit.payload.clone());
         }
         let Some(reply) = self.reply(&server, &transmit.payload, false) else {
             return;
         };
         let copies = if faults.duplicate.happens(&mut self.rng) {
+            self.counts.duplicated += 1;
             2
         } else {
             1
@@ -327,6 +413,7 @@ impl<R: CryptoRng> Simulation<R> {
         for _ in 0..copies {
             let delay = server.faults.draw_delay(&mut self.rng);
             if server.faults.loss.happens(&mut self.rng) {
+                self.counts.lost += 1;
                 continue;
             }
             let delivery = Delivery::Datagram {
@@ -361,6 +448,7 @@ impl<R: CryptoRng> Simulation<R> {
         for query in queries {
             let delay = server.faults.draw_delay(&mut self.rng);
             if server.faults.close_tcp.happens(&mut self.rng) {
+                self.counts.closed += 1;
                 let closed = Delivery::Closed {
                     server: server.address,
                     connection,
@@ -404,12 +492,14 @@ impl<R: CryptoRng> Simulation<R> {
     fn reply(&mut self, server: &Server, query: &[u8], tcp: bool) -> Option<Vec<u8>> {
         let faults = &server.faults;
         let mut m = zone::answer(&server.zones, query, tcp)?;
-        if let Some(failure) = faults.failure
-            && failure.chance.happens(&mut self.rng)
-        {
-            m.answers.clear();
-            m.authorities.clear();
-            m.additionals.clear();
+        let failure = faults.failure.filter(|f| f.chance.happens(&mut self.rng));
+        if faults.no_edns && m.edns.is_some() {
+            clear(&mut m);
+            m.edns = None;
+            m.metadata.response_code = ResponseCode::FormErr;
+        } else if let Some(failure) = failure {
+            self.counts.failures += 1;
+            clear(&mut m);
             m.metadata.authoritative = false;
             m.metadata.response_code = failure.rcode;
             if let Some(code) = failure.ede {
@@ -422,6 +512,9 @@ impl<R: CryptoRng> Simulation<R> {
                 edns.options_mut().insert(option);
                 m.set_edns(edns);
             }
+        } else if faults.stray.happens(&mut self.rng) {
+            self.counts.stray += 1;
+            self.add_stray(&mut m, server);
         }
         let truncate = if tcp {
             faults.truncate_tcp
@@ -429,82 +522,102 @@ impl<R: CryptoRng> Simulation<R> {
             faults.truncate.happens(&mut self.rng)
         };
         if truncate {
-            m.answers.clear();
-            m.authorities.clear();
-            m.additionals.clear();
+            self.counts.truncated += 1;
+            clear(&mut m);
             m.metadata.truncation = true;
         }
         m.to_vec().ok()
     }
 
-    /// Races the real answer with a forged one, wrong in its id, its
-    /// source port or its socket.
-    fn forge(&mut self, forger: &Forger, transmit: &Transmit, socket: SocketId) {
+    /// Records for names off the question's chain, in every section,
+    /// pointing at the planted data: an address for a host, an SRV set for
+    /// an SRV owner, a CNAME for the rest; never for a target of the
+    /// answer's SRV records, whose addresses the server may give (S14).
+    fn add_stray(&mut self, m: &mut Message, server: &Server) {
+        let Some(question) = m.queries.first() else {
+            return;
+        };
+        // The question's own chain, and the addresses of the SRV set's
+        // targets (S14), are the server's to give.
+        let mut chain = alloc::vec![question.name().clone()];
+        for r in &m.answers {
+            match &r.data {
+                RData::CNAME(target) => chain.push(target.0.clone()),
+                RData::SRV(srv) => chain.push(srv.target.clone()),
+                _ => {}
+            }
+        }
+        let owners: Vec<(Name, RecordType)> = server
+            .zones
+            .iter()
+            .flat_map(|z| z.records())
+            .filter(|r| !chain.contains(&r.name))
+            .map(|r| (r.name.clone(), r.record_type()))
+            .collect();
+        if owners.is_empty() {
+            return;
+        }
+        let planted = self.network.planted.clone();
+        for section in 0..3 {
+            let (owner, rtype) = owners[self.rng.next_u32() as usize % owners.len()].clone();
+            let data = match rtype {
+                RecordType::SRV => RData::SRV(SRV::new(0, 0, planted.port, planted.target.clone())),
+                RecordType::AAAA => RData::AAAA(AAAA(planted.v6)),
+                RecordType::A => RData::A(A(planted.v4)),
+                _ => RData::CNAME(CNAME(planted.target.clone())),
+            };
+            let record = Record::from_rdata(owner, 300, data);
+            match section {
+                0 => m.add_answer(record),
+                1 => m.add_authority(record),
+                _ => m.add_additional(record),
+            };
+        }
+    }
+
+    /// One forged answer racing the real one: a guessed id, another source
+    /// port, another question, or another socket, and AD claimed.
+    fn forge(&mut self, transmit: &Transmit, socket: SocketId) {
         let Ok(query) = Message::from_vec(&transmit.payload) else {
             return;
         };
-        let Some(question) = query.queries.first().cloned() else {
+        let Some(mut question) = query.queries.first().cloned() else {
             return;
         };
-        let mut m = Message::new(
-            query.metadata.id,
-            MessageType::Response,
-            query.metadata.op_code,
-        );
-        m.metadata.authoritative = true;
-        m.metadata.recursion_desired = query.metadata.recursion_desired;
-        m.metadata.response_code = ResponseCode::NoError;
-        let name = question.name().clone();
-        let planted = Name::from_ascii("forged.invalid.").unwrap_or_else(|_| name.clone());
-        match question.query_type() {
-            RecordType::SRV => {
-                let srv = SRV::new(0, 0, 5222, planted.clone());
-                m.add_answer(Record::from_rdata(name.clone(), 300, RData::SRV(srv)));
-                m.add_additional(Record::from_rdata(
-                    planted.clone(),
-                    300,
-                    RData::A(A(forger.v4)),
-                ));
-                m.add_additional(Record::from_rdata(
-                    planted,
-                    300,
-                    RData::AAAA(AAAA(forger.v6)),
-                ));
-            }
-            RecordType::A => {
-                m.add_answer(Record::from_rdata(
-                    name.clone(),
-                    300,
-                    RData::A(A(forger.v4)),
-                ));
-            }
-            RecordType::AAAA => {
-                let record = Record::from_rdata(name.clone(), 300, RData::AAAA(AAAA(forger.v6)));
-                m.add_answer(record);
-            }
-            _ => return,
-        }
-        m.add_query(question);
-        if query.edns.is_some() {
-            let mut edns = Edns::new();
-            edns.set_max_payload(1232);
-            m.set_edns(edns);
-        }
-        let mut from = transmit.server;
-        let mut to = socket;
-        match self.rng.next_u32() % 3 {
-            // The wrong id: any other.
+        let planted = self.network.planted.clone();
+        let (mut id, mut from, mut to) = (query.metadata.id, transmit.server, socket);
+        match self.rng.next_u32() % 4 {
+            // A guessed id. One a send of this question to this server has
+            // out is indistinguishable from the server by design (RFC 5452
+            // §9.1: that is what the id and the port are for), so guesses
+            // skip them. Knowing the question but not its 0x20 case.
             0 => {
-                let other = 1 + (self.rng.next_u32() % 0xffff) as u16;
-                m.metadata.id ^= other;
+                let key = (
+                    transmit.server,
+                    question.name().to_lowercase(),
+                    question.query_type(),
+                );
+                let live = self.live.get(&key).cloned().unwrap_or_default();
+                id = self.rng.next_u32() as u16;
+                while live.contains(&id) {
+                    id = id.wrapping_add(1);
+                }
+                question.set_name(question.name().to_lowercase());
             }
-            // From the server's address but another port.
+            // Another port of the server's address.
             1 => from.set_port(
                 from.port()
                     .wrapping_add(1 + (self.rng.next_u32() % 1000) as u16),
             ),
-            // To another socket of the resolver's, or one it never had.
+            // Another question, the right id.
+            2 => {
+                let other = Name::from_ascii("_im._xmpp.forged.invalid.").unwrap_or_default();
+                question.set_name(other);
+            }
+            // The right id and question, to another socket: what an
+            // attacker who learnt the id but not the port achieves (S28).
             _ => {
+                self.counts.forged_to_other_sockets += 1;
                 let others: Vec<SocketId> = self
                     .open_sockets
                     .iter()
@@ -512,10 +625,39 @@ impl<R: CryptoRng> Simulation<R> {
                     .filter(|s| *s != socket)
                     .collect();
                 to = match others.len() {
-                    0 => SocketId(socket.raw().wrapping_add(1_000_000)),
+                    0 => SocketId(socket.raw().wrapping_add(1 + self.rng.next_u32() % 4)),
                     n => others[self.rng.next_u32() as usize % n],
                 };
             }
+        }
+        let mut m = Message::new(id, MessageType::Response, query.metadata.op_code);
+        m.metadata.authoritative = true;
+        m.metadata.recursion_desired = query.metadata.recursion_desired;
+        // The forger vouches for its answer: S34 must not believe it.
+        m.metadata.authentic_data = true;
+        let name = question.name().clone();
+        match question.query_type() {
+            RecordType::SRV => {
+                let srv = SRV::new(0, 0, planted.port, planted.target.clone());
+                m.add_answer(Record::from_rdata(name, 300, RData::SRV(srv)));
+                let glue = Record::from_rdata(planted.target.clone(), 300, RData::A(A(planted.v4)));
+                m.add_additional(glue);
+                let glue = Record::from_rdata(planted.target, 300, RData::AAAA(AAAA(planted.v6)));
+                m.add_additional(glue);
+            }
+            RecordType::A => {
+                m.add_answer(Record::from_rdata(name, 300, RData::A(A(planted.v4))));
+            }
+            RecordType::AAAA => {
+                m.add_answer(Record::from_rdata(name, 300, RData::AAAA(AAAA(planted.v6))));
+            }
+            _ => m.metadata.response_code = ResponseCode::NXDomain,
+        }
+        m.add_query(question);
+        if query.edns.is_some() {
+            let mut edns = Edns::new();
+            edns.set_max_payload(1232);
+            m.set_edns(edns);
         }
         let Ok(bytes) = m.to_vec() else {
             return;
@@ -555,7 +697,8 @@ impl<R: CryptoRng> Simulation<R> {
                     bytes: bytes.clone(),
                 });
                 if kind != PacketKind::Unwanted {
-                    self.forged += u64::from(forged);
+                    self.counts.forged += u64::from(forged);
+                    self.counts.answers += u64::from(!forged);
                     self.resolver.handle_datagram(now, socket, from, &bytes);
                 }
             }
@@ -579,6 +722,7 @@ impl<R: CryptoRng> Simulation<R> {
                     bytes: bytes.clone(),
                 });
                 if open {
+                    self.counts.answers += 1;
                     self.resolver.handle_stream(now, server, &bytes);
                 }
             }
@@ -600,4 +744,11 @@ impl<R: CryptoRng> Simulation<R> {
             }
         }
     }
+}
+
+/// Empties every section.
+fn clear(m: &mut Message) {
+    m.answers.clear();
+    m.authorities.clear();
+    m.additionals.clear();
 }

@@ -14,6 +14,23 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 pub struct Zone {
     origin: Name,
     records: Vec<Record>,
+    /// Questions answered with set sections instead of from the records.
+    replies: Vec<(Name, RecordType, Reply)>,
+}
+
+/// What a hostile (or broken) authoritative server says to one question,
+/// whatever its records say: any rcode, any records in any section, for
+/// any names. [`Zone::with_reply`] sets it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Reply {
+    /// The rcode (NOERROR by default).
+    pub rcode: ResponseCode,
+    /// The answer section.
+    pub answers: Vec<Record>,
+    /// The authority section.
+    pub authority: Vec<Record>,
+    /// The additional section.
+    pub additional: Vec<Record>,
 }
 
 /// A zone file the parser refused.
@@ -48,7 +65,16 @@ impl Zone {
         Zone {
             origin,
             records: Vec::new(),
+            replies: Vec::new(),
         }
+    }
+
+    /// The zone, answering `name`/`rtype` with `reply` (AA set) instead of
+    /// from its records: what an attacker's own zone says to plant records
+    /// for other names, or a broken server's odd answer.
+    pub fn with_reply(mut self, name: Name, rtype: RecordType, reply: Reply) -> Zone {
+        self.replies.push((name, rtype, reply));
+        self
     }
 
     /// The zone with `record` added (class IN, whatever it said).
@@ -192,6 +218,17 @@ fn fill(m: &mut Message, zones: &[Zone], question: &Query) {
         return;
     };
     m.metadata.authoritative = true;
+    let scripted = zone
+        .replies
+        .iter()
+        .find(|(n, t, _)| n == &name && *t == rtype);
+    if let Some((_, _, reply)) = scripted {
+        m.metadata.response_code = reply.rcode;
+        m.add_answers(reply.answers.iter().cloned());
+        m.add_authorities(reply.authority.iter().cloned());
+        m.add_additionals(reply.additional.iter().cloned());
+        return;
+    }
     let mut seen: Vec<Name> = Vec::new();
     loop {
         match zone.find(&name, rtype) {

@@ -238,11 +238,18 @@ impl<R: CryptoRng> Simulation<R> {
     /// Runs until nothing is left to do: no packet on the way and no
     /// timer set. Every resolution started has ended by then.
     pub fn run(&mut self) -> Result<(), Unsettled> {
-        self.run_until(Instant::from_micros(u64::MAX))
+        self.step(None)
     }
 
-    /// Runs until `until`, or until nothing is left to do before it.
+    /// Runs until `until`, which virtual time then is (unless it was
+    /// later already): to start a resolution at a set time, run until it.
     pub fn run_until(&mut self, until: Instant) -> Result<(), Unsettled> {
+        self.step(Some(until))?;
+        self.now = self.now.max(until);
+        Ok(())
+    }
+
+    fn step(&mut self, until: Option<Instant>) -> Result<(), Unsettled> {
         for _ in 0..self.step_budget {
             self.exchange();
             let delivery = self.queue.keys().next().map(|&(at, _)| at);
@@ -259,8 +266,7 @@ impl<R: CryptoRng> Simulation<R> {
                     None => return Ok(()),
                 },
             };
-            if next > until {
-                self.now = self.now.max(until);
+            if until.is_some_and(|until| next > until) {
                 return Ok(());
             }
             self.now = self.now.max(next);

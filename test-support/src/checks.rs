@@ -23,6 +23,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 use crate::records::{SERVER, framed, query_id};
+use impp_resolver::sim;
 
 /// `uri`: any text that parses re-serialises to text that parses back to
 /// the same value (S1–S5); nothing panics.
@@ -444,6 +445,95 @@ fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
     result
 }
 
+/// The zones the `network` checker's servers serve, parsed once.
+fn network_zones() -> &'static [sim::Zone] {
+    static ZONES: OnceLock<Vec<sim::Zone>> = OnceLock::new();
+    ZONES.get_or_init(|| {
+        let soa = "@ 60 IN SOA ns hostmaster 1 3600 600 86400 60\n";
+        let com = format!(
+            "{soa}_im._xmpp 300 IN SRV 10 60 5222 a\n_im._xmpp 300 IN SRV 10 40 5222 b\n\
+             _im._xmpp 300 IN SRV 20 0 5269 c.example.net.\n_im._sip 300 IN SRV 0 0 5060 a\n\
+             a 300 IN A 192.0.2.1\na 300 IN AAAA 2001:db8::1\nb 300 IN A 192.0.2.2\n\
+             alias 300 IN CNAME a\n_im._xmpp.alias 300 IN SRV 0 0 5222 alias\n\
+             _pres._xmpp 300 IN TXT none\n"
+        );
+        let net = format!("{soa}c 300 IN CNAME d\nd 300 IN A 192.0.2.4\n");
+        vec![
+            sim::Zone::parse("example.com.", &com).unwrap(),
+            sim::Zone::parse("example.net.", &net).unwrap(),
+        ]
+    })
+}
+
+/// `network`: the public simulation kit (`impp_resolver::sim`) drives the
+/// machine through a whole hostile network drawn from the input — one to
+/// three servers with faults of their own, a forger now and then — under
+/// an arbitrary configuration, resolving URIs the input picks. Nothing
+/// panics; every resolution ends with exactly one event, by its deadline;
+/// nothing forged or stray is ever an endpoint; without a trusted server
+/// nothing is secure; the kit notes no anomaly; nothing is left after.
+pub fn network(data: &[u8]) {
+    let _ = network_steps(&mut Unstructured::new(data));
+}
+
+fn network_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
+    let network = sim::Network::arbitrary_for(network_zones(), u)?;
+    let mut config = Config::arbitrary(u)?;
+    config.servers = network.addresses();
+    let seed = u.arbitrary::<u64>()?;
+    let resolver = Resolver::new(config, ChaCha20Rng::seed_from_u64(seed));
+    let bounds = resolver.config().clone();
+    let trusts_any = (bounds.dnssec.as_ref())
+        .is_some_and(|d| bounds.servers.iter().any(|&s| d.trust_ad.trusts(s)));
+    let mut sim = sim::Simulation::new(resolver, network, seed);
+    // A hostile run may take many steps; it must still settle.
+    sim.step_budget = 200_000;
+    let uris = [
+        "im:fred@example.com",
+        "pres:fred@example.com",
+        "im:x@alias.example.com",
+        "im:x@missing.example.com",
+        "im:x@example.org",
+    ];
+    let mut started = BTreeMap::new();
+    for _ in 0..u.int_in_range(1..=6)? {
+        let at = sim.now() + Duration::from_millis(u.int_in_range(0..=2_000)?);
+        sim.run_until(at).expect("the machine settles");
+        let uri: Uri = u.choose(&uris)?.parse().unwrap();
+        let protocols: Vec<Protocol> = match u.int_in_range(0..=2)? {
+            0 => vec![Protocol::XMPP],
+            1 => vec![Protocol::XMPP, Protocol::SIP],
+            _ => Arbitrary::arbitrary(u)?,
+        };
+        let fallback: Option<u16> = u.arbitrary()?;
+        if let Ok(id) = sim.resolve_uri(&uri, &protocols, fallback) {
+            started.insert(id, sim.now());
+        }
+    }
+    sim.run().expect("the machine settles");
+    assert!(sim.anomalies().is_empty(), "{:?}", sim.anomalies());
+    assert_eq!(sim.poisoned_endpoints(), 0, "{:?}", sim.events());
+    let mut ended = BTreeMap::new();
+    for (at, event) in sim.events() {
+        let start = started.get(&event.id()).expect("an event for a started id");
+        assert!(*at <= *start + bounds.resolution_timeout, "{event:?} late");
+        assert!(ended.insert(event.id(), ()).is_none(), "a second event");
+        if let impp_resolver::Event::Resolved { answer, .. } = event
+            && !trusts_any
+        {
+            for endpoint in &answer.endpoints {
+                assert!(!endpoint.security.is_secure(), "{endpoint:?} secure");
+            }
+        }
+    }
+    assert_eq!(ended.len(), started.len(), "every resolution ended");
+    let resolver = sim.resolver_mut();
+    assert_eq!(resolver.resolutions_in_flight(), 0);
+    assert_eq!(resolver.stats().queries_in_flight, 0);
+    assert_eq!(resolver.poll_timeout(), None);
+    Ok(())
+}
+
 /// The largest single allocation a fuzz target may make: 512 MiB.
 pub const ALLOCATION_CAP: usize = 512 << 20;
 
@@ -484,12 +574,13 @@ unsafe impl std::alloc::GlobalAlloc for CappedAllocator {
 pub type Check = fn(&[u8]);
 
 /// Every checker by the name of its fuzz target.
-pub const TARGETS: [(&str, Check); 5] = [
+pub const TARGETS: [(&str, Check); 6] = [
     ("uri", uri),
     ("answer", answer),
     ("ordering", ordering),
     ("machine", machine),
     ("connect", connect),
+    ("network", network),
 ];
 
 /// Whether the connector may dial `addr` (S29), judged apart from its own

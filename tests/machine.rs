@@ -898,3 +898,37 @@ fn the_length_limit_is_the_name_built_with_the_protocols_asked() {
             .is_ok()
     );
 }
+
+/// A query whose question ended before the driver took it is never handed
+/// out: a driver that takes its closes before its transmits (the order is
+/// the driver's to choose) would otherwise send it from a socket it had
+/// just closed, opening that socket again for good. Found by the `network`
+/// fuzz target on the simulation kit.
+#[test]
+fn no_query_leaves_from_a_socket_already_handed_back() {
+    let config = Config {
+        // Every query fills its socket: it closes when that query ends.
+        queries_per_socket: 1,
+        ..config(&[S1])
+    };
+    let mut r = Resolver::new(config, ChaCha20Rng::seed_from_u64(1));
+    let uri: Uri = "im:fred@example.com".parse().unwrap();
+    let now = Instant::ZERO;
+    let id = r
+        .resolve_uri(now, &uri, &[Protocol::XMPP, Protocol::SIP], None)
+        .unwrap();
+    // Ended before the driver took its queries.
+    assert!(r.cancel(id));
+    let mut closed = Vec::new();
+    while let Some(socket) = r.poll_close_socket() {
+        closed.push(socket);
+    }
+    assert_eq!(closed.len(), 2, "both queries' sockets handed back");
+    while let Some(t) = r.poll_transmit() {
+        assert!(
+            !closed.contains(&t.socket.unwrap()),
+            "a query from a socket handed back: {t:?}"
+        );
+    }
+    assert_eq!(r.stats().udp_sockets, 0);
+}

@@ -638,6 +638,14 @@ impl Scheduler {
         let address = self.config.servers[sent.server()];
         let key = key_of(&self.config.servers, address).unwrap_or_default();
         self.by_wire.remove(&(key, sent.transport, sent.id));
+        // Not yet taken by the driver: it would leave from a socket (or on
+        // a connection) handed back below, which a driver that takes its
+        // closes first would open again and never close.
+        if !self.transmits.is_empty() {
+            self.transmits.retain(|t| {
+                !(t.server == address && t.socket == sent.socket && wire_id(t) == Some(sent.id))
+            });
+        }
         self.windows.ended(sent.server());
         if let Some(socket) = sent.socket {
             self.sockets.release(socket);
@@ -1065,6 +1073,16 @@ fn attempt_timeout(rtt: &RttTable, config: &Config, q: &Question, now: Instant) 
 fn key_of(servers: &[SocketAddr], address: SocketAddr) -> Option<u8> {
     let i = servers.iter().position(|s| *s == address)?;
     u8::try_from(i).ok()
+}
+
+/// The DNS id of a transmit's message (after the length prefix over TCP).
+fn wire_id(t: &Transmit) -> Option<u16> {
+    let at = match t.transport {
+        Transport::Udp => 0,
+        Transport::Tcp => 2,
+    };
+    let id = t.payload.get(at..at + 2)?;
+    Some(u16::from_be_bytes([id[0], id[1]]))
 }
 
 #[cfg(test)]

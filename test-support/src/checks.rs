@@ -511,6 +511,18 @@ fn network_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
         }
     }
     sim.run().expect("the machine settles");
+    if !sim.anomalies().is_empty() {
+        eprintln!("CONFIG {:?}", sim.resolver().config());
+        for p in sim.trace() {
+            eprintln!(
+                "  {:?} {:?} {} {:?} {:?}",
+                p.at, p.kind, p.server, p.transport, p.socket
+            );
+        }
+        for (at, e) in sim.events() {
+            eprintln!("EVENT {at:?} {e:?}");
+        }
+    }
     assert!(sim.anomalies().is_empty(), "{:?}", sim.anomalies());
     assert_eq!(sim.poisoned_endpoints(), 0, "{:?}", sim.events());
     let mut ended = BTreeMap::new();

@@ -285,9 +285,27 @@ fn plausible_reply(u: &mut Unstructured, query: &[u8]) -> arbitrary::Result<Vec<
     Ok(bytes)
 }
 
+/// The kit's authoritative answer to `query` from the `network` checker's
+/// zones (REFUSED for names outside them), sometimes with a few bytes
+/// flipped.
+fn kit_reply(u: &mut Unstructured, query: &[u8], tcp: bool) -> arbitrary::Result<Vec<u8>> {
+    let Some(mut bytes) = sim::answer(network_zones(), query, tcp).and_then(|m| m.to_vec().ok())
+    else {
+        return Ok(Vec::new());
+    };
+    if u.ratio(1, 8)? {
+        for _ in 0..u.int_in_range(1..=4)? {
+            let i = u.choose_index(bytes.len())?;
+            bytes[i] ^= u.arbitrary::<u8>()? | 1;
+        }
+    }
+    Ok(bytes)
+}
+
 /// `machine`: an arbitrary sequence of inputs against the real state
 /// machine — resolutions started and cancelled, datagrams from any source
-/// with arbitrary or plausible (sometimes mutated) bytes, TCP replies in
+/// with arbitrary bytes, plausible ones, or a real server's answer from
+/// the simulation kit's zones (sometimes mutated), TCP replies in
 /// arbitrary fragments, stray stream bytes, closed connections, time
 /// passing. Nothing panics; every resolution not cancelled ends with exactly
 /// one event; the state stays within the configured bounds; nothing is left
@@ -340,10 +358,13 @@ fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
                         }
                         other => other,
                     };
-                    let reply = if u.ratio(1, 20)? {
-                        Vec::<u8>::arbitrary(u)?
-                    } else {
-                        plausible_reply(u, &query)?
+                    let reply = match u.int_in_range(0..=19)? {
+                        0 => Vec::<u8>::arbitrary(u)?,
+                        // What a real authoritative server says, from the
+                        // public kit's zones (the `network` checker's),
+                        // now and then with bytes flipped.
+                        1..=6 => kit_reply(u, &query, socket.is_none())?,
+                        _ => plausible_reply(u, &query)?,
                     };
                     match socket {
                         Some(socket) => r.handle_datagram(now, socket, from, &reply),

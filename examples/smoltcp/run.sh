@@ -21,6 +21,7 @@ trap cleanup EXIT
 
 command -v nsd >/dev/null || { echo "run.sh: needs nsd (Debian: nsd)" >&2; exit 2; }
 cargo build --release --quiet
+binary="${CARGO_TARGET_DIR:-$PWD/target}/release/impp-resolver-smoltcp"
 
 # The zone: 40 SRV records with long targets for big.example (about 1.7 KB,
 # past the 1,232-byte EDNS payload the resolver offers).
@@ -68,6 +69,6 @@ for _ in $(seq 1 100); do
 done
 
 status=0
-ip netns exec "$ns" timeout 60 ./target/release/impp-resolver-smoltcp tap0 192.0.2.2/24 192.0.2.1:53 \
+ip netns exec "$ns" timeout 60 "$binary" tap0 192.0.2.2/24 192.0.2.1:53 \
     im:alice@small.example im:bob@big.example || status=$?
 exit "$status"

@@ -360,14 +360,29 @@ impl<R: CryptoRng> Simulation<R> {
     }
 
     fn record(&mut self, kind: PacketKind, transmit: &Transmit, bytes: Vec<u8>) {
-        self.trace.push(Packet {
-            at: self.now,
+        let (server, socket, transport) = (transmit.server, transmit.socket, transmit.transport);
+        self.log(kind, server, socket, transport, bytes);
+    }
+
+    /// Puts one packet in the trace, at the current time.
+    fn log(
+        &mut self,
+        kind: PacketKind,
+        server: SocketAddr,
+        socket: Option<SocketId>,
+        transport: Transport,
+        bytes: Vec<u8>,
+    ) {
+        let at = self.now;
+        let packet = Packet {
+            at,
             kind,
-            server: transmit.server,
-            socket: transmit.socket,
-            transport: transmit.transport,
+            server,
+            socket,
+            transport,
             bytes,
-        });
+        };
+        self.trace.push(packet);
     }
 
     fn schedule(&mut self, after: Duration, delivery: Delivery) {
@@ -694,14 +709,7 @@ impl<R: CryptoRng> Simulation<R> {
                 } else {
                     PacketKind::Answer
                 };
-                self.trace.push(Packet {
-                    at: now,
-                    kind,
-                    server: from,
-                    socket: Some(socket),
-                    transport: Transport::Udp,
-                    bytes: bytes.clone(),
-                });
+                self.log(kind, from, Some(socket), Transport::Udp, bytes.clone());
                 if kind != PacketKind::Unwanted {
                     self.counts.forged += u64::from(forged);
                     self.counts.answers += u64::from(!forged);
@@ -719,14 +727,7 @@ impl<R: CryptoRng> Simulation<R> {
                 } else {
                     PacketKind::Unwanted
                 };
-                self.trace.push(Packet {
-                    at: now,
-                    kind,
-                    server,
-                    socket: None,
-                    transport: Transport::Tcp,
-                    bytes: bytes.clone(),
-                });
+                self.log(kind, server, None, Transport::Tcp, bytes.clone());
                 if open {
                     self.counts.answers += 1;
                     self.resolver.handle_stream(now, server, &bytes);
@@ -738,14 +739,7 @@ impl<R: CryptoRng> Simulation<R> {
                 }
                 *self.connections.entry(server).or_default() += 1;
                 self.requests.remove(&server);
-                self.trace.push(Packet {
-                    at: now,
-                    kind: PacketKind::Closed,
-                    server,
-                    socket: None,
-                    transport: Transport::Tcp,
-                    bytes: Vec::new(),
-                });
+                self.log(PacketKind::Closed, server, None, Transport::Tcp, Vec::new());
                 self.resolver.handle_stream_closed(now, server);
             }
         }

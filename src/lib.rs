@@ -131,6 +131,7 @@ pub mod connect;
 pub mod dane;
 mod error;
 mod event;
+mod map;
 mod resolver;
 mod scheduler;
 pub mod service;

@@ -19,6 +19,7 @@ use crate::cache::{Cache, Data, Key};
 use crate::config::Config;
 use crate::error::{Error, StartError, servers_failed};
 use crate::event::{Answer, Event, Progress, ResolutionId, SecurityStatus, Via};
+use crate::map::{Map, map};
 use crate::scheduler::sockets::SocketId;
 use crate::scheduler::timer::Timers;
 use crate::scheduler::{Ended, Outcome, QuestionId, Scheduler, Transmit};
@@ -130,7 +131,7 @@ pub struct Resolver<R> {
     stale_timers: Timers<(ResolutionId, Option<Place>)>,
     /// Serve-stale: questions asked on after the lookups that asked them
     /// took stale data, so that a fresh answer still refreshes the cache.
-    refreshes: BTreeMap<QuestionId, (Name, RecordType)>,
+    refreshes: Map<QuestionId, (Name, RecordType)>,
     events: VecDeque<Event>,
     /// With `Config::progress`: targets' addresses as they arrive (S29).
     progress: VecDeque<Progress>,
@@ -153,7 +154,7 @@ impl<R: CryptoRng> Resolver<R> {
             waiters: Waiters::default(),
             deadlines: Timers::new(),
             stale_timers: Timers::new(),
-            refreshes: BTreeMap::new(),
+            refreshes: map(),
             events: VecDeque::new(),
             progress: VecDeque::new(),
             next_id: 0,

@@ -32,6 +32,7 @@ pub(crate) mod sockets;
 pub(crate) mod timer;
 pub(crate) mod window;
 
+use crate::map::{Map, map};
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
@@ -204,15 +205,15 @@ pub(crate) struct Scheduler {
     /// compares integers, not names label by label (~600 instructions).
     by_question: BTreeMap<(u64, RecordType, Name), QuestionId>,
     /// S19: answers are looked up by where they came from and their id.
-    by_wire: BTreeMap<WireKey, QuestionId>,
+    by_wire: Map<WireKey, QuestionId>,
     /// Queries whose question ended, oldest first, at most `max_queries`:
     /// an answer to one is late, not unmatched ([`Stats::late_answers`]).
     ended: VecDeque<WireKey>,
-    ended_set: BTreeMap<WireKey, u32>,
+    ended_set: Map<WireKey, u32>,
     /// Attempt deadlines, keyed by question and its timer generation:
     /// entries whose timer has moved on are skipped.
     timers: Timers<(QuestionId, u32)>,
-    streams: BTreeMap<SocketAddr, Connection>,
+    streams: Map<SocketAddr, Connection>,
     transmits: VecDeque<Transmit>,
     closes: VecDeque<SocketAddr>,
     /// Round-trip estimates per server.
@@ -265,11 +266,11 @@ impl Scheduler {
             next_id: 0,
             questions: BTreeMap::new(),
             by_question: BTreeMap::new(),
-            by_wire: BTreeMap::new(),
+            by_wire: map(),
             ended: VecDeque::new(),
-            ended_set: BTreeMap::new(),
+            ended_set: map(),
             timers: Timers::new(),
-            streams: BTreeMap::new(),
+            streams: map(),
             transmits: VecDeque::new(),
             closes: VecDeque::new(),
             stats: Stats::default(),
@@ -787,13 +788,15 @@ impl Scheduler {
         let Some(key) = key_of(&self.config.servers, server) else {
             return;
         };
-        let lowest = (key, Transport::Tcp, 0);
-        let highest = (key, Transport::Tcp, u16::MAX);
-        let pending: Vec<(u16, QuestionId)> = self
+        // Every query on that connection, in id order. A walk over all
+        // queries, but only when a connection breaks.
+        let mut pending: Vec<(u16, QuestionId)> = self
             .by_wire
-            .range(lowest..=highest)
+            .iter()
+            .filter(|&(&(k, transport, _), _)| k == key && transport == Transport::Tcp)
             .map(|(&(_, _, id), &qid)| (id, qid))
             .collect();
+        pending.sort_unstable();
         if was_open && failure != ServerFailure::Closed {
             // The caller still holds the connection: tell it to close.
             self.closes.push_back(server);

@@ -12,7 +12,10 @@
 //! bounds the answers that can queue on it, so one socket's receive buffer
 //! never has to hold the answers to everything in flight (S27).
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+use crate::map::{Map, map};
 
 /// A local UDP socket, as the machine names it (S28). The driver opens
 /// one, unbound to any fixed port, the first time an id appears in a
@@ -57,7 +60,7 @@ pub(crate) struct Sockets {
     per_socket: u32,
     /// The socket taking new queries, for IPv4 and IPv6 servers.
     current: [Option<SocketId>; 2],
-    open: BTreeMap<SocketId, Use>,
+    open: Map<SocketId, Use>,
     next: u32,
     closes: VecDeque<SocketId>,
 }
@@ -67,7 +70,7 @@ impl Sockets {
         Sockets {
             per_socket: per_socket.max(1),
             current: [None, None],
-            open: BTreeMap::new(),
+            open: map(),
             next: 0,
             closes: VecDeque::new(),
         }
@@ -127,8 +130,10 @@ impl Sockets {
     /// next query opens a new one.
     pub(crate) fn close_all(&mut self) {
         self.current = [None, None];
-        let open = core::mem::take(&mut self.open);
-        self.closes.extend(open.into_keys());
+        // Oldest first, as they were opened.
+        let mut open: Vec<SocketId> = self.open.drain().map(|(id, _)| id).collect();
+        open.sort_unstable();
+        self.closes.extend(open);
     }
 
     pub(crate) fn poll_close(&mut self) -> Option<SocketId> {

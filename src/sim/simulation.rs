@@ -210,8 +210,13 @@ impl<R: CryptoRng> Simulation<R> {
         &mut self.resolver
     }
 
+    /// The network.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
     /// The network, to change a server's faults between runs.
-    pub fn network(&mut self) -> &mut Network {
+    pub fn network_mut(&mut self) -> &mut Network {
         &mut self.network
     }
 

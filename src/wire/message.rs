@@ -10,9 +10,10 @@ use alloc::vec::Vec;
 use core::net::IpAddr;
 
 use hickory_proto::op::{
-    Edns, Header, HeaderCounts, Message, MessageType, Metadata, OpCode, Query, ResponseCode,
+    Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, Query, ResponseCode,
 };
 use hickory_proto::rr::rdata::TLSA;
+use hickory_proto::rr::rdata::opt::OPT;
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{
@@ -255,21 +256,19 @@ pub(crate) fn read_reply(
         return Err(ServerFailure::TooLarge);
     }
     let op = header.metadata.op_code;
-    let mut section = |count: u16, additional: bool| {
-        Message::read_records(&mut rest, usize::from(count), additional, op).ok()
-    };
-    let sections = section(counts.answers, false).and_then(|(answers, ..)| {
-        let (authorities, ..) = section(counts.authorities, false)?;
-        let (additionals, edns, _) = section(counts.additionals, true)?;
-        Some((answers, authorities, additionals, edns))
+    let sections = read_section(&mut rest, counts.answers, op, None).and_then(|answers| {
+        let authorities = read_section(&mut rest, counts.authorities, op, None)?;
+        let mut opt = None;
+        let additionals = read_section(&mut rest, counts.additionals, op, Some(&mut opt))?;
+        Some((answers, authorities, additionals, opt))
     });
-    let Some((answers, authorities, additionals, edns)) = sections else {
+    let Some((answers, authorities, additionals, opt)) = sections else {
         return Err(ServerFailure::Malformed);
     };
     let mut metadata = header.metadata;
-    if let Some(edns) = &edns {
+    if let Some(opt) = &opt {
         // The rcode's high bits live in the OPT record (RFC 6891 §6.1.3).
-        metadata.merge_response_code(edns.rcode_high());
+        metadata.merge_response_code(opt.rcode_high);
     }
     let rcode = metadata.response_code;
     let secure = trust_ad && metadata.authentic_data;
@@ -288,8 +287,8 @@ pub(crate) fn read_reply(
             return Ok(reply(Vec::new(), Found::CnameLoop));
         }
         let extended =
-            edns.as_ref()
-                .and_then(|edns| match edns.option(EdnsCode::Unknown(EDE_OPTION)) {
+            opt.as_ref()
+                .and_then(|opt| match opt.options.get(EdnsCode::Unknown(EDE_OPTION)) {
                     Some(EdnsOption::Unknown(_, data)) => ExtendedError::from_option(data),
                     _ => None,
                 });
@@ -394,6 +393,58 @@ pub(crate) fn read_reply(
     Ok(reply(chain, found))
 }
 
+/// What the OPT record of an answer says that the machine reads.
+struct Opt {
+    /// The extended rcode's high eight bits: the top byte of the OPT
+    /// record's TTL field (RFC 6891 §6.1.3), which hickory-proto decoded.
+    rcode_high: u8,
+    options: OPT,
+}
+
+/// Reads `count` records of one section as hickory-proto's
+/// `Message::read_records` does, each through `Record::read`, with its
+/// checks: no empty record outside UPDATE; OPT, SIG and TSIG only in the
+/// additional section (`opt` is given for it), one OPT at most. Not
+/// `read_records` itself: it makes an OPT record into an `Edns` through a
+/// conversion that panics, formatting the record, on what cannot happen
+/// there, and that formatting linked every record type's `Debug`, base64
+/// and IDNA into a device's binary (BENCHMARKS.md §7). `None`: malformed.
+fn read_section(
+    decoder: &mut BinDecoder<'_>,
+    count: u16,
+    op: OpCode,
+    mut opt: Option<&mut Option<Opt>>,
+) -> Option<Vec<Record>> {
+    let mut records = Vec::with_capacity(usize::from(count).min(8));
+    for _ in 0..count {
+        let record = Record::read(decoder).ok()?;
+        let rtype = record.record_type();
+        if matches!(rtype, RecordType::OPT | RecordType::SIG | RecordType::TSIG) && opt.is_none() {
+            return None;
+        }
+        if rtype == RecordType::OPT {
+            let options = match record.data {
+                RData::OPT(options) => options,
+                _ => OPT::default(),
+            };
+            let found = Opt {
+                rcode_high: (record.ttl >> 24) as u8,
+                options,
+            };
+            let slot = opt.as_deref_mut()?;
+            if slot.replace(found).is_some() {
+                return None;
+            }
+            continue;
+        }
+        if matches!(record.data, RData::Update0(_)) && op != OpCode::Update {
+            return None;
+        }
+        records.push(record);
+    }
+    Some(records)
+}
+
 /// The EDNS option code of Extended DNS Errors (RFC 8914 §2).
 const EDE_OPTION: u16 = 15;
 
@@ -439,6 +490,7 @@ mod tests {
     use super::*;
     use alloc::vec;
     use core::net::Ipv4Addr;
+    use hickory_proto::op::Message;
     use hickory_proto::rr::rdata::{A, CNAME, NS, SOA, SRV};
 
     fn name(s: &str) -> Name {
@@ -449,6 +501,105 @@ mod tests {
         let mut out = Vec::new();
         encode_query(&mut out, id, q, rtype, edns, false);
         out
+    }
+
+    /// The section reader accepts and refuses exactly what hickory-proto's
+    /// `Message::read_records` does, and gives the same records and OPT
+    /// data, over well-formed answers and thousands of mutations of them:
+    /// OPT, SIG and TSIG outside the additional section, a second OPT, empty
+    /// records, truncated or overlong data.
+    #[test]
+    fn sections_read_as_hickory_reads_them() {
+        use hickory_proto::rr::rdata::opt::EdnsOption;
+        use rand_chacha::ChaCha8Rng;
+        use rand_core::{Rng, SeedableRng};
+        let q = name("_im._xmpp.example.com.");
+        let mut bases = Vec::new();
+        for with_edns in [false, true] {
+            let mut m = Message::new(7, MessageType::Response, OpCode::Query);
+            m.add_query(Query::query(q.clone(), RecordType::SRV));
+            m.add_answer(Record::from_rdata(
+                q.clone(),
+                300,
+                RData::SRV(SRV::new(0, 5, 5222, name("a.example.com."))),
+            ));
+            m.add_answer(Record::from_rdata(
+                q.clone(),
+                300,
+                RData::CNAME(CNAME(name("b.example.com."))),
+            ));
+            m.add_authority(Record::from_rdata(
+                name("example.com."),
+                60,
+                RData::NS(NS(name("ns.example.com."))),
+            ));
+            m.add_additional(Record::from_rdata(
+                name("a.example.com."),
+                300,
+                RData::A(A(Ipv4Addr::new(192, 0, 2, 1))),
+            ));
+            if with_edns {
+                let mut edns = Edns::new();
+                edns.set_max_payload(1232);
+                edns.set_rcode_high(1);
+                edns.options_mut()
+                    .insert(EdnsOption::Unknown(EDE_OPTION, vec![0, 6, b'x']));
+                m.set_edns(edns);
+            }
+            bases.push(m.to_vec().unwrap());
+        }
+        let hickory = |bytes: &[u8]| {
+            let mut d = BinDecoder::new(bytes);
+            let header = Header::read(&mut d).ok()?;
+            Query::read(&mut d).ok()?;
+            let c = header.counts;
+            let op = header.metadata.op_code;
+            let mut read = |n: u16, additional| {
+                Message::read_records(&mut d, usize::from(n), additional, op).ok()
+            };
+            let (answers, ..) = read(c.answers, false)?;
+            let (authorities, ..) = read(c.authorities, false)?;
+            let (additionals, edns, _) = read(c.additionals, true)?;
+            let opt = edns.map(|e| (e.rcode_high(), e.options().clone()));
+            Some((answers, authorities, additionals, opt))
+        };
+        let ours = |bytes: &[u8]| {
+            let mut d = BinDecoder::new(bytes);
+            let header = Header::read(&mut d).ok()?;
+            Query::read(&mut d).ok()?;
+            let c = header.counts;
+            let op = header.metadata.op_code;
+            let answers = read_section(&mut d, c.answers, op, None)?;
+            let authorities = read_section(&mut d, c.authorities, op, None)?;
+            let mut opt = None;
+            let additionals = read_section(&mut d, c.additionals, op, Some(&mut opt))?;
+            let opt = opt.map(|o| (o.rcode_high, o.options));
+            Some((answers, authorities, additionals, opt))
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let (mut accepted, mut refused) = (0, 0);
+        for round in 0..20_000 {
+            let mut bytes = bases[round % bases.len()].clone();
+            for _ in 0..(round % 4) {
+                let at = rng.next_u32() as usize % bytes.len();
+                bytes[at] = rng.next_u32() as u8;
+            }
+            // Now and then a record's type turned into OPT, SIG or TSIG,
+            // or the counts raised, to reach the section rules.
+            if round % 7 == 0 {
+                let at = 12 + rng.next_u32() as usize % (bytes.len() - 13);
+                let rtype = [41u16, 24, 250][round % 3].to_be_bytes();
+                bytes[at..at + 2].copy_from_slice(&rtype);
+            }
+            let (theirs, mine) = (hickory(&bytes), ours(&bytes));
+            assert_eq!(mine, theirs, "round {round}: {bytes:?}");
+            if mine.is_some() {
+                accepted += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        assert!(accepted > 2_000 && refused > 2_000, "{accepted} accepted, {refused} refused");
     }
 
     #[test]

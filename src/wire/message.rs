@@ -599,7 +599,10 @@ mod tests {
                 refused += 1;
             }
         }
-        assert!(accepted > 2_000 && refused > 2_000, "{accepted} accepted, {refused} refused");
+        assert!(
+            accepted > 2_000 && refused > 2_000,
+            "{accepted} accepted, {refused} refused"
+        );
     }
 
     #[test]

@@ -169,14 +169,13 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         ..Config::default()
     };
     // SAFETY: argv holds argc C strings, as the C runtime passes them.
-    let footprint = argc > 1
-        && unsafe { CStr::from_ptr(*argv.add(1)) }.to_bytes() == b"--footprint";
+    let footprint =
+        argc > 1 && unsafe { CStr::from_ptr(*argv.add(1)) }.to_bytes() == b"--footprint";
     if footprint {
         // The heap a device plans for: an empty resolver, and the peak of
         // one whole resolution, cache off and with the default cache.
-        let (resolver, empty) = peak_of(|| {
-            Resolver::new(config.clone(), rand_chacha::ChaCha20Rng::seed_from_u64(7))
-        });
+        let (resolver, empty) =
+            peak_of(|| Resolver::new(config.clone(), rand_chacha::ChaCha20Rng::seed_from_u64(7)));
         let size = core::mem::size_of_val(&resolver);
         drop(resolver);
         let no_cache = Config {

@@ -194,10 +194,7 @@ impl PartialEq for Key {
 
 impl Key {
     pub(crate) fn new(name: &Name, rtype: RecordType) -> Key {
-        let mut bytes = [0; MAX_KEY];
-        bytes[..2].copy_from_slice(&u16::from(rtype).to_be_bytes());
-        let len = 2 + write_wire(name, &mut bytes[2..]);
-        Key { bytes, len }
+        Key::filled(rtype, |out| write_wire(name, out))
     }
 
     /// The key of the name in wire form, letters lower-cased, that
@@ -209,24 +206,24 @@ impl Key {
     ) -> Result<Key, E> {
         let mut bytes = [0; MAX_KEY];
         bytes[..2].copy_from_slice(&u16::from(rtype).to_be_bytes());
-        let len = write(&mut bytes[2..])?.min(MAX_KEY - 2);
-        Ok(Key {
-            bytes,
-            len: 2 + len,
-        })
+        let len = 2 + write(&mut bytes[2..])?.min(MAX_KEY - 2);
+        Ok(Key { bytes, len })
     }
 
     /// The key of a name already in wire form, lower-cased (at most 255
     /// bytes: a longer one, impossible, is cut, which can only miss).
     pub(crate) fn from_wire(wire: &[u8], rtype: RecordType) -> Key {
-        let mut bytes = [0; MAX_KEY];
-        bytes[..2].copy_from_slice(&u16::from(rtype).to_be_bytes());
-        let len = wire.len().min(MAX_KEY - 2);
-        bytes[2..2 + len].copy_from_slice(&wire[..len]);
-        Key {
-            bytes,
-            len: 2 + len,
-        }
+        Key::filled(rtype, |out| {
+            let len = wire.len().min(out.len());
+            out[..len].copy_from_slice(&wire[..len]);
+            len
+        })
+    }
+
+    /// [`build`](Self::build) with a `write` that cannot fail.
+    fn filled(rtype: RecordType, write: impl FnOnce(&mut [u8]) -> usize) -> Key {
+        let key = Key::build(rtype, |out| Ok::<_, core::convert::Infallible>(write(out)));
+        key.unwrap_or_else(|never| match never {})
     }
 
     /// The same name with another type: no need to fold its letters again.

@@ -22,9 +22,12 @@ pub mod tokio;
 /// a resolution past its deadline. tokio's own budget is 128 operations.
 pub(crate) const READ_BUDGET: usize = 64;
 
-/// Reads of a TCP connection per pass: each takes up to 64 KiB, a thousand
-/// small answers, so fewer than a socket's datagrams.
-pub(crate) const STREAM_READ_BUDGET: usize = 4;
+/// Reads of a TCP connection per pass: one, of up to 64 KiB (hundreds of
+/// answers). Four made each pass under a flood longer, and the tokio
+/// driver's caller on a current-thread runtime waited dozens of passes for
+/// an answer the deadline had given (measured in `tests/floods.rs`, debug
+/// build: up to 260 ms late with four reads, 5–7 ms with one).
+pub(crate) const STREAM_READ_BUDGET: usize = 1;
 
 /// A non-blocking UDP socket on a port the OS picks, of `server`'s address
 /// family, for the queries the machine sends to it (S28).

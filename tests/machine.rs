@@ -9,8 +9,8 @@ use std::time::Duration;
 use impp_resolver::proto::op::ResponseCode;
 use impp_resolver::proto::rr::{Record, RecordType};
 use impp_resolver::{
-    AddressOrder, Config, Error, Event, Instant, NameError, Protocol, Resolver, ServerFailure,
-    StartError, Transport, Uri, Via,
+    AddressOrder, CacheConfig, Config, Error, Event, Instant, NameError, Protocol, Resolver,
+    ServerFailure, StartError, Transport, Uri, Via,
 };
 use impp_test_support::scripted::*;
 use rand_chacha::ChaCha20Rng;
@@ -608,6 +608,28 @@ fn no_servers_is_a_typed_error() {
         r.resolve_uri(Instant::ZERO, &uri, &[Protocol::XMPP], None),
         Err(StartError::NoServers)
     );
+}
+
+/// A URI whose owner name cannot be built is refused for that, before
+/// anything in the config is looked at, with the cache on or off: the
+/// cache's keys and the plan's names are checked by the same rules at the
+/// same step.
+#[test]
+fn a_bad_owner_name_is_the_first_error_with_or_without_a_cache() {
+    let domain = [&"b".repeat(60)[..]; 4].join(".");
+    let pres: Uri = format!("pres:x@{domain}").parse().unwrap();
+    for cache in [Some(CacheConfig::default()), None] {
+        let config = Config {
+            cache,
+            ..Config::default()
+        };
+        let mut r = Resolver::new(config, ChaCha20Rng::seed_from_u64(1));
+        assert_eq!(
+            r.resolve_uri(Instant::ZERO, &pres, &[Protocol::XMPP], Some(5222)),
+            Err(StartError::InvalidName(NameError::NameTooLong)),
+            "no servers either, but the name is the first error"
+        );
+    }
 }
 
 #[test]

@@ -185,19 +185,6 @@ impl<R: CryptoRng> Resolver<R> {
         // its own name is made only for a fallback.
         let domain = checked_domain(domain)?;
         let service = uri.scheme.service_label();
-        // The cache's keys come straight from the text, with the names'
-        // own checks; the names are made only if the cache cannot answer.
-        let mut keys = Vec::with_capacity(protocols.len());
-        for protocol in protocols {
-            let key = Key::build(RecordType::SRV, |out| {
-                owner_wire(service, protocol.as_str(), domain, out)
-            })?;
-            keys.push(key);
-        }
-        let fallback = match fallback_port {
-            Some(port) => Some((domain_name(domain)?, port)),
-            None => None,
-        };
         let owners = || {
             let owners = protocols
                 .iter()
@@ -206,6 +193,28 @@ impl<R: CryptoRng> Resolver<R> {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(StartError::from)
         };
+        // With a cache, its keys come straight from the text, with the
+        // names' own checks, and the names are made only if the cache
+        // cannot answer; without one, the names are made here, where the
+        // keys would be, so that a bad URI gives the same error first.
+        let mut keys = Vec::new();
+        let mut made = None;
+        if self.cache.is_some() {
+            keys.reserve_exact(protocols.len());
+            for protocol in protocols {
+                let key = Key::build(RecordType::SRV, |out| {
+                    owner_wire(service, protocol.as_str(), domain, out)
+                })?;
+                keys.push(key);
+            }
+        } else {
+            made = Some(owners()?);
+        }
+        let fallback = match fallback_port {
+            Some(port) => Some((domain_name(domain)?, port)),
+            None => None,
+        };
+        let owners = || made.map_or_else(owners, Ok);
         self.start(&keys, owners, fallback, Combine::Preferred, now)
     }
 

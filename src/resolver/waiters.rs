@@ -37,12 +37,13 @@ impl Waiters {
     /// Resolution `id` stops waiting on `qid`. Returns whether anyone still
     /// does.
     pub(crate) fn remove(&mut self, qid: QuestionId, id: ResolutionId) -> bool {
-        let mine: Vec<_> = self
-            .set
+        let mut mine = (self.set)
             .range((qid, id, Place::FIRST)..=(qid, id, Place::LAST))
-            .copied()
-            .collect();
-        for key in mine {
+            .copied();
+        // Most often one place: the rest, empty, allocates nothing.
+        let first = mine.next();
+        let rest: Vec<_> = mine.collect();
+        for key in first.into_iter().chain(rest) {
             self.set.remove(&key);
         }
         self.set.range(on(qid)).next().is_some()

@@ -259,13 +259,33 @@ pub(crate) fn read_reply(
         return Err(ServerFailure::TooLarge);
     }
     let op = header.metadata.op_code;
-    let sections = read_section(&mut rest, counts.answers, op, None).and_then(|answers| {
-        let authorities = read_section(&mut rest, counts.authorities, op, None)?;
+    // The additional section's addresses are taken as each record is
+    // read: the rest of it is of no use (S14), and a record is large to
+    // keep and move.
+    let mut additional: Vec<(Name, IpAddr)> = Vec::new();
+    let mut additional_ttl = u32::MAX;
+    let take_address = |r: Record| {
+        let ip = match r.data {
+            RData::A(a) if r.dns_class == DNSClass::IN => IpAddr::V4(a.0),
+            RData::AAAA(aaaa) if r.dns_class == DNSClass::IN => IpAddr::V6(aaaa.0),
+            _ => return,
+        };
+        additional_ttl = additional_ttl.min(ttl_of(r.ttl));
+        additional.push((r.name, ip));
+    };
+    let sections = read_records(&mut rest, counts.answers, op).and_then(|answers| {
+        let authorities = read_records(&mut rest, counts.authorities, op)?;
         let mut opt = None;
-        let additionals = read_section(&mut rest, counts.additionals, op, Some(&mut opt))?;
-        Some((answers, authorities, additionals, opt))
+        read_section(
+            &mut rest,
+            counts.additionals,
+            op,
+            Some(&mut opt),
+            take_address,
+        )?;
+        Some((answers, authorities, opt))
     });
-    let Some((answers, authorities, additionals, opt)) = sections else {
+    let Some((answers, authorities, opt)) = sections else {
         return Err(ServerFailure::Malformed);
     };
     let mut metadata = header.metadata;
@@ -336,20 +356,6 @@ pub(crate) fn read_reply(
         _ => Records::Addresses(ips),
     };
     if !records.is_empty() {
-        let mut additional_ttl = u32::MAX;
-        let additional = additionals
-            .into_iter()
-            .filter(|r| r.dns_class == DNSClass::IN)
-            .filter_map(|r| {
-                let ip = match r.data {
-                    RData::A(a) => IpAddr::V4(a.0),
-                    RData::AAAA(aaaa) => IpAddr::V6(aaaa.0),
-                    _ => return None,
-                };
-                additional_ttl = additional_ttl.min(ttl_of(r.ttl));
-                Some((r.name, ip))
-            })
-            .collect();
         let found = Found::Records {
             records,
             ttl,
@@ -411,14 +417,15 @@ struct Opt {
 /// `read_records` itself: it makes an OPT record into an `Edns` through a
 /// conversion that panics, formatting the record, on what cannot happen
 /// there, and that formatting linked every record type's `Debug`, base64
-/// and IDNA into a device's binary (BENCHMARKS.md §7). `None`: malformed.
+/// and IDNA into a device's binary (BENCHMARKS.md §7). Each record but the
+/// OPT goes to `keep` as it is read. `None`: malformed.
 fn read_section(
     decoder: &mut BinDecoder<'_>,
     count: u16,
     op: OpCode,
     mut opt: Option<&mut Option<Opt>>,
-) -> Option<Vec<Record>> {
-    let mut records = Vec::with_capacity(usize::from(count).min(8));
+    mut keep: impl FnMut(Record),
+) -> Option<()> {
     for _ in 0..count {
         let record = Record::read(decoder).ok()?;
         let rtype = record.record_type();
@@ -443,8 +450,15 @@ fn read_section(
         if matches!(record.data, RData::Update0(_)) && op != OpCode::Update {
             return None;
         }
-        records.push(record);
+        keep(record);
     }
+    Some(())
+}
+
+/// The records of a section that holds no OPT ([`read_section`]).
+fn read_records(decoder: &mut BinDecoder<'_>, count: u16, op: OpCode) -> Option<Vec<Record>> {
+    let mut records = Vec::with_capacity(usize::from(count).min(8));
+    read_section(decoder, count, op, None, |r| records.push(r))?;
     Some(records)
 }
 
@@ -572,10 +586,13 @@ mod tests {
             Query::read(&mut d).ok()?;
             let c = header.counts;
             let op = header.metadata.op_code;
-            let answers = read_section(&mut d, c.answers, op, None)?;
-            let authorities = read_section(&mut d, c.authorities, op, None)?;
+            let answers = read_records(&mut d, c.answers, op)?;
+            let authorities = read_records(&mut d, c.authorities, op)?;
             let mut opt = None;
-            let additionals = read_section(&mut d, c.additionals, op, Some(&mut opt))?;
+            let mut additionals = Vec::new();
+            read_section(&mut d, c.additionals, op, Some(&mut opt), |r| {
+                additionals.push(r)
+            })?;
             let opt = opt.map(|o| (o.rcode_high, o.options));
             Some((answers, authorities, additionals, opt))
         };

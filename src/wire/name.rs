@@ -81,6 +81,17 @@ pub(crate) fn write_folded(name: &Name, out: &mut [u8]) -> usize {
     len
 }
 
+/// How many bytes [`write_folded`] writes for `name`, without walking it:
+/// hickory-proto keeps the label bytes and the label count.
+pub(crate) fn folded_len(name: &Name) -> usize {
+    // `Name::len` counts a dot a label, and one for the root alone.
+    if name.iter().len() == 0 {
+        0
+    } else {
+        name.len()
+    }
+}
+
 /// Several names as [`write_folded`] writes them, each followed by a zero
 /// octet (the root's), end to end: each name is walked once, and then
 /// compared as bytes as often as needed. Matching the additional section
@@ -89,15 +100,19 @@ pub(crate) fn write_folded(name: &Name, out: &mut [u8]) -> usize {
 pub(crate) struct FoldedNames(Box<[u8]>);
 
 impl FoldedNames {
-    pub(crate) fn of<'a>(names: impl IntoIterator<Item = &'a Name>) -> FoldedNames {
-        let mut bytes = Vec::new();
+    pub(crate) fn of<'a>(names: impl ExactSizeIterator<Item = &'a Name>) -> FoldedNames {
+        // Room for the usual name; names hickory-proto holds fit 255 bytes,
+        // so each comes out as `write_folded` writes it.
+        let mut bytes = Vec::with_capacity(names.len() * 32);
         for name in names {
-            let at = bytes.len();
-            bytes.resize(at + 256, 0);
-            let len = write_folded(name, &mut bytes[at..]);
-            bytes.truncate(at + len);
+            for label in name.iter() {
+                bytes.push(label.len() as u8);
+                bytes.extend_from_slice(label);
+            }
             bytes.push(0);
         }
+        // Folded in one pass: a length octet (at most 63) is no letter.
+        bytes.make_ascii_lowercase();
         FoldedNames(bytes.into_boxed_slice())
     }
 
@@ -219,8 +234,14 @@ mod tests {
             let mut out = [0; 255];
             let len = write_folded(&name(x), &mut out);
             assert_eq!(&out[..len], *y, "{x}");
+            assert_eq!(folded_len(&name(x)), len, "{x}");
         }
-        assert_eq!(FoldedNames::of([]).iter().count(), 0);
+        for x in ["a.b", "a.b.", ".", "", "x.example"] {
+            let mut out = [0; 255];
+            let n = Name::from_ascii(x).unwrap();
+            assert_eq!(folded_len(&n), write_folded(&n, &mut out), "{x:?}");
+        }
+        assert_eq!(FoldedNames::of([].iter()).iter().count(), 0);
     }
 
     #[test]

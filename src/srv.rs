@@ -351,10 +351,19 @@ pub(crate) fn addresses_of_targets(
     for (i, ip) in glue(&targets, additional) {
         filed[usize::from(i)].push(ip);
     }
-    first_of_target(&targets)
-        .into_iter()
-        .map(|first| filed[first].clone())
-        .collect()
+    // From the last record back: a target's first record takes its
+    // addresses, a later record of the same target (filed under an
+    // earlier index, still there) gets a copy.
+    let first = first_of_target(&targets);
+    let mut each: Vec<Vec<IpAddr>> = (0..records.len())
+        .rev()
+        .map(|j| match first[j] {
+            i if i == j => core::mem::take(&mut filed[j]),
+            i => filed[i].clone(),
+        })
+        .collect();
+    each.reverse();
+    each
 }
 
 #[cfg(test)]

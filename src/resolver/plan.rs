@@ -248,7 +248,10 @@ impl Target {
         srv_secure: bool,
         ips: Vec<IpAddr>,
     ) -> Self {
-        let (v4, v6): (Vec<IpAddr>, Vec<IpAddr>) = ips.into_iter().partition(IpAddr::is_ipv4);
+        // The IPv4 addresses keep the list's room; the IPv6 get their own.
+        let v6: Vec<IpAddr> = ips.iter().copied().filter(IpAddr::is_ipv6).collect();
+        let mut v4 = ips;
+        v4.retain(IpAddr::is_ipv4);
         Target {
             v4: Lookup::found(record.target.clone(), Records::Addresses(v4)),
             v6: Lookup::found(record.target.clone(), Records::Addresses(v6)),

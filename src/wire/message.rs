@@ -262,7 +262,8 @@ pub(crate) fn read_reply(
     // The additional section's addresses are taken as each record is
     // read: the rest of it is of no use (S14), and a record is large to
     // keep and move.
-    let mut additional: Vec<(Name, IpAddr)> = Vec::new();
+    let mut additional: Vec<(Name, IpAddr)> =
+        Vec::with_capacity(usize::from(counts.additionals).min(16));
     let mut additional_ttl = u32::MAX;
     let take_address = |r: Record| {
         let ip = match r.data {
@@ -331,9 +332,16 @@ pub(crate) fn read_reply(
     // One pass: each record's owner is compared once, and its data moved
     // once, into room made up front.
     let mut ttl = u32::MAX;
-    let mut srv = Vec::new();
-    let mut ips = Vec::new();
-    let mut tlsa = Vec::new();
+    let room = |of: &[RecordType]| {
+        if of.contains(&rtype) {
+            answers.len()
+        } else {
+            0
+        }
+    };
+    let mut srv = Vec::with_capacity(room(&[RecordType::SRV]));
+    let mut ips = Vec::with_capacity(room(&[RecordType::A, RecordType::AAAA]));
+    let mut tlsa = Vec::with_capacity(room(&[RecordType::TLSA]));
     for r in answers.into_iter().filter(is_wanted) {
         // S12: the RRset's TTL is its lowest.
         ttl = ttl.min(ttl_of(r.ttl));

@@ -69,16 +69,26 @@ pub(crate) fn same_name_and_case(a: &Name, b: &Name) -> bool {
 pub(crate) fn write_folded(name: &Name, out: &mut [u8]) -> usize {
     let mut len = 0;
     for label in name.iter() {
-        let Some(room) = out.get_mut(len..len + 1 + label.len()) else {
+        let Some((length, room)) = out
+            .get_mut(len..len + 1 + label.len())
+            .and_then(<[u8]>::split_first_mut)
+        else {
             break;
         };
-        room[0] = label.len() as u8;
-        room[1..].copy_from_slice(label);
+        *length = label.len() as u8;
+        fold_into(room, label);
         len += 1 + label.len();
     }
-    // Folded in one pass: a length octet (at most 63) is no letter.
-    out[..len].make_ascii_lowercase();
     len
+}
+
+/// `label` into `room`, of its length, letters lower-cased: copied and
+/// folded in one pass, byte by byte, which for labels of a few bytes is
+/// cheaper than a call to copy them and another pass to fold.
+fn fold_into(room: &mut [u8], label: &[u8]) {
+    for (to, from) in room.iter_mut().zip(label) {
+        *to = from.to_ascii_lowercase();
+    }
 }
 
 /// How many bytes [`write_folded`] writes for `name`, without walking it:
@@ -100,19 +110,15 @@ pub(crate) fn folded_len(name: &Name) -> usize {
 pub(crate) struct FoldedNames(Box<[u8]>);
 
 impl FoldedNames {
-    pub(crate) fn of<'a>(names: impl ExactSizeIterator<Item = &'a Name>) -> FoldedNames {
-        // Room for the usual name; names hickory-proto holds fit 255 bytes,
-        // so each comes out as `write_folded` writes it.
-        let mut bytes = Vec::with_capacity(names.len() * 32);
+    pub(crate) fn of<'a>(names: impl Iterator<Item = &'a Name> + Clone) -> FoldedNames {
+        // Names hickory-proto holds fit 255 bytes, so each comes out as
+        // `write_folded` writes it, and their lengths are known up front.
+        let total = names.clone().map(|n| folded_len(n) + 1).sum();
+        let mut bytes = alloc::vec![0; total];
+        let mut at = 0;
         for name in names {
-            for label in name.iter() {
-                bytes.push(label.len() as u8);
-                bytes.extend_from_slice(label);
-            }
-            bytes.push(0);
+            at += write_folded(name, &mut bytes[at..]) + 1;
         }
-        // Folded in one pass: a length octet (at most 63) is no letter.
-        bytes.make_ascii_lowercase();
         FoldedNames(bytes.into_boxed_slice())
     }
 

@@ -30,6 +30,7 @@ use crate::event::{Answer, Endpoint, Security, SecurityStatus, Via};
 use crate::scheduler::QuestionId;
 use crate::srv::SrvRecord;
 use crate::wire::message::{Absence, Records};
+use crate::wire::name::same_name;
 
 /// One name being looked up, following CNAMEs across queries (S25).
 #[derive(Debug)]
@@ -734,7 +735,7 @@ impl Resolution {
 pub(crate) fn first_listings(owners: &[Name]) -> Vec<Option<usize>> {
     if owners.len() <= 16 {
         return (0..owners.len())
-            .map(|i| owners[..i].iter().position(|o| *o == owners[i]))
+            .map(|i| owners[..i].iter().position(|o| same_name(o, &owners[i])))
             .collect();
     }
     let mut first = BTreeMap::new();

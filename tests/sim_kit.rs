@@ -10,7 +10,9 @@ use impp_resolver::proto::rr::RecordType;
 use impp_resolver::sim::{
     Chance, Failure, Faults, Forger, Network, PacketKind, Server, Simulation, Zone, reply_to,
 };
-use impp_resolver::{Answer, Config, Error, ErrorKind, Event, Protocol, Resolver, Transport, Uri};
+use impp_resolver::{
+    Answer, Config, Error, ErrorKind, Event, Instant, Protocol, Resolver, Transport, Uri,
+};
 use impp_test_support::zone_server::{self, resolve_blocking};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -442,4 +444,45 @@ fn a_scripted_reply_overrides_the_records() {
     // another name is no answer to it), and the victim's stayed true.
     assert!(matches!(&sim.events()[0].1, Event::Failed { .. }));
     assert_eq!(sim.poisoned_endpoints(), 0);
+}
+
+/// The time an input gives is the time the machine counts its own timers
+/// from, whichever of its parts the input reaches. Here a start answered
+/// from the cache ends, on the way, a resolution long overdue: its sockets
+/// then linger from this input, not from the last packet. (Found by the
+/// `network` fuzz target: a linger deadline a second after the last packet,
+/// asked for long after it.)
+#[test]
+fn no_input_leaves_a_timeout_before_its_own_time() {
+    let zones = zones();
+    let server: SocketAddr = S1.parse().unwrap();
+    let mut r = Resolver::new(config(vec![server]), ChaCha20Rng::seed_from_u64(3));
+    let absent: Uri = "im:a@nosuch.example.com".parse().unwrap();
+    let silent: Uri = "im:b@example.com".parse().unwrap();
+    // Asked and answered: a name that does not exist, kept by the cache.
+    let start = Instant::ZERO;
+    r.resolve_uri(start, &absent, &[Protocol::XMPP], None)
+        .unwrap();
+    let query = r.poll_transmit().unwrap();
+    let reply = reply_to(&query, &zones).unwrap();
+    r.handle_datagram(start, query.socket.unwrap(), query.server, &reply);
+    assert!(matches!(r.poll_event(), Some(Event::Failed { .. })));
+    // Asked and never answered: its socket stays open.
+    let asked = start + Duration::from_millis(100);
+    r.resolve_uri(asked, &silent, &[Protocol::XMPP], None)
+        .unwrap();
+    assert!(r.poll_transmit().is_some());
+    // Long past its deadline, no timeout handled yet: the first name again.
+    let late = start + Duration::from_secs(6);
+    r.resolve_uri(late, &absent, &[Protocol::XMPP], None)
+        .unwrap();
+    let mut events = 0;
+    while let Some(event) = r.poll_event() {
+        assert!(matches!(event, Event::Failed { .. }), "{event:?}");
+        events += 1;
+    }
+    assert_eq!(events, 2, "the overdue one, and the cache's answer");
+    if let Some(timeout) = r.poll_timeout() {
+        assert!(timeout >= late, "{timeout:?} before {late:?}");
+    }
 }

@@ -276,6 +276,10 @@ impl<R: CryptoRng> Resolver<R> {
         // S23: a start may let waiting questions out (`start_waiting`):
         // none for a resolution already over.
         self.end_overdue(now);
+        // What that ended may have freed a place on the wire or left the
+        // sockets idle, whatever this start comes to (an error, a whole
+        // answer from the cache, or questions of its own).
+        self.scheduler.start_waiting(now, &mut self.rng);
         let config = &self.config;
         if config.servers.is_empty() {
             return Err(StartError::NoServers);
@@ -353,7 +357,7 @@ impl<R: CryptoRng> Resolver<R> {
             r.stage = Stage::Srv(lookups);
         }
         self.advance(id, now);
-        self.scheduler.start_waiting(&mut self.rng);
+        self.scheduler.start_waiting(now, &mut self.rng);
         Ok(id)
     }
 
@@ -367,7 +371,9 @@ impl<R: CryptoRng> Resolver<R> {
         for qid in r.asked {
             self.unwait(id, qid);
         }
-        self.scheduler.start_waiting(&mut self.rng);
+        // No time is given: the latest an input gave.
+        let now = self.scheduler.latest();
+        self.scheduler.start_waiting(now, &mut self.rng);
         true
     }
 
@@ -438,7 +444,7 @@ impl<R: CryptoRng> Resolver<R> {
         self.scheduler
             .handle_timeout(now, &mut self.rng, &mut ended);
         self.deliver_all(ended, now);
-        self.scheduler.start_waiting(&mut self.rng);
+        self.scheduler.start_waiting(now, &mut self.rng);
     }
 
     /// What every input does first (S23): serve-stale timers that ran out
@@ -800,7 +806,7 @@ impl<R: CryptoRng> Resolver<R> {
                 self.advance(id, now);
             }
         }
-        self.scheduler.start_waiting(&mut self.rng);
+        self.scheduler.start_waiting(now, &mut self.rng);
     }
 
     /// Records `outcome` in the lookup at `place` of resolution `id`, asking

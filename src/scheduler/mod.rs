@@ -406,7 +406,10 @@ impl Scheduler {
     /// caller calls it after handing on the questions that ended, so that
     /// the questions their answers lead to (a resolution's next stage) take
     /// their rank in the line first.
-    pub(crate) fn start_waiting<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) {
+    pub(crate) fn start_waiting<R: CryptoRng + ?Sized>(&mut self, now: Instant, rng: &mut R) {
+        // The input's own time, though it may have reached nothing else
+        // here: the linger below counts from it.
+        self.now = self.now.max(now);
         while self.may_start()
             && let Some((_, next)) = self.waiting.pop_first()
         {
@@ -422,6 +425,11 @@ impl Scheduler {
         } else if self.sockets.open() > 0 && self.idle_since.is_none() {
             self.idle_since = Some(self.now);
         }
+    }
+
+    /// The latest time an input gave.
+    pub(crate) fn latest(&self) -> Instant {
+        self.now
     }
 
     /// Nothing on the wire, nothing waiting its turn.

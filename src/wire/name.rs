@@ -119,6 +119,8 @@ impl FoldedNames {
         for name in names {
             at += write_folded(name, &mut bytes[at..]) + 1;
         }
+        // Were a name cut short, no empty name may follow it.
+        bytes.truncate(at);
         FoldedNames(bytes.into_boxed_slice())
     }
 

@@ -36,6 +36,7 @@ use crate::map::{Map, map};
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
+use core::cmp::Ordering;
 use core::net::SocketAddr;
 use core::time::Duration;
 
@@ -51,7 +52,7 @@ use crate::scheduler::window::Windows;
 use crate::stats::{ServerStatus, Stats};
 use crate::time::Instant;
 use crate::wire::message::{self, Mismatch, Reply};
-use crate::wire::name::{fingerprint, randomize_case, same_name};
+use crate::wire::name::{cmp_names, fingerprint, randomize_case};
 use crate::wire::tcp::{self, Connection, TooLong};
 
 /// A message for the caller to send.
@@ -114,14 +115,49 @@ fn fresh_id<R: CryptoRng + ?Sized>(rng: &mut R, taken: impl Fn(u16) -> bool) -> 
 /// address, in an index with an entry per query), how the query went, its id.
 type WireKey = (u8, Transport, u16);
 
+/// A question's place in `Scheduler::by_question` (S24). The name's
+/// fingerprint leads, so a lookup among thousands compares integers; names
+/// are compared only where fingerprints agree, with [`cmp_names`], so even
+/// names made to collide (the fingerprint folds a few bytes together, and
+/// is no secret) cost a logarithmic number of comparisons, not a scan.
+struct QuestionKey {
+    fingerprint: u64,
+    rtype: RecordType,
+    name: Name,
+}
+
+impl Ord for QuestionKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.fingerprint.cmp(&other.fingerprint))
+            .then(self.rtype.cmp(&other.rtype))
+            .then_with(|| cmp_names(&self.name, &other.name))
+    }
+}
+
+impl PartialOrd for QuestionKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for QuestionKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for QuestionKey {}
+
 /// One query on the wire.
 struct Sent {
     /// The server's place in the list: a byte, as at most `MAX_SERVERS`
     /// (64) are used, and every byte here is paid per query in flight.
     server_at: u8,
     transport: Transport,
-    /// The UDP socket it left from: its answer is accepted on no other (S28).
-    socket: Option<SocketId>,
+    /// The UDP socket it left from: its answer is accepted on no other
+    /// (S28). Meaningless over TCP ([`Sent::socket`]); kept bare rather
+    /// than as an `Option`, which would take four bytes more a query.
+    udp_socket: SocketId,
     id: u16,
     /// The exact name sent when its case was randomised (S20); boxed, as
     /// 0x20 is off by default.
@@ -145,8 +181,6 @@ fn bit(server: usize) -> u64 {
 
 struct Question {
     name: Name,
-    /// The name's [`fingerprint`], its key in `by_question`.
-    fingerprint: u64,
     rtype: RecordType,
     /// Its place in the waiting line: the age of the oldest resolution
     /// asking it (lower is older).
@@ -178,6 +212,11 @@ impl Sent {
         usize::from(self.server_at)
     }
 
+    /// The UDP socket it left from; none over TCP.
+    fn socket(&self) -> Option<SocketId> {
+        (self.transport == Transport::Udp).then_some(self.udp_socket)
+    }
+
     /// Whether this is the query to `server` over `transport` with `id`.
     /// The server counts: ids are drawn per server, so one question's
     /// queries to two servers may share one.
@@ -205,10 +244,7 @@ pub(crate) struct Scheduler {
     next_id: u64,
     questions: BTreeMap<QuestionId, Question>,
     /// S24: one query per (name, type), names compared case-insensitively.
-    /// Keyed by the name's fingerprint, so that a lookup among thousands
-    /// compares integers; the few questions a key finds are told apart by
-    /// their names. Removing one compares no name at all.
-    by_question: BTreeSet<(u64, RecordType, QuestionId)>,
+    by_question: BTreeMap<QuestionKey, QuestionId>,
     /// S19: answers are looked up by where they came from and their id.
     by_wire: Map<WireKey, QuestionId>,
     /// Queries whose question ended, oldest first, at most `max_queries`:
@@ -274,7 +310,7 @@ impl Scheduler {
             config,
             next_id: 0,
             questions: BTreeMap::new(),
-            by_question: BTreeSet::new(),
+            by_question: BTreeMap::new(),
             by_wire: map(),
             ended: VecDeque::new(),
             ended_set: map(),
@@ -312,13 +348,12 @@ impl Scheduler {
         rng: &mut R,
     ) -> Option<QuestionId> {
         self.now = self.now.max(now);
-        let fingerprint = fingerprint(name);
-        let questions = &self.questions;
-        let found = (self.by_question)
-            .range((fingerprint, rtype, QuestionId(0))..=(fingerprint, rtype, QuestionId(u64::MAX)))
-            .map(|&(_, _, qid)| qid)
-            .find(|qid| questions.get(qid).is_some_and(|q| same_name(&q.name, name)));
-        if let Some(qid) = found {
+        let key = QuestionKey {
+            fingerprint: fingerprint(name),
+            rtype,
+            name: name.clone(),
+        };
+        if let Some(&qid) = self.by_question.get(&key) {
             // Older work joining a waiting question moves it up the line.
             if let Some(q) = self.questions.get_mut(&qid)
                 && rank < q.rank
@@ -339,7 +374,6 @@ impl Scheduler {
             qid,
             Question {
                 name: name.clone(),
-                fingerprint,
                 rtype,
                 rank,
                 attempts: 0,
@@ -354,7 +388,7 @@ impl Scheduler {
                 failures: Vec::new(),
             },
         );
-        self.by_question.insert((fingerprint, rtype, qid));
+        self.by_question.insert(key, qid);
         if self.may_start() {
             self.start(qid, now, rng);
         } else {
@@ -390,7 +424,12 @@ impl Scheduler {
         let Some(q) = self.questions.remove(&qid) else {
             return;
         };
-        self.by_question.remove(&(q.fingerprint, q.rtype, qid));
+        let key = QuestionKey {
+            fingerprint: fingerprint(&q.name),
+            rtype: q.rtype,
+            name: q.name,
+        };
+        self.by_question.remove(&key);
         for sent in q.sent {
             self.unregister(&sent);
             self.remember_ended(self.wire_key(&sent));
@@ -609,7 +648,8 @@ impl Scheduler {
             // At most MAX_SERVERS (64): it fits.
             server_at: server as u8,
             transport,
-            socket,
+            // Over TCP, any: `Sent::socket` says none.
+            udp_socket: socket.unwrap_or(SocketId(0)),
             id,
             case,
             edns: edns.is_some(),
@@ -677,11 +717,11 @@ impl Scheduler {
         let taken = first_waiting.wrapping_sub(sent.transmit) as i32 > 0;
         if !taken {
             self.transmits.retain(|(_, t)| {
-                !(t.server == address && t.socket == sent.socket && wire_id(t) == Some(sent.id))
+                !(t.server == address && t.socket == sent.socket() && wire_id(t) == Some(sent.id))
             });
         }
         self.windows.ended(sent.server());
-        if let Some(socket) = sent.socket {
+        if let Some(socket) = sent.socket() {
             self.sockets.release(socket);
         }
         if sent.transport == Transport::Tcp
@@ -792,7 +832,7 @@ impl Scheduler {
         let Some(i) = q
             .sent
             .iter()
-            .position(|s| s.is(server, Transport::Udp, id, servers) && s.socket == Some(socket))
+            .position(|s| s.is(server, Transport::Udp, id, servers) && s.socket() == Some(socket))
         else {
             return;
         };
@@ -907,7 +947,7 @@ impl Scheduler {
         };
         // S28: right server, port, id and question, but not the socket the
         // query left from: forged, or the driver mixed its sockets up.
-        if q.sent[i].socket != socket {
+        if q.sent[i].socket() != socket {
             self.stats.dropped_wrong_socket += 1;
             return None;
         }
@@ -1151,6 +1191,61 @@ mod tests {
     fn fresh_id_terminates_with_a_stuck_generator() {
         assert_eq!(fresh_id(&mut Zeros, |id| id < 1000), 1000);
         assert_eq!(fresh_id(&mut Zeros, |id| id != 7), 7);
+    }
+
+    /// The fingerprint folds a few bytes together ('@' and '`', '[' and
+    /// '{', ...), so a hostile answer can name targets that all collide:
+    /// they stay apart as questions, and one name in another case joins its
+    /// own. Each is found and forgotten through the tree (`QuestionKey`),
+    /// never by scanning the colliding ones.
+    #[test]
+    fn names_that_collide_on_the_fingerprint_stay_apart() {
+        let mut scheduler = Scheduler::new(
+            Config {
+                servers: alloc::vec!["192.0.2.1:53".parse().unwrap()],
+                max_outstanding: 1,
+                ..Config::default()
+            }
+            .normalized(),
+        );
+        // Every label of 2 bytes from '@'/'`' and '['/'{': 16 names, one
+        // fingerprint.
+        let names: Vec<Name> = (0..16u8)
+            .map(|bits| {
+                let pick = |bit: u8, a: u8, b: u8| if bits & bit == 0 { a } else { b };
+                let first = [pick(1, b'@', b'`'), pick(2, b'[', b'{')];
+                let second = [pick(4, b'@', b'`'), pick(8, b'[', b'{')];
+                Name::from_labels([&first[..], &second[..], b"example"]).unwrap()
+            })
+            .collect();
+        assert!(
+            names
+                .iter()
+                .all(|n| fingerprint(n) == fingerprint(&names[0]))
+        );
+        let qids: Vec<QuestionId> = names
+            .iter()
+            .map(|n| {
+                scheduler
+                    .ask(n, RecordType::A, 0, Instant::ZERO, &mut Zeros)
+                    .unwrap()
+            })
+            .collect();
+        let distinct: BTreeSet<QuestionId> = qids.iter().copied().collect();
+        assert_eq!(distinct.len(), names.len(), "none coalesced with another");
+        let again = names[5].clone();
+        let mut upper = Name::from_labels(again.iter().map(|l| l.to_ascii_uppercase())).unwrap();
+        upper.set_fqdn(again.is_fqdn());
+        assert_eq!(
+            scheduler.ask(&upper, RecordType::A, 0, Instant::ZERO, &mut Zeros),
+            Some(qids[5]),
+            "one name, another case: the same question"
+        );
+        for qid in qids {
+            scheduler.forget(qid);
+        }
+        assert!(scheduler.by_question.is_empty());
+        assert!(scheduler.questions.is_empty());
     }
 
     #[test]

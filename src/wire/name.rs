@@ -68,6 +68,10 @@ pub(crate) fn cmp_names(a: &Name, b: &Name) -> Ordering {
             x.zip(y)
                 .map(|(l, m)| {
                     l.len().cmp(&m.len()).then_with(|| {
+                        // Equal labels, the usual case, at `same_name`'s cost.
+                        if l.eq_ignore_ascii_case(m) {
+                            return Ordering::Equal;
+                        }
                         let lower = u8::to_ascii_lowercase;
                         l.iter().map(lower).cmp(m.iter().map(lower))
                     })

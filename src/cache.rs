@@ -485,7 +485,8 @@ impl Cache {
                 let set = SrvEntry {
                     owner: reply.name.clone(),
                     records: records.clone().into_boxed_slice(),
-                    additional: glue(&targets, additional).into_boxed_slice(),
+                    additional: glue(&targets.iter().collect::<Vec<_>>(), additional)
+                        .into_boxed_slice(),
                     additional_expires,
                     targets,
                 };

@@ -290,13 +290,11 @@ impl Fenwick {
 /// RFC 5452 §6). Each address that belongs to one, with the index of the
 /// first record of its target ([`first_of_target`]): records of one target
 /// share its addresses. `targets` are the records' targets, folded
-/// ([`FoldedNames`]), so each name is walked once and compared as bytes. A
+/// ([`FoldedNames::iter`]), so each name is walked once and compared as bytes. A
 /// few are matched by scanning; a hostile section of hundreds through an
 /// index, so it costs n log n, not n × m. (A set past 65,536 records keeps
 /// none: S27 caps them far lower.)
-pub(crate) fn glue(targets: &FoldedNames, additional: &[(Name, IpAddr)]) -> Vec<(u16, IpAddr)> {
-    // Each target found once, not once an owner.
-    let targets: Vec<&[u8]> = targets.iter().collect();
+pub(crate) fn glue(targets: &[&[u8]], additional: &[(Name, IpAddr)]) -> Vec<(u16, IpAddr)> {
     let index: Option<BTreeMap<&[u8], usize>> = (additional.len() > 32).then(|| {
         let mut index = BTreeMap::new();
         for (i, &target) in targets.iter().enumerate() {
@@ -327,8 +325,7 @@ pub(crate) fn glue(targets: &FoldedNames, additional: &[(Name, IpAddr)]) -> Vec<
 
 /// For each of `targets`, the index of the first one equal to it (its own,
 /// most often): where [`glue`] files that target's addresses.
-pub(crate) fn first_of_target(targets: &FoldedNames) -> Vec<usize> {
-    let targets: Vec<&[u8]> = targets.iter().collect();
+pub(crate) fn first_of_target(targets: &[&[u8]]) -> Vec<usize> {
     if targets.len() <= 16 {
         return (0..targets.len())
             .map(|j| (0..j).find(|&i| targets[i] == targets[j]).unwrap_or(j))
@@ -346,7 +343,8 @@ pub(crate) fn addresses_of_targets(
     records: &[SrvRecord],
     additional: &[(Name, IpAddr)],
 ) -> Vec<Vec<IpAddr>> {
-    let targets = FoldedNames::of(records.iter().map(|r| &r.target));
+    let folded = FoldedNames::of(records.iter().map(|r| &r.target));
+    let targets: Vec<&[u8]> = folded.iter().collect();
     let mut filed: Vec<Vec<IpAddr>> = alloc::vec![Vec::new(); records.len()];
     for (i, ip) in glue(&targets, additional) {
         filed[usize::from(i)].push(ip);
@@ -391,7 +389,8 @@ mod tests {
             (n("c.example."), ip(3)),
             (n("x.a.example."), ip(4)),
         ];
-        let targets = FoldedNames::of(records.iter().map(|r| &r.target));
+        let folded = FoldedNames::of(records.iter().map(|r| &r.target));
+        let targets: Vec<&[u8]> = folded.iter().collect();
         assert_eq!(glue(&targets, &additional), [(0, ip(1)), (1, ip(2))]);
         assert_eq!(first_of_target(&targets), [0, 1, 0]);
         assert_eq!(

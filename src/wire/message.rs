@@ -9,6 +9,7 @@
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
+use hickory_proto::ProtoError;
 use hickory_proto::op::{
     Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, Query, ResponseCode,
 };
@@ -16,9 +17,7 @@ use hickory_proto::rr::rdata::TLSA;
 use hickory_proto::rr::rdata::opt::OPT;
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
-use hickory_proto::serialize::binary::{
-    BinDecodable, BinDecoder, BinEncodable, BinEncoder, NameEncoding,
-};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
 
 use crate::error::{ExtendedError, ServerFailure};
 use crate::srv::SrvRecord;
@@ -69,11 +68,9 @@ pub(crate) fn encode_query(
     // The encoder reserves 512 bytes in a buffer smaller than that: the
     // caller's is kept from query to query, so that happens once.
     let mut encoder = BinEncoder::with_offset(out, start as u32);
-    // One name: there is nothing to point back to.
-    encoder.set_name_encoding(NameEncoding::Uncompressed);
     let emitted = header
         .emit(&mut encoder)
-        .and_then(|()| name.emit(&mut encoder))
+        .and_then(|()| emit_question_name(&mut encoder, name))
         .and_then(|()| rtype.emit(&mut encoder))
         .and_then(|()| DNSClass::IN.emit(&mut encoder))
         .and_then(|()| match edns_payload {
@@ -90,6 +87,19 @@ pub(crate) fn encode_query(
     if emitted.is_err() {
         out.truncate(start);
     }
+}
+
+/// The question's name, each label through the encoder as the
+/// length-prefixed string it is on the wire, then the root's empty label.
+/// `Name::emit` writes the same bytes but also keeps a heap copy of every
+/// suffix for compression, even when told not to compress: half of a
+/// query's encoding, for a message with one name and nothing to point
+/// back to (issue 24). Labels longer than 63 bytes cannot be in a `Name`.
+fn emit_question_name(encoder: &mut BinEncoder<'_>, name: &Name) -> Result<(), ProtoError> {
+    for label in name.iter() {
+        encoder.emit_character_data(label)?;
+    }
+    encoder.emit(0)
 }
 
 /// A response whose header and question matched the query (S19), with the

@@ -142,13 +142,14 @@ impl<R: CryptoRng> Resolver<R> {
     /// A resolver with `config`, drawing all randomness from `rng`.
     pub fn new(config: Config, mut rng: R) -> Self {
         let config = config.normalized();
-        // The cache's hash is keyed with a secret, so no one can pick
-        // names that collide.
-        let cache = config.cache.clone().map(|c| Cache::new(c, rng.next_u64()));
+        // The hashes of names (the cache's table, the questions' index)
+        // are keyed with a secret, so no one can pick names that collide.
+        let secret = rng.next_u64();
+        let cache = config.cache.clone().map(|c| Cache::new(c, secret));
         Resolver {
             rng,
             cache,
-            scheduler: Scheduler::new(config.clone()),
+            scheduler: Scheduler::new(config.clone(), secret),
             config,
             resolutions: BTreeMap::new(),
             waiters: Waiters::default(),

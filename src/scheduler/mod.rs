@@ -36,10 +36,12 @@ use crate::map::{Map, map};
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
-use core::cmp::Ordering;
+use core::hash::{BuildHasher, Hasher};
 use core::net::SocketAddr;
 use core::time::Duration;
 
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
 use hickory_proto::rr::{Name, RecordType};
 use rand_core::CryptoRng;
 
@@ -52,7 +54,7 @@ use crate::scheduler::window::Windows;
 use crate::stats::{ServerStatus, Stats};
 use crate::time::Instant;
 use crate::wire::message::{self, Mismatch, Reply};
-use crate::wire::name::{cmp_names, fingerprint, randomize_case};
+use crate::wire::name::{randomize_case, same_name, write_folded};
 use crate::wire::tcp::{self, Connection, TooLong};
 
 /// A message for the caller to send.
@@ -115,38 +117,21 @@ fn fresh_id<R: CryptoRng + ?Sized>(rng: &mut R, taken: impl Fn(u16) -> bool) -> 
 /// address, in an index with an entry per query), how the query went, its id.
 type WireKey = (u8, Transport, u16);
 
-/// A question's place in `Scheduler::by_question` (S24). The name's
-/// fingerprint leads, so a lookup among thousands compares integers; names
-/// are compared only where fingerprints agree, with [`cmp_names`], so even
-/// names made to collide (the fingerprint folds a few bytes together, and
-/// is no secret) cost a logarithmic number of comparisons, not a scan.
-struct QuestionKey {
-    fingerprint: u64,
-    rtype: RecordType,
-    name: Name,
+/// Where `Scheduler::by_question` files a question (S24): its type and
+/// its name with letters lower-cased, hashed with a secret seed. Names that
+/// DNS counts as one hash alike; no one who does not know the seed can
+/// choose names that collide, so a hostile answer naming thousands of
+/// targets cannot make each new question scan the others (issue 24: the
+/// B-tree this replaces compared names, half of a lookup's cost in it).
+fn question_hash(hasher: &FixedState, name: &Name, rtype: RecordType) -> u64 {
+    let mut folded = [0; 255];
+    let len = write_folded(name, &mut folded);
+    let mut state = hasher.build_hasher();
+    state.write_u16(u16::from(rtype));
+    state.write_u8(u8::from(name.is_fqdn()));
+    state.write(&folded[..len]);
+    state.finish()
 }
-
-impl Ord for QuestionKey {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (self.fingerprint.cmp(&other.fingerprint))
-            .then(self.rtype.cmp(&other.rtype))
-            .then_with(|| cmp_names(&self.name, &other.name))
-    }
-}
-
-impl PartialOrd for QuestionKey {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for QuestionKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other).is_eq()
-    }
-}
-
-impl Eq for QuestionKey {}
 
 /// One query on the wire.
 struct Sent {
@@ -182,6 +167,8 @@ fn bit(server: usize) -> u64 {
 struct Question {
     name: Name,
     rtype: RecordType,
+    /// Its [`question_hash`], which finds it in the index when it ends.
+    hash: u64,
     /// Its place in the waiting line: the age of the oldest resolution
     /// asking it (lower is older).
     rank: u64,
@@ -243,8 +230,11 @@ pub(crate) struct Scheduler {
     config: Config,
     next_id: u64,
     questions: BTreeMap<QuestionId, Question>,
-    /// S24: one query per (name, type), names compared case-insensitively.
-    by_question: BTreeMap<QuestionKey, QuestionId>,
+    /// S24: one query per (name, type), names compared case-insensitively:
+    /// each question with its [`question_hash`].
+    by_question: HashTable<(u64, QuestionId)>,
+    /// The secret seed of [`question_hash`].
+    hasher: FixedState,
     /// S19: answers are looked up by where they came from and their id.
     by_wire: Map<WireKey, QuestionId>,
     /// Queries whose question ended, oldest first, at most `max_queries`:
@@ -297,8 +287,9 @@ pub(crate) const SOCKET_LINGER: Duration = Duration::from_secs(1);
 const PROBE_ONE_IN: u32 = 16;
 
 impl Scheduler {
-    /// `config` must be [`Config::normalized`].
-    pub(crate) fn new(config: Config) -> Self {
+    /// `config` must be [`Config::normalized`]; `secret` seeds the hash of
+    /// the questions' index, and must be drawn from the generator.
+    pub(crate) fn new(config: Config, secret: u64) -> Self {
         Scheduler {
             rtt: RttTable::new(config.servers.len()),
             windows: Windows::new(config.servers.len(), config.max_outstanding),
@@ -310,7 +301,8 @@ impl Scheduler {
             config,
             next_id: 0,
             questions: BTreeMap::new(),
-            by_question: BTreeMap::new(),
+            by_question: HashTable::new(),
+            hasher: FixedState::with_seed(secret),
             by_wire: map(),
             ended: VecDeque::new(),
             ended_set: map(),
@@ -348,12 +340,14 @@ impl Scheduler {
         rng: &mut R,
     ) -> Option<QuestionId> {
         self.now = self.now.max(now);
-        let key = QuestionKey {
-            fingerprint: fingerprint(name),
-            rtype,
-            name: name.clone(),
+        let hash = question_hash(&self.hasher, name, rtype);
+        let questions = &self.questions;
+        let same = |&(_, qid): &(u64, QuestionId)| {
+            questions
+                .get(&qid)
+                .is_some_and(|q| q.rtype == rtype && same_name(&q.name, name))
         };
-        if let Some(&qid) = self.by_question.get(&key) {
+        if let Some(&(_, qid)) = self.by_question.find(hash, same) {
             // Older work joining a waiting question moves it up the line.
             if let Some(q) = self.questions.get_mut(&qid)
                 && rank < q.rank
@@ -375,6 +369,7 @@ impl Scheduler {
             Question {
                 name: name.clone(),
                 rtype,
+                hash,
                 rank,
                 attempts: 0,
                 round: 0,
@@ -388,7 +383,8 @@ impl Scheduler {
                 failures: Vec::new(),
             },
         );
-        self.by_question.insert(key, qid);
+        self.by_question
+            .insert_unique(hash, (hash, qid), |&(hash, _)| hash);
         if self.may_start() {
             self.start(qid, now, rng);
         } else {
@@ -424,12 +420,17 @@ impl Scheduler {
         let Some(q) = self.questions.remove(&qid) else {
             return;
         };
-        let key = QuestionKey {
-            fingerprint: fingerprint(&q.name),
-            rtype: q.rtype,
-            name: q.name,
-        };
-        self.by_question.remove(&key);
+        if let Ok(entry) = self.by_question.find_entry(q.hash, |&(_, id)| id == qid) {
+            entry.remove();
+        }
+        // The table keeps its room when emptied; after a burst it goes back
+        // to what is left (amortised: only when an eighth is in use).
+        if self.by_question.capacity() > 64
+            && self.by_question.len() * 8 < self.by_question.capacity()
+        {
+            self.by_question
+                .shrink_to(self.by_question.len() * 2, |&(hash, _)| hash);
+        }
         for sent in q.sent {
             self.unregister(&sent);
             self.remember_ended(self.wire_key(&sent));
@@ -1193,13 +1194,12 @@ mod tests {
         assert_eq!(fresh_id(&mut Zeros, |id| id != 7), 7);
     }
 
-    /// The fingerprint folds a few bytes together ('@' and '`', '[' and
-    /// '{', ...), so a hostile answer can name targets that all collide:
-    /// they stay apart as questions, and one name in another case joins its
-    /// own. Each is found and forgotten through the tree (`QuestionKey`),
-    /// never by scanning the colliding ones.
+    /// Names that differ only in bytes a careless fold would merge ('@'
+    /// and '`', '[' and '{' differ by the bit that lower-cases letters)
+    /// stay apart as questions, and one name in another case joins its own
+    /// (S24). Forgetting them all empties the index.
     #[test]
-    fn names_that_collide_on_the_fingerprint_stay_apart() {
+    fn names_alike_but_for_case_like_bits_stay_apart() {
         let mut scheduler = Scheduler::new(
             Config {
                 servers: alloc::vec!["192.0.2.1:53".parse().unwrap()],
@@ -1207,9 +1207,8 @@ mod tests {
                 ..Config::default()
             }
             .normalized(),
+            7,
         );
-        // Every label of 2 bytes from '@'/'`' and '['/'{': 16 names, one
-        // fingerprint.
         let names: Vec<Name> = (0..16u8)
             .map(|bits| {
                 let pick = |bit: u8, a: u8, b: u8| if bits & bit == 0 { a } else { b };
@@ -1218,11 +1217,6 @@ mod tests {
                 Name::from_labels([&first[..], &second[..], b"example"]).unwrap()
             })
             .collect();
-        assert!(
-            names
-                .iter()
-                .all(|n| fingerprint(n) == fingerprint(&names[0]))
-        );
         let qids: Vec<QuestionId> = names
             .iter()
             .map(|n| {
@@ -1241,11 +1235,74 @@ mod tests {
             Some(qids[5]),
             "one name, another case: the same question"
         );
+        assert_ne!(
+            scheduler.ask(&upper, RecordType::AAAA, 0, Instant::ZERO, &mut Zeros),
+            Some(qids[5]),
+            "another type: another question"
+        );
         for qid in qids {
             scheduler.forget(qid);
         }
-        assert!(scheduler.by_question.is_empty());
-        assert!(scheduler.questions.is_empty());
+        assert_eq!(scheduler.by_question.len(), 1, "the AAAA question is left");
+        assert_eq!(scheduler.questions.len(), 1);
+    }
+
+    /// The index's hash is keyed: the same question files under unrelated
+    /// hashes with two secrets, so a server that does not know the secret
+    /// cannot name targets that land together.
+    #[test]
+    fn the_question_index_hash_depends_on_the_secret() {
+        let name = Name::from_ascii("_im._xmpp.example.com.").unwrap();
+        let hashes: BTreeSet<u64> = (0..64)
+            .map(|secret| question_hash(&FixedState::with_seed(secret), &name, RecordType::SRV))
+            .collect();
+        assert_eq!(hashes.len(), 64);
+        let upper = Name::from_ascii("_IM._XMPP.Example.COM.").unwrap();
+        let seed = FixedState::with_seed(99);
+        assert_eq!(
+            question_hash(&seed, &name, RecordType::SRV),
+            question_hash(&seed, &upper, RecordType::SRV)
+        );
+        assert_ne!(
+            question_hash(&seed, &name, RecordType::SRV),
+            question_hash(&seed, &name, RecordType::TLSA)
+        );
+    }
+
+    /// After a burst the index gives its room back, so a resolver that
+    /// once had thousands of questions in flight does not keep their
+    /// table.
+    #[test]
+    fn the_question_index_shrinks_after_a_burst() {
+        let mut scheduler = Scheduler::new(
+            Config {
+                servers: alloc::vec!["192.0.2.1:53".parse().unwrap()],
+                max_outstanding: 1,
+                max_queries: 10_000,
+                ..Config::default()
+            }
+            .normalized(),
+            7,
+        );
+        let qids: Vec<QuestionId> = (0..5_000)
+            .map(|i| {
+                let name = Name::from_ascii(alloc::format!("t{i}.example.")).unwrap();
+                scheduler
+                    .ask(&name, RecordType::A, 0, Instant::ZERO, &mut Zeros)
+                    .unwrap()
+            })
+            .collect();
+        let peak = scheduler.by_question.capacity();
+        assert!(peak >= 5_000);
+        for qid in &qids[..4_990] {
+            scheduler.forget(*qid);
+        }
+        assert_eq!(scheduler.by_question.len(), 10);
+        assert!(
+            scheduler.by_question.capacity() <= 128,
+            "{} of {peak} kept for 10 questions",
+            scheduler.by_question.capacity()
+        );
     }
 
     #[test]
@@ -1266,6 +1323,7 @@ mod tests {
                 ..Config::default()
             }
             .normalized(),
+            7,
         );
         let name = Name::from_ascii("a.example.").unwrap();
         let qid = scheduler
@@ -1309,6 +1367,7 @@ mod tests {
                 ..Config::default()
             }
             .normalized(),
+            7,
         );
         let mut ids = alloc::collections::BTreeSet::new();
         let mut take_ids = |scheduler: &mut Scheduler| {

@@ -4,7 +4,6 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::cmp::Ordering;
 
 use hickory_proto::rr::Name;
 use rand_core::CryptoRng;
@@ -52,33 +51,6 @@ pub(crate) fn same_name(a: &Name, b: &Name) -> bool {
     a.is_fqdn() == b.is_fqdn()
         && x.len() == y.len()
         && x.zip(y).all(|(l, m)| l.eq_ignore_ascii_case(m))
-}
-
-/// An order of names in which [`same_name`] names are equal: label count,
-/// then label by label from the front, each by its length and then its
-/// bytes with letters lower-cased (no DNS order, but any total order keeps
-/// a tree of names). It costs what `same_name` does, about half of
-/// hickory-proto's `cmp`, which starts at the root.
-pub(crate) fn cmp_names(a: &Name, b: &Name) -> Ordering {
-    let (x, y) = (a.iter(), b.iter());
-    a.is_fqdn()
-        .cmp(&b.is_fqdn())
-        .then(x.len().cmp(&y.len()))
-        .then_with(|| {
-            x.zip(y)
-                .map(|(l, m)| {
-                    l.len().cmp(&m.len()).then_with(|| {
-                        // Equal labels, the usual case, at `same_name`'s cost.
-                        if l.eq_ignore_ascii_case(m) {
-                            return Ordering::Equal;
-                        }
-                        let lower = u8::to_ascii_lowercase;
-                        l.iter().map(lower).cmp(m.iter().map(lower))
-                    })
-                })
-                .find(|o| o.is_ne())
-                .unwrap_or(Ordering::Equal)
-        })
 }
 
 /// Whether two names are the same to the letter (S20: the case a server
@@ -301,8 +273,11 @@ mod tests {
             for y in names {
                 let (a, b) = (name(x), name(y));
                 assert_eq!(same_name(&a, &b), a == b, "{x} vs {y}");
-                assert_eq!(cmp_names(&a, &b).is_eq(), a == b, "{x} vs {y}");
-                assert_eq!(cmp_names(&a, &b), cmp_names(&b, &a).reverse(), "{x} vs {y}");
+                // The questions' index hashes these bytes (S24).
+                let (mut fa, mut fb) = ([0; 255], [0; 255]);
+                let (la, lb) = (write_folded(&a, &mut fa), write_folded(&b, &mut fb));
+                let same_bytes = fa[..la] == fb[..lb] && a.is_fqdn() == b.is_fqdn();
+                assert_eq!(same_bytes, a == b, "{x} vs {y}");
                 assert_eq!(same_name_and_case(&a, &b), a.eq_case(&b), "{x} vs {y}");
             }
         }

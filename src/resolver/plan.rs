@@ -218,12 +218,6 @@ pub(crate) enum Place {
     Tlsa { target: usize },
 }
 
-impl Place {
-    /// The lowest and highest places, for range queries.
-    pub(crate) const FIRST: Place = Place::Srv(0);
-    pub(crate) const LAST: Place = Place::Tlsa { target: usize::MAX };
-}
-
 /// A chosen SRV target and the lookups of its addresses.
 #[derive(Debug)]
 pub(crate) struct Target {

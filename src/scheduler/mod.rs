@@ -76,6 +76,14 @@ pub struct Transmit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct QuestionId(u64);
 
+#[cfg(test)]
+impl QuestionId {
+    /// A question id made up by a test.
+    pub(crate) fn for_tests(n: u64) -> Self {
+        QuestionId(n)
+    }
+}
+
 /// How a question ended.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Outcome {

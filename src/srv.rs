@@ -349,19 +349,14 @@ pub(crate) fn addresses_of_targets(
     for (i, ip) in glue(&targets, additional) {
         filed[usize::from(i)].push(ip);
     }
-    // From the last record back: a target's first record takes its
-    // addresses, a later record of the same target (filed under an
-    // earlier index, still there) gets a copy.
-    let first = first_of_target(&targets);
-    let mut each: Vec<Vec<IpAddr>> = (0..records.len())
-        .rev()
-        .map(|j| match first[j] {
-            i if i == j => core::mem::take(&mut filed[j]),
-            i => filed[i].clone(),
-        })
-        .collect();
-    each.reverse();
-    each
+    // A target's addresses are filed under its first record; a later
+    // record of the same target gets a copy.
+    for (j, i) in first_of_target(&targets).into_iter().enumerate() {
+        if i != j {
+            filed[j] = filed[i].clone();
+        }
+    }
+    filed
 }
 
 #[cfg(test)]

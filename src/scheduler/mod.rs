@@ -237,7 +237,11 @@ impl Question {
 pub(crate) struct Scheduler {
     config: Config,
     next_id: u64,
-    questions: BTreeMap<QuestionId, Question>,
+    /// Boxed: a question is 192 bytes, and a tree node of eleven of them
+    /// is past what the allocator keeps at hand, each split and merge a
+    /// slow allocation, each insertion and removal a shift of kilobytes
+    /// (issue 24).
+    questions: BTreeMap<QuestionId, Box<Question>>,
     /// S24: one query per (name, type), names compared case-insensitively:
     /// each question with its [`question_hash`].
     by_question: HashTable<(u64, QuestionId)>,
@@ -374,7 +378,7 @@ impl Scheduler {
         self.next_id += 1;
         self.questions.insert(
             qid,
-            Question {
+            Box::new(Question {
                 name: name.clone(),
                 rtype,
                 hash,
@@ -389,7 +393,7 @@ impl Scheduler {
                 no_edns: 0,
                 over_tcp: 0,
                 failures: Vec::new(),
-            },
+            }),
         );
         self.by_question
             .insert_unique(hash, (hash, qid), |&(hash, _)| hash);

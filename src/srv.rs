@@ -339,13 +339,13 @@ pub(crate) fn first_of_target(targets: &[&[u8]]) -> Vec<usize> {
 
 /// Each record's additional-section addresses (S14), in the section's
 /// order: [`glue`] and [`first_of_target`] together, in n log n.
-pub(crate) fn addresses_of_targets(
-    records: &[SrvRecord],
+pub(crate) fn addresses_of_targets<'a>(
+    targets: impl Iterator<Item = &'a Name> + Clone,
     additional: &[(Name, IpAddr)],
 ) -> Vec<Vec<IpAddr>> {
-    let folded = FoldedNames::of(records.iter().map(|r| &r.target));
+    let folded = FoldedNames::of(targets);
     let targets: Vec<&[u8]> = folded.iter().collect();
-    let mut filed: Vec<Vec<IpAddr>> = alloc::vec![Vec::new(); records.len()];
+    let mut filed: Vec<Vec<IpAddr>> = alloc::vec![Vec::new(); targets.len()];
     for (i, ip) in glue(&targets, additional) {
         filed[usize::from(i)].push(ip);
     }
@@ -389,7 +389,7 @@ mod tests {
         assert_eq!(glue(&targets, &additional), [(0, ip(1)), (1, ip(2))]);
         assert_eq!(first_of_target(&targets), [0, 1, 0]);
         assert_eq!(
-            addresses_of_targets(&records, &additional),
+            addresses_of_targets(records.iter().map(|r| &r.target), &additional),
             [vec![ip(1)], vec![ip(2)], vec![ip(1)]]
         );
         // Past 16 records and 32 addresses the same answers come from maps.
@@ -408,7 +408,10 @@ mod tests {
                     .collect()
             })
             .collect();
-        assert_eq!(addresses_of_targets(&many, &section), scanned);
+        assert_eq!(
+            addresses_of_targets(many.iter().map(|r| &r.target), &section),
+            scanned
+        );
     }
     use alloc::string::ToString;
     use alloc::vec;

@@ -1025,23 +1025,24 @@ impl<R: CryptoRng> Resolver<R> {
             .is_some_and(|r| r.combine == Combine::Merged);
         let mut owners = Vec::with_capacity(sets.len());
         let mut records = Vec::new();
+        // S30: which owner each record came from, when sets are merged.
+        let mut record_owners = Vec::new();
         let mut additional = Vec::new();
         for set in sets {
-            let from = owners.len();
-            records.extend(set.records.into_iter().map(|record| (record, from)));
+            if merged {
+                record_owners.extend(core::iter::repeat_n(owners.len(), set.records.len()));
+            }
+            records.extend(set.records);
             additional.extend(set.additional);
             owners.push((set.owner, set.index, set.secure));
         }
         // S30: which owner each record came from, found again after the
         // ordering by its contents (n log n: a hostile RRset can be large).
         let mut owner_of: BTreeMap<(u16, u16, u16, Name), Vec<usize>> = BTreeMap::new();
-        if merged {
-            for (r, owner) in records.iter().rev() {
-                let key = (r.priority, r.weight, r.port, r.target.clone());
-                owner_of.entry(key).or_default().push(*owner);
-            }
+        for (r, owner) in records.iter().zip(record_owners).rev() {
+            let key = (r.priority, r.weight, r.port, r.target.clone());
+            owner_of.entry(key).or_default().push(owner);
         }
-        let records = records.into_iter().map(|(record, _)| record).collect();
         let mut ordered = match order_srv(records, &mut self.rng) {
             SrvOrder::Unavailable => {
                 let name = owners.swap_remove(0).0;
@@ -1113,11 +1114,9 @@ impl<R: CryptoRng> Resolver<R> {
         // the target, the rule the cache and the short cut share.
         // S35: but no AD bit covers them, so a secure SRV set's targets
         // are asked for, that their endpoints may be secure too.
-        let (records, origins): (Vec<SrvRecord>, Vec<Origin>) = records.into_iter().unzip();
-        let glued = addresses_of_targets(&records, additional);
+        let glued = addresses_of_targets(records.iter().map(|(r, _)| &r.target), additional);
         let mut targets: Vec<Target> = records
             .into_iter()
-            .zip(origins)
             .zip(glued)
             .map(|((record, (service, secure)), ips)| {
                 let ips = if secure { Vec::new() } else { ips };

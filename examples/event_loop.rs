@@ -282,8 +282,10 @@ fn run(
                     let mut drained = false;
                     let mut read = 0;
                     while read < READ_BUDGET {
+                        // One clock reading a batch: they were all waiting.
+                        let at = clock.now();
                         let deliver = |from, bytes: &[u8]| {
-                            resolver.handle_datagram(clock.now(), id, from, bytes);
+                            resolver.handle_datagram(at, id, from, bytes);
                         };
                         match batch.recv(socket, deliver) {
                             Ok(n) if n == BATCH => read += n,

@@ -21,8 +21,8 @@ use hickory_proto::rr::Name;
 use super::{READ_BUDGET, STREAM_READ_BUDGET, bind_udp};
 use crate::connect::{AttemptId, ConnectAction, ConnectConfig, ConnectOutcome, Connector};
 use crate::{
-    Answer, Clock, Config, DefaultRng, DriverError, Endpoint, Error, Event, Protocol, ResolutionId,
-    Resolver, SocketId, StartError, Uri, os_rng,
+    Answer, Clock, Config, DefaultRng, DriverError, Endpoint, Error, Event, Instant, Protocol,
+    ResolutionId, Resolver, SocketId, StartError, Uri, os_rng,
 };
 
 pub use super::batch::{BATCH, UdpBatch, open_udp};
@@ -285,8 +285,8 @@ impl Client {
                     let Some((socket, _)) = self.sockets.udp.get(&id) else {
                         continue;
                     };
-                    let drained = read_datagrams(socket, batch, |from, bytes| {
-                        resolver.handle_datagram(clock.now(), id, from, bytes)
+                    let drained = read_datagrams(socket, batch, &clock, |at, from, bytes| {
+                        resolver.handle_datagram(at, id, from, bytes)
                     });
                     if !drained {
                         self.sockets.backlog.insert(token);
@@ -320,17 +320,21 @@ impl Client {
 }
 
 /// Reads at most [`READ_BUDGET`] datagrams from `socket`, [`BATCH`] a
-/// system call, each to `deliver`. Returns whether it was drained: a batch
-/// came back short (the socket was empty then; a datagram arriving later
-/// raises a new edge), it would block, or it failed.
+/// system call, each to `deliver` with the time its batch was read (one
+/// clock reading a batch, not one a datagram: they were all waiting).
+/// Returns whether it was drained: a batch came back short (the socket
+/// was empty then; a datagram arriving later raises a new edge), it would
+/// block, or it failed.
 fn read_datagrams(
     socket: &UdpSocket,
     batch: &mut UdpBatch,
-    mut deliver: impl FnMut(SocketAddr, &[u8]),
+    clock: &Clock,
+    mut deliver: impl FnMut(Instant, SocketAddr, &[u8]),
 ) -> bool {
     let mut read = 0;
     while read < READ_BUDGET {
-        match batch.recv(socket, &mut deliver) {
+        let at = clock.now();
+        match batch.recv(socket, |from, bytes| deliver(at, from, bytes)) {
             Ok(n) if n < BATCH => return true,
             Ok(n) => read += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -499,8 +499,10 @@ impl Driver {
                     Poll::Ready(Ok(())) => {}
                     _ => break,
                 }
+                // One clock reading a batch: its datagrams were all waiting.
+                let at = clock.now();
                 let deliver = |from, bytes: &[u8]| {
-                    resolver.handle_datagram(clock.now(), id, from, bytes);
+                    resolver.handle_datagram(at, id, from, bytes);
                 };
                 match socket.try_io(::tokio::io::Interest::READABLE, || {
                     batch.recv_fd(socket.as_raw_fd(), deliver)

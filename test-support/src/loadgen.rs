@@ -307,7 +307,9 @@ pub fn run_with(
             };
             // Edge-triggered: read until a batch comes back short.
             loop {
-                let deliver = |from, bytes: &[u8]| resolver.handle_datagram(now(), id, from, bytes);
+                // One clock reading a batch: its datagrams were all waiting.
+                let at = now();
+                let deliver = |from, bytes: &[u8]| resolver.handle_datagram(at, id, from, bytes);
                 match batch.recv(socket, deliver) {
                     Ok(n) if n == BATCH => {}
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -393,7 +393,7 @@ impl<R: CryptoRng> Resolver<R> {
             .scheduler
             .handle_datagram(now, socket, from, bytes, &mut self.rng)
         {
-            self.deliver_all(alloc::vec![ended], now);
+            self.deliver_all([ended], now);
         }
     }
 
@@ -779,7 +779,7 @@ impl<R: CryptoRng> Resolver<R> {
     /// Hands the questions that ended to the resolutions waiting on them,
     /// then lets waiting questions into the room they left — after, so
     /// that the next stage of those resolutions takes its place in line.
-    fn deliver_all(&mut self, ended: Vec<Ended>, now: Instant) {
+    fn deliver_all(&mut self, ended: impl IntoIterator<Item = Ended>, now: Instant) {
         for (qid, outcome) in ended {
             if let (Some(cache), Outcome::Answer(reply)) = (&mut self.cache, &outcome) {
                 cache.store(reply, now);
@@ -795,7 +795,7 @@ impl<R: CryptoRng> Resolver<R> {
             let waiters = self.waiters.take(qid);
             let last = waiters.len().saturating_sub(1);
             let mut outcome = Some(outcome);
-            for (k, (id, place)) in waiters.into_iter().enumerate() {
+            for (k, (id, place)) in waiters.enumerate() {
                 let this = if k == last {
                     outcome.take()
                 } else {

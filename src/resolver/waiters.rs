@@ -29,6 +29,35 @@ enum Waits {
     Many(Vec<Wait>),
 }
 
+/// The waits taken off a question, in order: one without an allocation.
+pub(crate) enum Taken {
+    One(Option<Wait>),
+    Many(vec::IntoIter<Wait>),
+}
+
+impl Iterator for Taken {
+    type Item = Wait;
+
+    fn next(&mut self) -> Option<Wait> {
+        match self {
+            Taken::One(wait) => wait.take(),
+            Taken::Many(list) => list.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Taken::One(wait) => (
+                usize::from(wait.is_some()),
+                Some(usize::from(wait.is_some())),
+            ),
+            Taken::Many(list) => list.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for Taken {}
+
 impl Default for Waiters {
     fn default() -> Self {
         Waiters { on: map() }
@@ -57,11 +86,11 @@ impl Waiters {
     }
 
     /// Everyone waiting on `qid`, who no longer are.
-    pub(crate) fn take(&mut self, qid: QuestionId) -> Vec<Wait> {
+    pub(crate) fn take(&mut self, qid: QuestionId) -> Taken {
         match self.on.remove(&qid) {
-            None => Vec::new(),
-            Some(Waits::One(wait)) => vec![wait],
-            Some(Waits::Many(list)) => list,
+            None => Taken::One(None),
+            Some(Waits::One(wait)) => Taken::One(Some(wait)),
+            Some(Waits::Many(list)) => Taken::Many(list.into_iter()),
         }
     }
 
@@ -107,15 +136,18 @@ mod tests {
         w.add(q(1), ResolutionId(9), a);
         w.add(q(2), ResolutionId(3), Place::Srv(0));
         assert_eq!(
-            w.take(q(1)),
+            w.take(q(1)).collect::<Vec<_>>(),
             [
                 (ResolutionId(3), Place::Srv(0)),
                 (ResolutionId(3), Place::Srv(1)),
                 (ResolutionId(9), a)
             ]
         );
-        assert!(w.take(q(1)).is_empty());
-        assert_eq!(w.take(q(2)), [(ResolutionId(3), Place::Srv(0))]);
+        assert_eq!(w.take(q(1)).len(), 0);
+        assert_eq!(
+            w.take(q(2)).collect::<Vec<_>>(),
+            [(ResolutionId(3), Place::Srv(0))]
+        );
     }
 
     #[test]

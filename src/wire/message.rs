@@ -17,7 +17,9 @@ use hickory_proto::rr::rdata::TLSA;
 use hickory_proto::rr::rdata::opt::OPT;
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
-use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
+use hickory_proto::serialize::binary::{
+    BinDecodable, BinDecoder, BinEncodable, BinEncoder, Restrict,
+};
 
 use crate::error::{ExtendedError, ServerFailure};
 use crate::srv::SrvRecord;
@@ -275,14 +277,14 @@ pub(crate) fn read_reply(
     let mut additional: Vec<(Name, IpAddr)> =
         Vec::with_capacity(usize::from(counts.additionals).min(16));
     let mut additional_ttl = u32::MAX;
-    let take_address = |r: Record| {
-        let ip = match r.data {
-            RData::A(a) if r.dns_class == DNSClass::IN => IpAddr::V4(a.0),
-            RData::AAAA(aaaa) if r.dns_class == DNSClass::IN => IpAddr::V6(aaaa.0),
+    let take_address = |name, class, ttl, data| {
+        let ip = match data {
+            RData::A(a) if class == DNSClass::IN => IpAddr::V4(a.0),
+            RData::AAAA(aaaa) if class == DNSClass::IN => IpAddr::V6(aaaa.0),
             _ => return,
         };
-        additional_ttl = additional_ttl.min(ttl_of(r.ttl));
-        additional.push((r.name, ip));
+        additional_ttl = additional_ttl.min(ttl_of(ttl));
+        additional.push((name, ip));
     };
     let sections = read_records(&mut rest, counts.answers, op).and_then(|answers| {
         let authorities = read_records(&mut rest, counts.authorities, op)?;
@@ -429,34 +431,35 @@ struct Opt {
 }
 
 /// Reads `count` records of one section as hickory-proto's
-/// `Message::read_records` does, each through `Record::read`, with its
-/// checks: no empty record outside UPDATE; OPT, SIG and TSIG only in the
-/// additional section (`opt` is given for it), one OPT at most. Not
-/// `read_records` itself: it makes an OPT record into an `Edns` through a
-/// conversion that panics, formatting the record, on what cannot happen
-/// there, and that formatting linked every record type's `Debug`, base64
-/// and IDNA into a device's binary (BENCHMARKS.md §7). Each record but the
-/// OPT goes to `keep` as it is read. `None`: malformed.
+/// `Message::read_records` does, each as `Record::read` reads it
+/// ([`read_record`]), with its checks: no empty record outside UPDATE;
+/// OPT, SIG and TSIG only in the additional section (`opt` is given for
+/// it), one OPT at most. Not `read_records` itself: it makes an OPT record
+/// into an `Edns` through a conversion that panics, formatting the record,
+/// on what cannot happen there, and that formatting linked every record
+/// type's `Debug`, base64 and IDNA into a device's binary (BENCHMARKS.md
+/// §7). Each record but the OPT goes to `keep` as it is read, in parts.
+/// `None`: malformed.
 fn read_section(
     decoder: &mut BinDecoder<'_>,
     count: u16,
     op: OpCode,
     mut opt: Option<&mut Option<Opt>>,
-    mut keep: impl FnMut(Record),
+    mut keep: impl FnMut(Name, DNSClass, u32, RData),
 ) -> Option<()> {
     for _ in 0..count {
-        let record = Record::read(decoder).ok()?;
-        let rtype = record.record_type();
+        let (name, class, ttl, data) = read_record(decoder)?;
+        let rtype = data.record_type();
         if matches!(rtype, RecordType::OPT | RecordType::SIG | RecordType::TSIG) && opt.is_none() {
             return None;
         }
         if rtype == RecordType::OPT {
-            let options = match record.data {
+            let options = match data {
                 RData::OPT(options) => options,
                 _ => OPT::default(),
             };
             let found = Opt {
-                rcode_high: (record.ttl >> 24) as u8,
+                rcode_high: (ttl >> 24) as u8,
                 options,
             };
             let slot = opt.as_deref_mut()?;
@@ -465,18 +468,57 @@ fn read_section(
             }
             continue;
         }
-        if matches!(record.data, RData::Update0(_)) && op != OpCode::Update {
+        if matches!(data, RData::Update0(_)) && op != OpCode::Update {
             return None;
         }
-        keep(record);
+        keep(name, class, ttl, data);
     }
     Some(())
+}
+
+/// One record, read exactly as hickory-proto's `Record::read` reads it
+/// (an OPT record's owner must be the root and its class field is a
+/// payload size; no data is UPDATE's empty record), through the same
+/// readers, but handed out in parts: a `Record` is 272 bytes made and
+/// moved for each record, where the additional section needs only owners
+/// and addresses (issue 24).
+fn read_record(decoder: &mut BinDecoder<'_>) -> Option<(Name, DNSClass, u32, RData)> {
+    let name = Name::read(decoder).ok()?;
+    let rtype = RecordType::read(decoder).ok()?;
+    let class = if rtype == RecordType::OPT {
+        if !name.is_root() {
+            return None;
+        }
+        DNSClass::for_opt(decoder.read_u16().ok()?.unverified())
+    } else {
+        DNSClass::read(decoder).ok()?
+    };
+    let ttl = decoder.read_u32().ok()?.unverified();
+    let length = decoder.read_u16().ok()?.unverified();
+    if usize::from(length) > decoder.len() {
+        return None;
+    }
+    let data = if length == 0 {
+        RData::Update0(rtype)
+    } else {
+        RData::read(decoder, rtype, Restrict::new(length)).ok()?
+    };
+    Some((name, class, ttl, data))
+}
+
+/// A record of the parts [`read_record`] gives.
+fn record(name: Name, class: DNSClass, ttl: u32, data: RData) -> Record {
+    let mut record = Record::from_rdata(name, ttl, data);
+    record.dns_class = class;
+    record
 }
 
 /// The records of a section that holds no OPT ([`read_section`]).
 fn read_records(decoder: &mut BinDecoder<'_>, count: u16, op: OpCode) -> Option<Vec<Record>> {
     let mut records = Vec::with_capacity(usize::from(count).min(8));
-    read_section(decoder, count, op, None, |r| records.push(r))?;
+    read_section(decoder, count, op, None, |name, class, ttl, data| {
+        records.push(record(name, class, ttl, data))
+    })?;
     Some(records)
 }
 
@@ -608,8 +650,8 @@ mod tests {
             let authorities = read_records(&mut d, c.authorities, op)?;
             let mut opt = None;
             let mut additionals = Vec::new();
-            read_section(&mut d, c.additionals, op, Some(&mut opt), |r| {
-                additionals.push(r)
+            read_section(&mut d, c.additionals, op, Some(&mut opt), |n, c, t, r| {
+                additionals.push(record(n, c, t, r))
             })?;
             let opt = opt.map(|o| (o.rcode_high, o.options));
             Some((answers, authorities, additionals, opt))

@@ -1032,8 +1032,13 @@ impl<R: CryptoRng> Resolver<R> {
             if merged {
                 record_owners.extend(core::iter::repeat_n(owners.len(), set.records.len()));
             }
-            records.extend(set.records);
-            additional.extend(set.additional);
+            // One set, the usual case, lends its vectors as they are.
+            if records.is_empty() && additional.is_empty() {
+                (records, additional) = (set.records, set.additional);
+            } else {
+                records.extend(set.records);
+                additional.extend(set.additional);
+            }
             owners.push((set.owner, set.index, set.secure));
         }
         // S30: which owner each record came from, found again after the

@@ -1225,21 +1225,25 @@ mod tests {
         assert_eq!(fresh_id(&mut Zeros, |id| id != 7), 7);
     }
 
+    /// A scheduler with one server (192.0.2.1:53), one question on the
+    /// wire at a time, and room for `max_queries`.
+    fn one_server(max_queries: usize) -> Scheduler {
+        let config = Config {
+            servers: alloc::vec!["192.0.2.1:53".parse().unwrap()],
+            max_outstanding: 1,
+            max_queries,
+            ..Config::default()
+        };
+        Scheduler::new(config.normalized(), 7)
+    }
+
     /// Names that differ only in bytes a careless fold would merge ('@'
     /// and '`', '[' and '{' differ by the bit that lower-cases letters)
     /// stay apart as questions, and one name in another case joins its own
     /// (S24). Forgetting them all empties the index.
     #[test]
     fn names_alike_but_for_case_like_bits_stay_apart() {
-        let mut scheduler = Scheduler::new(
-            Config {
-                servers: alloc::vec!["192.0.2.1:53".parse().unwrap()],
-                max_outstanding: 1,
-                ..Config::default()
-            }
-            .normalized(),
-            7,
-        );
+        let mut scheduler = one_server(Config::default().max_queries);
         let names: Vec<Name> = (0..16u8)
             .map(|bits| {
                 let pick = |bit: u8, a: u8, b: u8| if bits & bit == 0 { a } else { b };
@@ -1305,16 +1309,7 @@ mod tests {
     /// table.
     #[test]
     fn the_question_index_shrinks_after_a_burst() {
-        let mut scheduler = Scheduler::new(
-            Config {
-                servers: alloc::vec!["192.0.2.1:53".parse().unwrap()],
-                max_outstanding: 1,
-                max_queries: 10_000,
-                ..Config::default()
-            }
-            .normalized(),
-            7,
-        );
+        let mut scheduler = one_server(10_000);
         let qids: Vec<QuestionId> = (0..5_000)
             .map(|i| {
                 let name = Name::from_ascii(alloc::format!("t{i}.example.")).unwrap();
@@ -1342,15 +1337,7 @@ mod tests {
     /// however many queries end.
     #[test]
     fn ended_queries_are_remembered_for_a_window_of_endings() {
-        let mut scheduler = Scheduler::new(
-            Config {
-                servers: alloc::vec!["192.0.2.1:53".parse().unwrap()],
-                max_queries: 8,
-                ..Config::default()
-            }
-            .normalized(),
-            7,
-        );
+        let mut scheduler = one_server(8);
         let key = |id: u16| (0u8, Transport::Udp, id);
         for id in 0..20 {
             scheduler.remember_ended(key(id));

@@ -50,7 +50,9 @@ pub struct Report {
     /// on every socket of the network namespace — a server's on the same
     /// machine included (see [`udp_receive_buffer_drops`]).
     pub os_drops: Option<u64>,
-    /// Of those, the ones dropped on this load generator's own sockets.
+    /// Of those, the ones dropped on this load generator's own sockets,
+    /// when counted ([`Counting::SocketDrops`]: a system call each time a
+    /// socket closes, inside the measured CPU, so off unless asked for).
     pub own_drops: Option<u64>,
     /// Most UDP sockets open at once.
     pub max_sockets: usize,
@@ -136,7 +138,25 @@ pub fn cpu_time() -> Duration {
 /// `_sip`), `concurrency` at a time, until `count` resolutions have ended.
 /// The cache is off: every resolution goes to the server.
 pub fn run(server: SocketAddr, concurrency: usize, count: u64, uris: &[Uri]) -> io::Result<Report> {
-    run_with(config(server, false), concurrency, count, uris)
+    run_with(
+        config(server, false),
+        concurrency,
+        count,
+        uris,
+        Counting::Lookups,
+    )
+}
+
+/// What a run counts beside its lookups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    /// Lookups, their latencies, and the OS's receive-buffer drops, read
+    /// before and after the run.
+    Lookups,
+    /// Also the drops of each socket as it closes (`SO_MEMINFO`): one
+    /// more system call every `queries_per_socket` queries, whose CPU is
+    /// counted with the run's.
+    SocketDrops,
 }
 
 /// The configuration of a run against `server`: no TCP fallback, and the
@@ -198,11 +218,12 @@ pub fn run_with(
     concurrency: usize,
     count: u64,
     uris: &[Uri],
+    counting: Counting,
 ) -> io::Result<Report> {
     let mut sockets = Sockets {
         poll: Poll::new()?,
         open: BTreeMap::new(),
-        drops: Some(0),
+        drops: (counting == Counting::SocketDrops).then_some(0),
         most: 0,
     };
     let mut resolver = Resolver::new(config, impp_resolver::os_rng()?);

@@ -307,7 +307,7 @@ impl Scheduler {
         Scheduler {
             rtt: RttTable::new(config.servers.len()),
             windows: Windows::new(config.servers.len(), config.max_outstanding),
-            sockets: Sockets::new(config.queries_per_socket),
+            sockets: Sockets::new(config.queries_per_socket, config.servers.len()),
             active: 0,
             waiting: BTreeSet::new(),
             now: Instant::ZERO,
@@ -671,7 +671,7 @@ impl Scheduler {
         }
         let case = (transport == Transport::Udp && self.config.case_randomization)
             .then(|| Box::new(randomize_case(&q.name, rng)));
-        let socket = (transport == Transport::Udp).then(|| self.sockets.assign(address.is_ipv6()));
+        let socket = (transport == Transport::Udp).then(|| self.sockets.assign(server));
         let by_wire = &self.by_wire;
         let id = fresh_id(rng, |id| by_wire.contains_key(&(key, transport, id)));
         // Its transmit's place in the queue, pushed below.

@@ -23,10 +23,11 @@ use crate::map::{Map, map};
 /// [`Resolver::poll_close_socket`](crate::Resolver::poll_close_socket)
 /// returns it. Ids count up, wrapping after 2^32 sockets, and skip any
 /// still open: an id is never given to two open sockets. One id only ever
-/// carries one address family, that of the server of the first
-/// [`Transmit`](crate::Transmit) that names it (IPv4 and IPv6 queries
-/// never share a socket), so the driver binds it to that family's
-/// unspecified address (`0.0.0.0:0` or `[::]:0`).
+/// carries queries to one server, that of the first
+/// [`Transmit`](crate::Transmit) that names it, so the driver may connect
+/// the socket to that server: the kernel then drops datagrams from any
+/// other address before they are read, and finds the route once, not for
+/// every datagram sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct SocketId(pub(crate) u32);
@@ -54,31 +55,36 @@ struct Use {
     pending: u32,
 }
 
-/// The sockets in use and the one new queries of each family leave from.
+/// The sockets in use and the one new queries to each server leave from.
 #[derive(Debug)]
 pub(crate) struct Sockets {
     per_socket: u32,
-    /// The socket taking new queries, for IPv4 and IPv6 servers.
-    current: [Option<SocketId>; 2],
+    /// The socket taking new queries, by server (their index in
+    /// `Config::servers`, at most `MAX_SERVERS`).
+    current: Vec<Option<SocketId>>,
     open: Map<SocketId, Use>,
     next: u32,
     closes: VecDeque<SocketId>,
 }
 
 impl Sockets {
-    pub(crate) fn new(per_socket: u32) -> Self {
+    pub(crate) fn new(per_socket: u32, servers: usize) -> Self {
         Sockets {
             per_socket: per_socket.max(1),
-            current: [None, None],
+            current: alloc::vec![None; servers],
             open: map(),
             next: 0,
             closes: VecDeque::new(),
         }
     }
 
-    /// The socket a new query to a server of this family leaves from.
-    pub(crate) fn assign(&mut self, ipv6: bool) -> SocketId {
-        let slot = &mut self.current[usize::from(ipv6)];
+    /// The socket a new query to `server` (its index in
+    /// `Config::servers`) leaves from.
+    pub(crate) fn assign(&mut self, server: usize) -> SocketId {
+        if server >= self.current.len() {
+            self.current.resize(server + 1, None);
+        }
+        let slot = &mut self.current[server];
         let id = match *slot {
             Some(id) => id,
             None => {
@@ -129,7 +135,7 @@ impl Sockets {
     /// Nothing is in flight: every open socket is to be closed, and the
     /// next query opens a new one.
     pub(crate) fn close_all(&mut self) {
-        self.current = [None, None];
+        self.current.fill(None);
         // Oldest first, as they were opened.
         let mut open: Vec<SocketId> = self.open.drain().map(|(id, _)| id).collect();
         open.sort_unstable();
@@ -152,14 +158,14 @@ mod tests {
 
     #[test]
     fn a_socket_carries_at_most_its_share_then_closes_when_idle() {
-        let mut sockets = Sockets::new(2);
-        let a = sockets.assign(false);
-        assert_eq!(sockets.assign(false), a);
-        let b = sockets.assign(false);
+        let mut sockets = Sockets::new(2, 2);
+        let a = sockets.assign(0);
+        assert_eq!(sockets.assign(0), a);
+        let b = sockets.assign(0);
         assert_ne!(a, b, "a full socket takes no more queries");
-        // IPv6 servers get a socket of their own family.
-        let v6 = sockets.assign(true);
-        assert!(v6 != a && v6 != b);
+        // Another server gets a socket of its own.
+        let other = sockets.assign(1);
+        assert!(other != a && other != b);
         sockets.release(a);
         assert_eq!(sockets.poll_close(), None, "one query still waits on it");
         sockets.release(a);

@@ -107,6 +107,17 @@ pub struct Counts {
 pub enum Anomaly {
     /// A query from a UDP socket it had closed (S28).
     QueryFromClosedSocket(SocketId),
+    /// A query to another server than the socket's first query went to:
+    /// a driver that connects each socket to its server (S28) could not
+    /// send it.
+    SocketForTwoServers {
+        /// The socket.
+        socket: SocketId,
+        /// The server its first query went to.
+        first: SocketAddr,
+        /// The other server.
+        then: SocketAddr,
+    },
     /// A second event for one resolution.
     SecondEvent(ResolutionId),
     /// A timeout asked for before the time it was last given.
@@ -157,7 +168,8 @@ pub struct Simulation<R: CryptoRng> {
     events: Vec<(Instant, Event)>,
     closed_sockets: BTreeSet<SocketId>,
     /// Open sockets, for the forger's wrong-socket answers.
-    open_sockets: BTreeSet<SocketId>,
+    /// Each open socket with the server its first query went to.
+    open_sockets: BTreeMap<SocketId, SocketAddr>,
     /// Each server's current TCP connection: answers on a closed one are
     /// never delivered.
     connections: BTreeMap<SocketAddr, u32>,
@@ -188,7 +200,7 @@ impl<R: CryptoRng> Simulation<R> {
             trace: Vec::new(),
             events: Vec::new(),
             closed_sockets: BTreeSet::new(),
-            open_sockets: BTreeSet::new(),
+            open_sockets: BTreeMap::new(),
             connections: BTreeMap::new(),
             requests: BTreeMap::new(),
             live: BTreeMap::new(),
@@ -355,7 +367,14 @@ impl<R: CryptoRng> Simulation<R> {
                     self.anomalies.push(Anomaly::QueryFromClosedSocket(socket));
                 }
                 Some(socket) => {
-                    self.open_sockets.insert(socket);
+                    let first = *self.open_sockets.entry(socket).or_insert(transmit.server);
+                    if first != transmit.server {
+                        self.anomalies.push(Anomaly::SocketForTwoServers {
+                            socket,
+                            first,
+                            then: transmit.server,
+                        });
+                    }
                     self.query_udp(&transmit, socket);
                 }
                 None => self.query_tcp(&transmit),
@@ -646,7 +665,7 @@ impl<R: CryptoRng> Simulation<R> {
                 self.counts.forged_to_other_sockets += 1;
                 let others: Vec<SocketId> = self
                     .open_sockets
-                    .iter()
+                    .keys()
                     .copied()
                     .filter(|s| *s != socket)
                     .collect();

@@ -435,10 +435,11 @@ fn machine_steps(u: &mut Unstructured) -> arbitrary::Result<()> {
             assert!(r.resolutions_in_flight() <= bounds.max_resolutions);
             assert!(stats.queries_in_flight <= bounds.max_queries);
             assert!(stats.queries_in_flight - stats.queries_waiting <= bounds.max_outstanding);
-            // Each open socket but the current ones has a query waiting on
-            // it: at most two per server per question (a send and the one
-            // before it, S23).
-            assert!(stats.udp_sockets <= stats.queries_in_flight * bounds.servers.len() * 2 + 2);
+            // Each open socket but the current ones (one per server, S28)
+            // has a query waiting on it: at most two per server per
+            // question (a send and the one before it, S23).
+            let servers = bounds.servers.len();
+            assert!(stats.udp_sockets <= stats.queries_in_flight * servers * 2 + servers);
             // Each server's window stays within max_outstanding, and no more
             // is on the wire to it than two sends per question being asked.
             for server in r.servers() {

@@ -68,7 +68,8 @@ impl Sockets {
         match t.socket {
             Some(id) => {
                 if !self.udp.contains_key(&id) {
-                    // Of the server's family; the first send picks its port.
+                    // Connected to the server (a socket carries queries to
+                    // one server only): the kernel picks its port.
                     let mut socket = UdpSocket::from_std(blocking::open_udp(t.server)?);
                     let token = self.token(Owner::Udp(id));
                     self.poll
@@ -76,7 +77,7 @@ impl Sockets {
                         .register(&mut socket, token, Interest::READABLE)?;
                     self.udp.insert(id, socket);
                 }
-                match self.udp[&id].send_to(&t.payload, t.server) {
+                match self.udp[&id].send(&t.payload) {
                     // A full send buffer is a lost packet: the machine
                     // sends it again when the attempt times out.
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -281,6 +282,7 @@ fn run(
                     // Linux); a short batch means the socket is empty.
                     let mut drained = false;
                     let mut read = 0;
+                    let mut failed = false;
                     while read < READ_BUDGET {
                         // One clock reading a batch: they were all waiting.
                         let at = clock.now();
@@ -289,6 +291,11 @@ fn run(
                         };
                         match batch.recv(socket, deliver) {
                             Ok(n) if n == BATCH => read += n,
+                            // An ICMP error (the server's port closed) is
+                            // reported once; answers may wait behind it.
+                            Err(e) if e.kind() != io::ErrorKind::WouldBlock && !failed => {
+                                failed = true;
+                            }
                             _ => {
                                 drained = true;
                                 break;

@@ -54,7 +54,7 @@
 //! // Send what the machine asks for (here: the two SRV queries)...
 //! while let Some(transmit) = resolver.poll_transmit() {
 //!     assert_eq!(transmit.server, "192.0.2.53:53".parse().unwrap());
-//!     // sockets[transmit.socket.unwrap()].send_to(&transmit.payload, transmit.server)
+//!     // sockets[transmit.socket.unwrap()].send(&transmit.payload), connected to transmit.server
 //! }
 //! // ...feed back what arrives with `handle_datagram`, and the time with
 //! // `handle_timeout`. Here no server ever answers:

@@ -1,9 +1,12 @@
 //! Several datagrams a system call (issue 24): on Linux `recvmmsg` reads
 //! every answer waiting on a socket at once and `sendmmsg` sends every
 //! query leaving one together, through `nix` (no `unsafe` here); other
-//! platforms make one `recv_from`/`send_to` a datagram behind the same
+//! platforms make one `recv_from`/`send` a datagram behind the same
 //! calls. A socket carries at most `Config::queries_per_socket` (16)
 //! queries (S28), so a batch of 16 holds everything one can have waiting.
+//! Each socket carries queries to one server (S28) and is connected to
+//! it ([`open_udp`]): datagrams leave without an address, and the kernel
+//! drops any from another sender before they are read.
 
 use std::io;
 use std::net::SocketAddr;
@@ -134,13 +137,15 @@ impl UdpBatch {
         }
     }
 
-    /// Sends `datagrams` from `socket`, [`BATCH`] a system call on Linux,
-    /// going on past any that fails: `failed` hears of each such, by its
-    /// index, with the error (a full send buffer included).
+    /// Sends `datagrams` from `socket`, connected to their server by
+    /// [`open_udp`], [`BATCH`] a system call on Linux, going on past any
+    /// that fails: `failed` hears of each such, by its index, with the
+    /// error (a full send buffer included, or an ICMP error an earlier
+    /// datagram raised).
     pub fn send(
         &mut self,
         socket: &UdpSocket,
-        datagrams: &[(&[u8], SocketAddr)],
+        datagrams: &[&[u8]],
         mut failed: impl FnMut(usize, io::Error),
     ) {
         let mut at = 0;
@@ -160,11 +165,7 @@ impl UdpBatch {
     }
 
     /// One call: how many of `chunk` (at most [`BATCH`]) left, in order.
-    fn send_some(
-        &mut self,
-        socket: &UdpSocket,
-        chunk: &[(&[u8], SocketAddr)],
-    ) -> io::Result<usize> {
+    fn send_some(&mut self, socket: &UdpSocket, chunk: &[&[u8]]) -> io::Result<usize> {
         #[cfg(target_os = "linux")]
         {
             use std::os::fd::AsRawFd;
@@ -172,39 +173,32 @@ impl UdpBatch {
         }
         #[cfg(not(target_os = "linux"))]
         {
-            let (payload, to) = chunk[0];
-            socket.send_to(payload, to).map(|_| 1)
+            socket.send(chunk[0]).map(|_| 1)
         }
     }
 
-    /// One `sendmmsg` of `chunk` (at most [`BATCH`]) on any UDP socket's
-    /// descriptor: how many left, in order.
+    /// One `sendmmsg` of `chunk` (at most [`BATCH`]) on any connected UDP
+    /// socket's descriptor: how many left, in order.
     #[cfg(target_os = "linux")]
-    pub(crate) fn send_fd(
-        &mut self,
-        fd: std::os::fd::RawFd,
-        chunk: &[(&[u8], SocketAddr)],
-    ) -> io::Result<usize> {
+    pub(crate) fn send_fd(&mut self, fd: std::os::fd::RawFd, chunk: &[&[u8]]) -> io::Result<usize> {
         {
-            use nix::sys::socket::{
-                ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage, sendmmsg,
-            };
+            use nix::sys::socket::{ControlMessage, MsgFlags, MultiHeaders, sendmmsg};
             use std::io::IoSlice;
+            let chunk = &chunk[..chunk.len().min(BATCH)];
             let slices: Vec<[IoSlice<'_>; 1]> = chunk
                 .iter()
-                .map(|(payload, _)| [IoSlice::new(payload)])
+                .map(|payload| [IoSlice::new(payload)])
                 .collect();
-            let addresses: Vec<Option<SockaddrStorage>> = chunk
-                .iter()
-                .map(|(_, to)| Some(SockaddrStorage::from(*to)))
-                .collect();
+            // Connected: no address goes with a datagram, so the kernel
+            // uses the route it found when connecting.
+            let to = [None::<()>; BATCH];
             let none: [ControlMessage<'_>; 0] = [];
-            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(chunk.len(), None);
+            let mut headers = MultiHeaders::<()>::preallocate(chunk.len(), None);
             let results = sendmmsg(
                 fd,
                 &mut headers,
                 &slices,
-                &addresses,
+                &to[..chunk.len()],
                 none,
                 MsgFlags::MSG_DONTWAIT,
             )
@@ -214,20 +208,28 @@ impl UdpBatch {
     }
 }
 
-/// A non-blocking UDP socket of `server`'s address family for the queries
-/// the machine sends to it (S28). On Linux it is not bound: the first
-/// datagram sent binds it to a port the kernel picks, as `bind` to port 0
-/// would, and one system call of three is saved for every socket S28 opens.
+/// A non-blocking UDP socket connected to `server`, for the queries the
+/// machine sends it (S28: a socket carries queries to one server only).
+/// Connecting binds it to a port the kernel picks, as `bind` to port 0
+/// would; after that the kernel drops datagrams from any other sender
+/// before they are read, and each send reuses the route found here. An
+/// ICMP error from the server (its port closed) then comes back as the
+/// error of a later send or read on the socket: the drivers count it as a
+/// lost datagram.
 pub fn open_udp(server: SocketAddr) -> io::Result<std::net::UdpSocket> {
     #[cfg(target_os = "linux")]
     {
-        use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
+        use nix::sys::socket::{
+            AddressFamily, SockFlag, SockType, SockaddrStorage, connect, socket,
+        };
+        use std::os::fd::AsRawFd;
         let family = match server {
             SocketAddr::V4(_) => AddressFamily::Inet,
             SocketAddr::V6(_) => AddressFamily::Inet6,
         };
         let flags = SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC;
         let fd = socket(family, SockType::Datagram, flags, None).map_err(io::Error::from)?;
+        connect(fd.as_raw_fd(), &SockaddrStorage::from(server)).map_err(io::Error::from)?;
         Ok(std::net::UdpSocket::from(fd))
     }
     #[cfg(not(target_os = "linux"))]
@@ -237,6 +239,7 @@ pub fn open_udp(server: SocketAddr) -> io::Result<std::net::UdpSocket> {
             SocketAddr::V6(_) => SocketAddr::from(([0u16; 8], 0)),
         };
         let socket = std::net::UdpSocket::bind(local)?;
+        socket.connect(server)?;
         socket.set_nonblocking(true)?;
         Ok(socket)
     }
@@ -293,9 +296,7 @@ mod sending_tests {
         let to = server.local_addr().unwrap();
         let client = UdpSocket::from_std(open_udp(to).unwrap());
         let mut batch = UdpBatch::new();
-        batch.send(&client, &[(b"abc", to), (b"de", to)], |i, e| {
-            panic!("{i} {e}")
-        });
+        batch.send(&client, &[b"abc", b"de"], |i, e| panic!("{i} {e}"));
         let mut buf = [0; 10];
         let (n, from) = server.recv_from(&mut buf).unwrap();
         server.send_to(&buf[..n], from).unwrap();
@@ -356,5 +357,33 @@ mod size_tests {
                 .unwrap();
         }
         assert_eq!(lengths, [9_000, DATAGRAM]);
+    }
+}
+
+#[cfg(test)]
+mod connected_tests {
+    use super::*;
+
+    /// A socket connected to its server reads nothing another sender
+    /// sends it, even to its port: the kernel drops it (S28).
+    #[test]
+    fn a_socket_reads_only_its_server() {
+        let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let forger = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let client = UdpSocket::from_std(open_udp(server.local_addr().unwrap()).unwrap());
+        let port = client.local_addr().unwrap();
+        forger.send_to(b"forged", port).unwrap();
+        server.send_to(b"answer", port).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let mut got = Vec::new();
+        let read = batch_read(&client, &mut got);
+        assert_eq!(read, 1);
+        assert_eq!(got, [(server.local_addr().unwrap(), b"answer".to_vec())]);
+    }
+
+    fn batch_read(socket: &UdpSocket, got: &mut Vec<(SocketAddr, Vec<u8>)>) -> usize {
+        UdpBatch::new()
+            .recv(socket, |from, bytes| got.push((from, bytes.to_vec())))
+            .unwrap()
     }
 }

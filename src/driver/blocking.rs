@@ -324,7 +324,7 @@ impl Client {
 /// clock reading a batch, not one a datagram: they were all waiting).
 /// Returns whether it was drained: a batch came back short (the socket
 /// was empty then; a datagram arriving later raises a new edge), it would
-/// block, or it failed.
+/// block, or it failed twice running.
 fn read_datagrams(
     socket: &UdpSocket,
     batch: &mut UdpBatch,
@@ -332,13 +332,19 @@ fn read_datagrams(
     mut deliver: impl FnMut(Instant, SocketAddr, &[u8]),
 ) -> bool {
     let mut read = 0;
+    let mut failed = false;
     while read < READ_BUDGET {
         let at = clock.now();
         match batch.recv(socket, |from, bytes| deliver(at, from, bytes)) {
             Ok(n) if n < BATCH => return true,
             Ok(n) => read += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            // Would block; or ICMP errors and the like: as a lost packet.
+            // An ICMP error on the connected socket (the server's port
+            // closed), reported once: as a lost packet. Answers may wait
+            // behind it, and the edge that announced them is spent: read
+            // on, unless it fails again.
+            Err(_) if !failed => failed = true,
             Err(_) => return true,
         }
     }
@@ -393,8 +399,9 @@ impl Sockets {
         token
     }
 
-    /// The UDP socket `id`, opened on an OS-chosen port of `server`'s
-    /// family the first time it is named.
+    /// The UDP socket `id`, opened on an OS-chosen port and connected to
+    /// `server` the first time it is named (S28: it carries queries to
+    /// that server only).
     fn udp(&mut self, id: SocketId, server: SocketAddr) -> io::Result<&UdpSocket> {
         if !self.udp.contains_key(&id) {
             let mut socket = UdpSocket::from_std(bind_udp(server)?);
@@ -434,8 +441,7 @@ impl Sockets {
                 unsent.extend(group.iter().cloned());
                 continue;
             };
-            let list: Vec<(&[u8], SocketAddr)> =
-                group.iter().map(|t| (&t.payload[..], t.server)).collect();
+            let list: Vec<&[u8]> = group.iter().map(|t| &t.payload[..]).collect();
             batch.send(socket, &list, |i, e| {
                 if e.kind() != io::ErrorKind::WouldBlock {
                     unsent.push(group[i].clone());
@@ -669,5 +675,43 @@ pub fn connect(
             }
         }
         connector.handle_timeout(clock.now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An ICMP error on a connected socket is reported by one read, and
+    /// the answers behind it wait for the next: the edge that announced
+    /// them is spent, so a driver that stopped at the error would leave
+    /// them unread until the deadline.
+    #[test]
+    fn answers_behind_an_icmp_error_are_read_in_the_same_pass() {
+        let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let address = server.local_addr().unwrap();
+        let client = UdpSocket::from_std(open_udp(address).unwrap());
+        let client_address = client.local_addr().unwrap();
+        // The server goes away: the next query draws "port unreachable".
+        drop(server);
+        client.send(b"query").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        // It comes back on the same port and answers.
+        let Ok(server) = std::net::UdpSocket::bind(address) else {
+            return; // the port was taken in between: nothing to show
+        };
+        server.send_to(b"answer", client_address).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let mut got = Vec::new();
+        let drained = read_datagrams(
+            &client,
+            &mut UdpBatch::new(),
+            &Clock::new(),
+            |_, from, bytes| {
+                got.push((from, bytes.to_vec()));
+            },
+        );
+        assert!(drained);
+        assert_eq!(got, [(address, b"answer".to_vec())]);
     }
 }

@@ -1,7 +1,7 @@
 //! The drivers: the machine over real sockets, blocking ([`blocking`], on
 //! mio) and async (`tokio`, feature `tokio`), and what both share: the
-//! system's configuration from resolv.conf, a UDP socket of the server's
-//! address family, the read budgets that keep the deadline whatever a
+//! system's configuration from resolv.conf, a UDP socket connected to its
+//! server, the read budgets that keep the deadline whatever a
 //! server sends (S27), and [`DriverError`]. Nothing here is in the no_std
 //! core, and the core imports nothing from here.
 
@@ -29,8 +29,8 @@ pub(crate) const READ_BUDGET: usize = 64;
 /// build: up to 260 ms late with four reads, 5–7 ms with one).
 pub(crate) const STREAM_READ_BUDGET: usize = 1;
 
-/// A non-blocking UDP socket on a port the OS picks, of `server`'s address
-/// family, for the queries the machine sends to it (S28).
+/// A non-blocking UDP socket on a port the OS picks, connected to
+/// `server`, for the queries the machine sends to it (S28).
 pub(crate) fn bind_udp(server: SocketAddr) -> io::Result<UdpSocket> {
     batch::open_udp(server)
 }

@@ -573,10 +573,10 @@ impl Driver {
                 }
                 let (sent, len) = {
                     let outbox = datagrams.outbox.make_contiguous();
-                    let chunk: Vec<(&[u8], SocketAddr)> = outbox
+                    let chunk: Vec<&[u8]> = outbox
                         .iter()
                         .take(super::batch::BATCH)
-                        .map(|t| (&t.payload[..], t.server))
+                        .map(|t| &t.payload[..])
                         .collect();
                     let sent = socket.try_io(::tokio::io::Interest::WRITABLE, || {
                         batch.send_fd(socket.as_raw_fd(), &chunk)
@@ -616,10 +616,8 @@ impl Driver {
         let mut unsent = Vec::new();
         for datagrams in self.udp.values_mut() {
             while let Some(transmit) = datagrams.outbox.front() {
-                match datagrams
-                    .socket
-                    .poll_send_to(cx, &transmit.payload, transmit.server)
-                {
+                // Connected to its server by `bind_udp`.
+                match datagrams.socket.poll_send(cx, &transmit.payload) {
                     Poll::Ready(sent) => {
                         if let (Err(_), Some(transmit)) = (sent, datagrams.outbox.pop_front()) {
                             unsent.push(transmit);

@@ -183,7 +183,7 @@ struct Sockets {
 impl Sockets {
     fn get(&mut self, id: SocketId, server: SocketAddr) -> io::Result<&UdpSocket> {
         if !self.open.contains_key(&id) {
-            // Unbound: the first send picks its port (one call saved).
+            // Connected to its server, which picks its port (no `bind`).
             let mut socket = UdpSocket::from_std(blocking::open_udp(server)?);
             let token = Token(id.raw() as usize);
             self.poll
@@ -276,8 +276,7 @@ pub fn run_with(
             for group in datagrams.chunk_by(|a, b| a.socket == b.socket) {
                 let Some(id) = group[0].socket else { continue };
                 let socket = sockets.get(id, group[0].server)?;
-                let list: Vec<(&[u8], SocketAddr)> =
-                    group.iter().map(|t| (&t.payload[..], t.server)).collect();
+                let list: Vec<&[u8]> = group.iter().map(|t| &t.payload[..]).collect();
                 batch.send(socket, &list, |_, _| {});
             }
             datagrams.clear();
@@ -327,6 +326,7 @@ pub fn run_with(
                 continue;
             };
             // Edge-triggered: read until a batch comes back short.
+            let mut failed = false;
             loop {
                 // One clock reading a batch: its datagrams were all waiting.
                 let at = now();
@@ -334,6 +334,9 @@ pub fn run_with(
                 match batch.recv(socket, deliver) {
                     Ok(n) if n == BATCH => {}
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    // An ICMP error, reported once: answers may wait
+                    // behind it.
+                    Err(e) if e.kind() != io::ErrorKind::WouldBlock && !failed => failed = true,
                     _ => break,
                 }
             }

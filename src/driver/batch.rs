@@ -216,7 +216,17 @@ impl UdpBatch {
 /// ICMP error from the server (its port closed) then comes back as the
 /// error of a later send or read on the socket: the drivers count it as a
 /// lost datagram.
+///
+/// A server on port 0 is an error here (`InvalidInput`), as a datagram
+/// sent to it is: a socket connected to it would send into nothing and
+/// the query would wait out its timeout instead of moving on at once.
 pub fn open_udp(server: SocketAddr) -> io::Result<std::net::UdpSocket> {
+    if server.port() == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a DNS server on port 0: nothing can be sent to it",
+        ));
+    }
     #[cfg(target_os = "linux")]
     {
         use nix::sys::socket::{
@@ -379,6 +389,14 @@ mod connected_tests {
         let read = batch_read(&client, &mut got);
         assert_eq!(read, 1);
         assert_eq!(got, [(server.local_addr().unwrap(), b"answer".to_vec())]);
+    }
+
+    /// Port 0 is refused when the socket is opened, as a datagram sent
+    /// there would be, so the driver moves on to the next server at once.
+    #[test]
+    fn a_server_on_port_0_is_refused() {
+        let err = open_udp(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     }
 
     fn batch_read(socket: &UdpSocket, got: &mut Vec<(SocketAddr, Vec<u8>)>) -> usize {

@@ -386,7 +386,9 @@ mod connected_tests {
         server.send_to(b"answer", port).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(50));
         let mut got = Vec::new();
-        let read = batch_read(&client, &mut got);
+        let read = UdpBatch::new()
+            .recv(&client, |from, bytes| got.push((from, bytes.to_vec())))
+            .unwrap();
         assert_eq!(read, 1);
         assert_eq!(got, [(server.local_addr().unwrap(), b"answer".to_vec())]);
     }
@@ -397,11 +399,5 @@ mod connected_tests {
     fn a_server_on_port_0_is_refused() {
         let err = open_udp(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-    }
-
-    fn batch_read(socket: &UdpSocket, got: &mut Vec<(SocketAddr, Vec<u8>)>) -> usize {
-        UdpBatch::new()
-            .recv(socket, |from, bytes| got.push((from, bytes.to_vec())))
-            .unwrap()
     }
 }
